@@ -1,0 +1,30 @@
+# Per-target build options: warnings and sanitizers live on an INTERFACE target that each of our
+# targets links, never in global CMAKE_CXX_FLAGS, so dependencies are compiled as they ship.
+
+option(CRIER_WARNINGS_AS_ERRORS "Treat compiler warnings as errors" OFF)
+set(CRIER_SANITIZER "" CACHE STRING "Sanitizers to build with: '', 'address,undefined' or 'thread'")
+set_property(CACHE CRIER_SANITIZER PROPERTY STRINGS "" "address,undefined" "thread")
+
+add_library(crier_options INTERFACE)
+add_library(crier::options ALIAS crier_options)
+
+target_compile_options(crier_options INTERFACE
+  -Wall -Wextra -Wpedantic -Wshadow -Wnon-virtual-dtor -Wold-style-cast -Wcast-align
+  -Wunused -Woverloaded-virtual -Wconversion -Wsign-conversion -Wnull-dereference
+  -Wdouble-promotion -Wformat=2 -Wimplicit-fallthrough)
+if(CMAKE_CXX_COMPILER_ID STREQUAL "GNU")
+  target_compile_options(crier_options INTERFACE
+    -Wmisleading-indentation -Wduplicated-cond -Wduplicated-branches -Wlogical-op
+    # GCC 12 reports boost::optional inside Beast's parser as maybe-uninitialized once inlined at
+    # -O2 (a known false positive in Boost headers, attributed to our translation units).
+    -Wno-maybe-uninitialized)
+endif()
+if(CRIER_WARNINGS_AS_ERRORS)
+  target_compile_options(crier_options INTERFACE -Werror)
+endif()
+
+if(CRIER_SANITIZER)
+  target_compile_options(crier_options INTERFACE
+    -fsanitize=${CRIER_SANITIZER} -fno-omit-frame-pointer -fno-sanitize-recover=all)
+  target_link_options(crier_options INTERFACE -fsanitize=${CRIER_SANITIZER})
+endif()

@@ -1,0 +1,46 @@
+#pragma once
+// The server's configuration: every command-line flag, its CRIER_* environment twin, its default,
+// and the validation that turns a bad value into exit status 2 with a message naming the flag.
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <variant>
+
+namespace crier {
+
+struct config {
+  std::string address = "0.0.0.0";
+  std::uint16_t port = 8080;
+  unsigned threads = 1;
+  std::filesystem::path static_dir;
+  std::string log_level = "info";
+  std::size_t max_message_size = 64 * 1024;
+  std::chrono::milliseconds shutdown_timeout{10'000};
+
+  // Per-session outbound queue bounds. The defaults hold 4 MiB or 4096 messages per session.
+  std::size_t max_queue_bytes = 4 * 1024 * 1024;
+  std::size_t max_queue_messages = 4096;
+  std::chrono::milliseconds handshake_timeout{10'000};
+};
+
+// What parsing decided when the server should not run: --help, --version, or a bad flag.
+struct early_exit {
+  int status = 0;
+  std::string output; // for stdout when status is 0, for stderr otherwise
+};
+
+// Exit status for a bad flag or value, as the foundation issue asks.
+inline constexpr int exit_usage = 2;
+
+// Parses argv and the CRIER_* environment. Flags win over the environment.
+std::variant<config, early_exit> parse_command_line(int argc, char const* const* argv);
+
+// The static/ directory next to the installed binary or, failing that, the source tree's.
+std::filesystem::path default_static_dir();
+
+std::string version_string();
+
+} // namespace crier

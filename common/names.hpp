@@ -1,0 +1,21 @@
+#pragma once
+// Validation of the names that clients choose: room names from the WebSocket path.
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace crier {
+
+inline constexpr std::string_view default_room = "lobby";
+inline constexpr std::size_t max_room_name_length = 64;
+
+// True for 1-64 characters from [A-Za-z0-9._-].
+bool is_valid_room_name(std::string_view name) noexcept;
+
+// Maps a request path ("/ws" or "/ws/<room>", query already stripped) to its room name.
+// Returns nullopt when the path is not a WebSocket path at all, and an empty string when it is
+// one but the room name is invalid.
+std::optional<std::string> room_from_ws_path(std::string_view path);
+
+} // namespace crier

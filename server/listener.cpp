@@ -1,0 +1,85 @@
+#include "server/listener.hpp"
+
+#include "server/http_session.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <spdlog/spdlog.h>
+
+#include <sstream>
+#include <system_error>
+
+namespace crier {
+
+namespace asio = boost::asio;
+using tcp = asio::ip::tcp;
+
+namespace {
+constexpr auto nothrow = asio::as_tuple(asio::use_awaitable);
+
+[[noreturn]] void fail(boost::system::error_code ec, std::string const& what, tcp::endpoint const& ep) {
+  std::ostringstream where;
+  where << ep;
+  throw std::system_error(ec, "cannot " + what + " " + where.str());
+}
+} // namespace
+
+listener::listener(asio::io_context& ioc, server_state& state)
+  : ioc_(ioc), strand_(asio::make_strand(ioc)), acceptor_(strand_), backoff_(strand_), state_(state) {
+  auto const& cfg = state.cfg();
+  tcp::endpoint const endpoint{asio::ip::make_address(cfg.address), cfg.port};
+  boost::system::error_code ec;
+  acceptor_.open(endpoint.protocol(), ec);
+  if (ec) fail(ec, "open a socket for", endpoint);
+  acceptor_.set_option(asio::socket_base::reuse_address(true), ec);
+  if (ec) fail(ec, "set SO_REUSEADDR on", endpoint);
+  acceptor_.bind(endpoint, ec);
+  if (ec) fail(ec, "bind", endpoint);
+  acceptor_.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) fail(ec, "listen on", endpoint);
+}
+
+tcp::endpoint listener::local_endpoint() const { return acceptor_.local_endpoint(); }
+
+void listener::start() { asio::co_spawn(strand_, accept_loop(), asio::detached); }
+
+void listener::stop() {
+  asio::post(strand_, [this] {
+    boost::system::error_code ignored;
+    acceptor_.close(ignored);
+    backoff_.cancel();
+  });
+}
+
+asio::awaitable<void> listener::accept_loop() {
+  bool out_of_descriptors = false;
+  while (acceptor_.is_open()) {
+    // Each connection gets its own strand, so its reader, writer and timers never race.
+    auto [ec, socket] = co_await acceptor_.async_accept(asio::make_strand(ioc_), nothrow);
+    if (ec == asio::error::operation_aborted || !acceptor_.is_open()) break;
+    if (ec == asio::error::no_descriptors || ec == asio::error::no_buffer_space ||
+        ec.value() == ENFILE || ec.value() == ENOMEM) {
+      // Accepting again at once would spin: the condition lasts until connections close.
+      if (!out_of_descriptors) spdlog::error("accept failed: {}; backing off", ec.message());
+      out_of_descriptors = true;
+      backoff_.expires_after(std::chrono::milliseconds(100));
+      co_await backoff_.async_wait(nothrow);
+      continue;
+    }
+    if (ec) {
+      spdlog::warn("accept failed: {}", ec.message());
+      continue;
+    }
+    if (out_of_descriptors) spdlog::info("accepting connections again");
+    out_of_descriptors = false;
+    boost::system::error_code ignored;
+    socket.set_option(tcp::no_delay(true), ignored); // chat messages are small: do not let Nagle hold them
+    start_http_session(std::move(socket), state_);
+  }
+}
+
+} // namespace crier

@@ -1,0 +1,29 @@
+// crier: parse the configuration, set up logging, run the server. Start-up errors end here with
+// a message and a non-zero status; nothing is half-started.
+
+#include "common/config.hpp"
+#include "server/logging.hpp"
+#include "server/server.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <cstdio>
+#include <exception>
+#include <variant>
+
+int main(int argc, char** argv) {
+  auto parsed = crier::parse_command_line(argc, argv);
+  if (auto const* e = std::get_if<crier::early_exit>(&parsed)) {
+    std::fputs(e->output.c_str(), e->status == 0 ? stdout : stderr);
+    return e->status;
+  }
+  auto& cfg = std::get<crier::config>(parsed);
+  crier::setup_logging(cfg.log_level);
+  try {
+    crier::server server(std::move(cfg));
+    return server.run();
+  } catch (std::exception const& e) {
+    spdlog::critical("{}", e.what());
+    return 1;
+  }
+}

@@ -1,0 +1,125 @@
+#include "server/outbound_queue.hpp"
+
+namespace crier {
+
+bool outbound_queue::wake_locked() {
+  bool const wake = waiting_;
+  waiting_ = false;
+  return wake;
+}
+
+outbound_queue::push_result outbound_queue::push(frame const& f) {
+  std::lock_guard lock(mutex_);
+  push_result result;
+  if (state_ != state::open) return result;
+
+  auto const size = f.size();
+  auto const count = [&] { return pending_.size() - head_ + in_flight_; };
+  auto const fits = [&] { return bytes_ + size <= limits_.max_bytes && count() + 1 <= limits_.max_messages; };
+
+  if (!fits()) {
+    if (limits_.policy == overflow_policy::close) {
+      state_ = state::closing;
+      discard_ = true;
+      close_ = {1008, "slow consumer"};
+      for (auto i = head_; i < pending_.size(); ++i) bytes_ -= pending_[i].size();
+      pending_.clear();
+      head_ = 0;
+      result.overflowed = true;
+      result.wake = wake_locked();
+      return result;
+    }
+    // Drop from the head; what the writer already took cannot be recalled.
+    while (!fits() && head_ < pending_.size()) {
+      bytes_ -= pending_[head_].size();
+      pending_[head_].payload.reset();
+      ++head_;
+      ++result.dropped;
+    }
+    if (!fits()) {
+      ++result.dropped; // even an empty queue cannot take it: drop the new frame itself
+      dropped_total_ += result.dropped;
+      return result;
+    }
+    dropped_total_ += result.dropped;
+  }
+
+  pending_.push_back(f);
+  bytes_ += size;
+  result.wake = wake_locked();
+  return result;
+}
+
+bool outbound_queue::request_close(close_request request, bool discard) {
+  std::lock_guard lock(mutex_);
+  if (state_ != state::open) return false;
+  state_ = state::closing;
+  close_ = std::move(request);
+  if (discard) {
+    discard_ = true;
+    for (auto i = head_; i < pending_.size(); ++i) bytes_ -= pending_[i].size();
+    pending_.clear();
+    head_ = 0;
+  }
+  return wake_locked();
+}
+
+bool outbound_queue::stop() {
+  std::lock_guard lock(mutex_);
+  if (state_ == state::stopped) return false;
+  state_ = state::stopped;
+  discard_ = true;
+  for (auto i = head_; i < pending_.size(); ++i) bytes_ -= pending_[i].size();
+  pending_.clear();
+  pending_.shrink_to_fit();
+  head_ = 0;
+  return wake_locked();
+}
+
+outbound_queue::take_result outbound_queue::take(std::vector<frame>& batch, close_request& close) {
+  std::lock_guard lock(mutex_);
+  if (state_ == state::stopped) return take_result::stop;
+  if (head_ < pending_.size()) {
+    batch.clear();
+    if (head_ > 0) pending_.erase(pending_.begin(), pending_.begin() + static_cast<std::ptrdiff_t>(head_));
+    head_ = 0;
+    // Swapping hands over the whole queue without copying; the writer's emptied vector comes
+    // back as the new pending_, so steady traffic allocates nothing.
+    batch.swap(pending_);
+    in_flight_ = batch.size();
+    return take_result::batch;
+  }
+  if (state_ == state::closing) {
+    state_ = state::close_taken;
+    close = close_;
+    return take_result::close;
+  }
+  if (state_ == state::close_taken) return take_result::stop;
+  // Idle: give back memory a burst left behind, so a quiet session stays small.
+  if (pending_.capacity() > 64) pending_ = {};
+  waiting_ = true;
+  return take_result::idle;
+}
+
+void outbound_queue::written(std::size_t bytes) {
+  std::lock_guard lock(mutex_);
+  bytes_ -= bytes;
+  in_flight_ = 0;
+}
+
+bool outbound_queue::discarding() const {
+  std::lock_guard lock(mutex_);
+  return discard_;
+}
+
+std::size_t outbound_queue::bytes() const {
+  std::lock_guard lock(mutex_);
+  return bytes_;
+}
+
+std::size_t outbound_queue::dropped_total() const {
+  std::lock_guard lock(mutex_);
+  return dropped_total_;
+}
+
+} // namespace crier

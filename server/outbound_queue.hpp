@@ -1,0 +1,87 @@
+#pragma once
+// A session's bounded queue of outgoing frames. Publishers on any thread push; the session's
+// writer coroutine takes everything queued in one batch. The bounds are in bytes and in messages,
+// and what happens past them is a named policy, so a stalled reader holds a known amount of
+// memory however busy its room is.
+
+#include "server/frame.hpp"
+
+#include <cstdint>
+#include <mutex>
+#include <string>
+#include <vector>
+
+namespace crier {
+
+enum class overflow_policy {
+  close,       // close the session with 1008 "slow consumer"; nothing queued after that is sent
+  drop_oldest, // drop frames from the head of the queue and count them
+};
+
+struct queue_limits {
+  std::size_t max_bytes = 4 * 1024 * 1024;
+  std::size_t max_messages = 4096;
+  overflow_policy policy = overflow_policy::close;
+};
+
+struct close_request {
+  std::uint16_t code = 0;
+  std::string reason;
+};
+
+class outbound_queue {
+public:
+  struct push_result {
+    bool wake = false;       // the writer was idle: wake it
+    bool overflowed = false; // this push crossed a bound under the close policy
+    std::size_t dropped = 0; // frames dropped under the drop-oldest policy
+  };
+
+  enum class take_result {
+    batch, // `batch` holds frames to write; call written() when they are out
+    close, // send `close` and stop
+    stop,  // the session is over; the writer exits
+    idle,  // nothing to do; the writer is marked waiting and the next push wakes it
+  };
+
+  explicit outbound_queue(queue_limits limits) : limits_(limits) {}
+
+  push_result push(frame const& f);
+
+  // Requests a close after what is queued (discard = false) or instead of it (discard = true).
+  // Returns true when the writer must be woken. A second request is ignored.
+  bool request_close(close_request request, bool discard);
+
+  // The session has ended: drop everything, accept nothing more. Returns true to wake the writer.
+  bool stop();
+
+  take_result take(std::vector<frame>& batch, close_request& close);
+
+  // The writer has finished with `bytes` taken earlier.
+  void written(std::size_t bytes);
+
+  // True once a discarding close was decided: the writer stops sending mid-batch.
+  bool discarding() const;
+
+  std::size_t bytes() const;
+  std::size_t dropped_total() const;
+
+private:
+  enum class state { open, closing, close_taken, stopped };
+
+  bool wake_locked();
+
+  mutable std::mutex mutex_;
+  queue_limits limits_;
+  std::vector<frame> pending_;
+  std::size_t head_ = 0;        // frames before head_ were dropped and are already released
+  std::size_t bytes_ = 0;       // pending plus taken-but-not-written bytes
+  std::size_t in_flight_ = 0;   // frames taken by the writer, not yet written
+  std::size_t dropped_total_ = 0;
+  state state_ = state::open;
+  bool discard_ = false;
+  bool waiting_ = false;
+  close_request close_;
+};
+
+} // namespace crier

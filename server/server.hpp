@@ -1,0 +1,37 @@
+#pragma once
+// The server as a whole: the io_context and its threads, the listener, and the shutdown drain
+// that SIGINT or SIGTERM starts.
+
+#include "server/listener.hpp"
+#include "server/server_state.hpp"
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+
+namespace crier {
+
+class server {
+public:
+  // Binds the listening socket; throws std::system_error when it cannot.
+  explicit server(config cfg);
+
+  // Runs until drained after a signal. Returns the process exit status.
+  int run();
+
+private:
+  boost::asio::awaitable<void> handle_signals();
+  boost::asio::awaitable<void> drain(int signal);
+
+  // Declared first so it outlives the io_context, whose destruction may end sessions.
+  server_state state_;
+  boost::asio::io_context ioc_;
+  boost::asio::strand<boost::asio::io_context::executor_type> strand_;
+  boost::asio::signal_set signals_;
+  boost::asio::steady_timer drain_timer_;
+  listener listener_;
+};
+
+} // namespace crier

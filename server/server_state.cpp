@@ -1,0 +1,16 @@
+#include "server/server_state.hpp"
+
+namespace crier {
+
+void server_state::session_ended() {
+  if (sessions_.fetch_sub(1, std::memory_order_acq_rel) != 1) return;
+  std::lock_guard lock(callback_mutex_);
+  if (on_idle_) on_idle_();
+}
+
+void server_state::set_idle_callback(std::function<void()> f) {
+  std::lock_guard lock(callback_mutex_);
+  on_idle_ = std::move(f);
+}
+
+} // namespace crier

@@ -1,0 +1,112 @@
+#include "tests/support/ws_client.hpp"
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core/buffers_to_string.hpp>
+#include <boost/beast/http/read.hpp>
+
+#include <stdexcept>
+
+namespace crier::test {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace websocket = beast::websocket;
+namespace http = beast::http;
+using tcp = asio::ip::tcp;
+
+// Runs one asynchronous operation to completion under a deadline. tcp_stream's expiry closes the
+// socket when the deadline passes, so the operation always completes.
+template <class Op>
+boost::system::error_code ws_client::run(Op&& op, std::chrono::milliseconds timeout) {
+  beast::get_lowest_layer(ws_).expires_after(timeout);
+  std::optional<boost::system::error_code> result;
+  op([&](boost::system::error_code ec, auto&&...) { result = ec; });
+  ioc_.restart();
+  while (!result && ioc_.run_one() > 0) {
+  }
+  beast::get_lowest_layer(ws_).expires_never();
+  return result.value_or(asio::error::timed_out);
+}
+
+boost::system::error_code ws_client::try_connect(std::uint16_t port, std::string const& target,
+                                                 websocket::response_type& response,
+                                                 std::chrono::milliseconds timeout) {
+  tcp::endpoint const ep{asio::ip::make_address("127.0.0.1"), port};
+  auto ec = run([&](auto h) { beast::get_lowest_layer(ws_).async_connect(ep, h); }, timeout);
+  if (ec) return ec;
+  beast::get_lowest_layer(ws_).socket().set_option(tcp::no_delay(true));
+  auto const host = "127.0.0.1:" + std::to_string(port);
+  return run([&](auto h) { ws_.async_handshake(response, host, target, h); }, timeout);
+}
+
+void ws_client::connect(std::uint16_t port, std::string const& target, std::chrono::milliseconds timeout) {
+  websocket::response_type response;
+  auto ec = try_connect(port, target, response, timeout);
+  if (ec) throw std::runtime_error("WebSocket connect to " + target + " failed: " + ec.message());
+}
+
+void ws_client::send_text(std::string const& text, std::chrono::milliseconds timeout) {
+  ws_.text(true);
+  auto ec = run([&](auto h) { ws_.async_write(asio::buffer(text), h); }, timeout);
+  if (ec) throw std::runtime_error("send failed: " + ec.message());
+}
+
+void ws_client::send_binary(std::string const& data, std::chrono::milliseconds timeout) {
+  ws_.binary(true);
+  auto ec = run([&](auto h) { ws_.async_write(asio::buffer(data), h); }, timeout);
+  if (ec) throw std::runtime_error("send failed: " + ec.message());
+}
+
+ws_client::read_result ws_client::read(std::chrono::milliseconds timeout) {
+  read_result r;
+  r.ec = run([&](auto h) { ws_.async_read(buffer_, h); }, timeout);
+  if (!r.ec) {
+    r.message.data = beast::buffers_to_string(buffer_.data());
+    r.message.binary = ws_.got_binary();
+    buffer_.consume(buffer_.size());
+  }
+  return r;
+}
+
+ws_message ws_client::receive(std::chrono::milliseconds timeout) {
+  auto r = read(timeout);
+  if (r.ec) throw std::runtime_error("receive failed: " + r.ec.message());
+  return r.message;
+}
+
+void ws_client::close(std::chrono::milliseconds timeout) {
+  run([&](auto h) { ws_.async_close(websocket::close_code::normal, h); }, timeout);
+}
+
+http_result http_raw(std::uint16_t port, std::string const& raw, std::chrono::milliseconds timeout) {
+  asio::io_context ioc;
+  beast::tcp_stream stream(ioc);
+  http_result result;
+  beast::flat_buffer buffer;
+  stream.expires_after(timeout);
+  stream.async_connect(tcp::endpoint{asio::ip::make_address("127.0.0.1"), port},
+                       [&](boost::system::error_code ec) {
+                         if (ec) {
+                           result.ec = ec;
+                           return;
+                         }
+                         asio::async_write(stream, asio::buffer(raw), [&](boost::system::error_code wec, std::size_t) {
+                           if (wec) {
+                             result.ec = wec;
+                             return;
+                           }
+                           http::async_read(stream, buffer, result.response,
+                                            [&](boost::system::error_code rec, std::size_t) { result.ec = rec; });
+                         });
+                       });
+  ioc.run();
+  return result;
+}
+
+http_result http_get(std::uint16_t port, std::string const& target, std::chrono::milliseconds timeout) {
+  return http_raw(port, "GET " + target + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n", timeout);
+}
+
+} // namespace crier::test

@@ -1,0 +1,78 @@
+#pragma once
+// Test clients over real loopback sockets: a Beast WebSocket client and a raw HTTP exchange.
+// Every operation has a timeout, so a test that waits for something that never comes fails
+// instead of hanging.
+
+#include <boost/asio/io_context.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/message.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <boost/beast/websocket/stream.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+
+namespace crier::test {
+
+using namespace std::chrono_literals;
+
+struct ws_message {
+  std::string data;
+  bool binary = false;
+};
+
+class ws_client {
+public:
+  ws_client() = default;
+  ws_client(std::uint16_t port, std::string const& target) { connect(port, target); }
+
+  // Connects and completes the handshake; throws on failure.
+  void connect(std::uint16_t port, std::string const& target, std::chrono::milliseconds timeout = 5s);
+  // Returns the handshake error instead of throwing, and the HTTP response received.
+  boost::system::error_code try_connect(std::uint16_t port, std::string const& target,
+                                        boost::beast::websocket::response_type& response,
+                                        std::chrono::milliseconds timeout = 5s);
+
+  void send_text(std::string const& text, std::chrono::milliseconds timeout = 5s);
+  void send_binary(std::string const& data, std::chrono::milliseconds timeout = 5s);
+
+  // The next message, or the error that ended reading (closed, timeout, ...).
+  struct read_result {
+    boost::system::error_code ec;
+    ws_message message;
+  };
+  read_result read(std::chrono::milliseconds timeout = 5s);
+  // The next message; fails the test (throws) on error.
+  ws_message receive(std::chrono::milliseconds timeout = 5s);
+
+  // The close code the server sent, after read() returned websocket::error::closed.
+  std::uint16_t close_code() const { return static_cast<std::uint16_t>(ws_.reason().code); }
+  std::string close_reason() const { return std::string(ws_.reason().reason.c_str()); }
+
+  void close(std::chrono::milliseconds timeout = 5s);
+
+  boost::beast::websocket::stream<boost::beast::tcp_stream>& stream() { return ws_; }
+
+private:
+  template <class Op>
+  boost::system::error_code run(Op&& op, std::chrono::milliseconds timeout);
+
+  boost::asio::io_context ioc_;
+  boost::beast::websocket::stream<boost::beast::tcp_stream> ws_{ioc_};
+  boost::beast::flat_buffer buffer_;
+};
+
+// Sends `raw` bytes as they are and reads one HTTP response (or the connection's end).
+struct http_result {
+  boost::system::error_code ec;
+  boost::beast::http::response<boost::beast::http::string_body> response;
+};
+http_result http_raw(std::uint16_t port, std::string const& raw, std::chrono::milliseconds timeout = 5s);
+
+// A plain GET of `target`.
+http_result http_get(std::uint16_t port, std::string const& target, std::chrono::milliseconds timeout = 5s);
+
+} // namespace crier::test

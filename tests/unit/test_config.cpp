@@ -1,0 +1,169 @@
+// Flag and environment parsing, the bad values included, and the size and duration units.
+#include "common/config.hpp"
+#include "common/units.hpp"
+
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+
+namespace crier {
+namespace {
+
+using namespace std::chrono_literals;
+
+std::variant<config, early_exit> parse(std::vector<std::string> args) {
+  args.insert(args.begin(), "crier");
+  std::vector<char const*> argv;
+  for (auto const& a : args) argv.push_back(a.c_str());
+  return parse_command_line(static_cast<int>(argv.size()), argv.data());
+}
+
+config parse_ok(std::vector<std::string> args) {
+  auto r = parse(std::move(args));
+  if (auto* e = std::get_if<early_exit>(&r)) ADD_FAILURE() << "unexpected exit: " << e->output;
+  return std::get<config>(r);
+}
+
+early_exit parse_fail(std::vector<std::string> args) {
+  auto r = parse(std::move(args));
+  EXPECT_TRUE(std::holds_alternative<early_exit>(r));
+  return std::holds_alternative<early_exit>(r) ? std::get<early_exit>(r) : early_exit{};
+}
+
+// Sets an environment variable for one test.
+struct scoped_env {
+  std::string name;
+  scoped_env(std::string n, char const* value) : name(std::move(n)) { ::setenv(name.c_str(), value, 1); }
+  ~scoped_env() { ::unsetenv(name.c_str()); }
+};
+
+TEST(config, defaults) {
+  auto const cfg = parse_ok({});
+  EXPECT_EQ(cfg.address, "0.0.0.0");
+  EXPECT_EQ(cfg.port, 8080);
+  EXPECT_GE(cfg.threads, 1U);
+  EXPECT_EQ(cfg.max_message_size, 64U * 1024);
+  EXPECT_EQ(cfg.shutdown_timeout, 10s);
+  EXPECT_EQ(cfg.log_level, "info");
+  EXPECT_TRUE(std::filesystem::is_directory(cfg.static_dir));
+  EXPECT_TRUE(std::filesystem::exists(cfg.static_dir / "index.html"));
+}
+
+TEST(config, flags) {
+  auto const dir = std::filesystem::temp_directory_path();
+  auto const cfg = parse_ok({"--address", "::1", "--port", "0", "--threads", "3", "--static-dir", dir.string(),
+                             "--log-level", "debug", "--max-message-size", "1MiB", "--shutdown-timeout", "2.5"});
+  EXPECT_EQ(cfg.address, "::1");
+  EXPECT_EQ(cfg.port, 0);
+  EXPECT_EQ(cfg.threads, 3U);
+  EXPECT_EQ(cfg.static_dir, std::filesystem::canonical(dir));
+  EXPECT_EQ(cfg.log_level, "debug");
+  EXPECT_EQ(cfg.max_message_size, 1U << 20);
+  EXPECT_EQ(cfg.shutdown_timeout, 2500ms);
+}
+
+TEST(config, environment_twins) {
+  scoped_env port("CRIER_PORT", "9001");
+  scoped_env threads("CRIER_THREADS", "2");
+  scoped_env size("CRIER_MAX_MESSAGE_SIZE", "128k");
+  scoped_env level("CRIER_LOG_LEVEL", "warn");
+  scoped_env address("CRIER_ADDRESS", "127.0.0.1");
+  scoped_env timeout("CRIER_SHUTDOWN_TIMEOUT", "500ms");
+  auto const cfg = parse_ok({});
+  EXPECT_EQ(cfg.port, 9001);
+  EXPECT_EQ(cfg.threads, 2U);
+  EXPECT_EQ(cfg.max_message_size, 128U * 1024);
+  EXPECT_EQ(cfg.log_level, "warn");
+  EXPECT_EQ(cfg.address, "127.0.0.1");
+  EXPECT_EQ(cfg.shutdown_timeout, 500ms);
+}
+
+TEST(config, a_flag_wins_over_its_environment_variable) {
+  scoped_env port("CRIER_PORT", "9001");
+  EXPECT_EQ(parse_ok({"--port", "9002"}).port, 9002);
+}
+
+TEST(config, bad_values_exit_2_with_one_line_naming_the_flag) {
+  struct bad {
+    std::vector<std::string> args;
+    std::string flag;
+  };
+  std::vector<bad> const cases{
+    {{"--port", "65536"}, "--port"},
+    {{"--port", "http"}, "--port"},
+    {{"--port", "-1"}, "--port"},
+    {{"--threads", "0"}, "--threads"},
+    {{"--threads", "many"}, "--threads"},
+    {{"--address", "localhost:80"}, "--address"},
+    {{"--address", "999.1.1.1"}, "--address"},
+    {{"--log-level", "loud"}, "--log-level"},
+    {{"--max-message-size", "0"}, "--max-message-size"},
+    {{"--max-message-size", "12parsecs"}, "--max-message-size"},
+    {{"--max-message-size", "-5"}, "--max-message-size"},
+    {{"--shutdown-timeout", "soon"}, "--shutdown-timeout"},
+    {{"--shutdown-timeout", "-1"}, "--shutdown-timeout"},
+    {{"--static-dir", "/nonexistent/crier"}, "--static-dir"},
+    {{"--no-such-flag"}, "--no-such-flag"},
+    {{"--port"}, "--port"},
+    {{"stray-positional"}, "stray-positional"},
+  };
+  for (auto const& c : cases) {
+    auto const e = parse_fail(c.args);
+    EXPECT_EQ(e.status, exit_usage) << c.args[0];
+    EXPECT_NE(e.output.find(c.flag), std::string::npos) << "message does not name " << c.flag << ": " << e.output;
+    EXPECT_EQ(e.output.find('\n'), e.output.size() - 1) << "not one line: " << e.output;
+  }
+}
+
+TEST(config, bad_environment_value_is_refused_too) {
+  scoped_env port("CRIER_PORT", "eighty");
+  auto const e = parse_fail({});
+  EXPECT_EQ(e.status, exit_usage);
+  EXPECT_NE(e.output.find("--port"), std::string::npos) << e.output;
+}
+
+TEST(config, help_and_version_exit_0) {
+  auto const help = parse_fail({"--help"});
+  EXPECT_EQ(help.status, 0);
+  for (auto const* flag : {"--address", "--port", "--threads", "--static-dir", "--log-level", "--max-message-size",
+                           "--shutdown-timeout", "CRIER_PORT"})
+    EXPECT_NE(help.output.find(flag), std::string::npos) << flag;
+  auto const version = parse_fail({"--version"});
+  EXPECT_EQ(version.status, 0);
+  EXPECT_EQ(version.output, "crier " + version_string() + "\n");
+}
+
+TEST(units, sizes) {
+  EXPECT_EQ(parse_size("65536"), 65536U);
+  EXPECT_EQ(parse_size("64KiB"), 65536U);
+  EXPECT_EQ(parse_size("64k"), 65536U);
+  EXPECT_EQ(parse_size("1 MiB"), 1U << 20);
+  EXPECT_EQ(parse_size("2g"), 2ULL << 30);
+  EXPECT_EQ(parse_size("10B"), 10U);
+  EXPECT_FALSE(parse_size(""));
+  EXPECT_FALSE(parse_size("k"));
+  EXPECT_FALSE(parse_size("1.5MiB"));
+  EXPECT_FALSE(parse_size("-1"));
+  EXPECT_FALSE(parse_size("10 parsecs"));
+  EXPECT_FALSE(parse_size("99999999999999999999"));
+  EXPECT_FALSE(parse_size("17179869184G")); // overflows 64 bits once multiplied
+}
+
+TEST(units, durations) {
+  EXPECT_EQ(parse_duration("10"), 10s);
+  EXPECT_EQ(parse_duration("10s"), 10s);
+  EXPECT_EQ(parse_duration("250ms"), 250ms);
+  EXPECT_EQ(parse_duration("0.5"), 500ms);
+  EXPECT_EQ(parse_duration("2m"), 120s);
+  EXPECT_EQ(parse_duration("1h"), 3600s);
+  EXPECT_EQ(parse_duration("0"), 0ms);
+  EXPECT_FALSE(parse_duration(""));
+  EXPECT_FALSE(parse_duration("-1"));
+  EXPECT_FALSE(parse_duration("1.2.3"));
+  EXPECT_FALSE(parse_duration("."));
+  EXPECT_FALSE(parse_duration("5 fortnights"));
+  EXPECT_FALSE(parse_duration("1e9h"));
+}
+
+} // namespace
+} // namespace crier

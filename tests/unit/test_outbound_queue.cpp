@@ -1,0 +1,103 @@
+// The bounded outbound queue: batching, waking, and both overflow policies.
+#include "server/outbound_queue.hpp"
+
+#include <gtest/gtest.h>
+
+namespace crier {
+namespace {
+
+frame text(std::size_t n) { return make_frame(std::string(n, 'a'), false); }
+
+TEST(outbound_queue, an_idle_writer_is_woken_by_the_next_push_only) {
+  outbound_queue q({});
+  std::vector<frame> batch;
+  close_request close;
+  EXPECT_EQ(q.take(batch, close), outbound_queue::take_result::idle);
+  EXPECT_TRUE(q.push(text(1)).wake);
+  EXPECT_FALSE(q.push(text(1)).wake); // already woken: one wake per idle period, not per frame
+  EXPECT_EQ(q.take(batch, close), outbound_queue::take_result::batch);
+  EXPECT_EQ(batch.size(), 2U);
+}
+
+TEST(outbound_queue, counts_bytes_until_written) {
+  outbound_queue q({});
+  q.push(text(10));
+  q.push(text(20));
+  EXPECT_EQ(q.bytes(), 30U);
+  std::vector<frame> batch;
+  close_request close;
+  ASSERT_EQ(q.take(batch, close), outbound_queue::take_result::batch);
+  EXPECT_EQ(q.bytes(), 30U); // still held while the writer sends them
+  q.written(30);
+  EXPECT_EQ(q.bytes(), 0U);
+}
+
+TEST(outbound_queue, close_policy_closes_with_1008_and_discards_what_was_queued) {
+  outbound_queue q({.max_bytes = 100, .max_messages = 10, .policy = overflow_policy::close});
+  std::vector<frame> batch;
+  close_request close;
+  EXPECT_EQ(q.take(batch, close), outbound_queue::take_result::idle);
+  EXPECT_FALSE(q.push(text(60)).overflowed);
+  auto r = q.push(text(60));
+  EXPECT_TRUE(r.overflowed);
+  EXPECT_TRUE(q.discarding());
+  EXPECT_FALSE(q.push(text(1)).overflowed); // after the decision, pushes are ignored
+  ASSERT_EQ(q.take(batch, close), outbound_queue::take_result::close);
+  EXPECT_EQ(close.code, 1008);
+  EXPECT_EQ(close.reason, "slow consumer");
+  EXPECT_EQ(q.bytes(), 0U);
+  EXPECT_EQ(q.take(batch, close), outbound_queue::take_result::stop);
+}
+
+TEST(outbound_queue, message_bound_applies_too) {
+  outbound_queue q({.max_bytes = 1 << 20, .max_messages = 3, .policy = overflow_policy::close});
+  EXPECT_FALSE(q.push(text(1)).overflowed);
+  EXPECT_FALSE(q.push(text(1)).overflowed);
+  EXPECT_FALSE(q.push(text(1)).overflowed);
+  EXPECT_TRUE(q.push(text(1)).overflowed);
+}
+
+TEST(outbound_queue, drop_oldest_keeps_the_newest_within_bounds) {
+  outbound_queue q({.max_bytes = 1 << 20, .max_messages = 3, .policy = overflow_policy::drop_oldest});
+  for (char c : std::string("abcde")) q.push(make_frame(std::string(1, c), false));
+  EXPECT_EQ(q.dropped_total(), 2U);
+  std::vector<frame> batch;
+  close_request close;
+  ASSERT_EQ(q.take(batch, close), outbound_queue::take_result::batch);
+  ASSERT_EQ(batch.size(), 3U);
+  EXPECT_EQ(*batch[0].payload, "c");
+  EXPECT_EQ(*batch[2].payload, "e");
+}
+
+TEST(outbound_queue, drop_oldest_drops_a_frame_larger_than_the_whole_bound) {
+  outbound_queue q({.max_bytes = 10, .max_messages = 10, .policy = overflow_policy::drop_oldest});
+  q.push(text(5));
+  auto r = q.push(text(50));
+  EXPECT_EQ(r.dropped, 2U);
+  EXPECT_EQ(q.bytes(), 0U);
+}
+
+TEST(outbound_queue, graceful_close_sends_what_is_queued_first) {
+  outbound_queue q({});
+  q.push(text(3));
+  EXPECT_FALSE(q.request_close({1001, "going away"}, false)); // writer not idle: no wake needed
+  std::vector<frame> batch;
+  close_request close;
+  ASSERT_EQ(q.take(batch, close), outbound_queue::take_result::batch);
+  q.written(3);
+  ASSERT_EQ(q.take(batch, close), outbound_queue::take_result::close);
+  EXPECT_EQ(close.code, 1001);
+}
+
+TEST(outbound_queue, stop_wakes_an_idle_writer_and_ends_it) {
+  outbound_queue q({});
+  std::vector<frame> batch;
+  close_request close;
+  EXPECT_EQ(q.take(batch, close), outbound_queue::take_result::idle);
+  EXPECT_TRUE(q.stop());
+  EXPECT_EQ(q.take(batch, close), outbound_queue::take_result::stop);
+  EXPECT_FALSE(q.push(text(1)).wake);
+}
+
+} // namespace
+} // namespace crier
