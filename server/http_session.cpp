@@ -187,6 +187,24 @@ asio::awaitable<void> http_connection::run() {
       co_return;
     }
 
+    if (path == "/healthz" || path == "/readyz") {
+      // Probes: /healthz while the process serves, /readyz while it takes new sessions.
+      auto status = http::status::ok;
+      std::string body = "ok";
+      if (path == "/readyz") {
+        if (auto reason = state_.not_ready_reason()) {
+          status = http::status::service_unavailable;
+          body = *reason;
+        } else {
+          body = "ready";
+        }
+      }
+      auto res = text_response(status, std::move(body), req.version(), req.keep_alive());
+      res.set(http::field::cache_control, "no-store");
+      if (!co_await send(std::move(res))) co_return;
+      continue;
+    }
+
     if (auto room = room_from_ws_path(path)) {
       if (!beast::websocket::is_upgrade(req)) {
         bool const keep = co_await send_error(http::status::upgrade_required,

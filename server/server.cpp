@@ -68,6 +68,7 @@ asio::awaitable<void> server::drain(int signal) {
   auto const timeout = state_.cfg().shutdown_timeout;
   spdlog::info("received signal {}: draining {} sessions, waiting up to {} ms", signal, state_.live_sessions(),
                timeout.count());
+  state_.set_draining();
   listener_.stop();
   // The last session to end wakes this coroutine by cancelling the timer on our strand.
   state_.set_idle_callback([this] { asio::post(strand_, [this] { drain_timer_.cancel(); }); });

@@ -8,6 +8,11 @@ void server_state::session_ended() {
   if (on_idle_) on_idle_();
 }
 
+std::optional<std::string> server_state::not_ready_reason() const {
+  if (draining_.load(std::memory_order_acquire)) return "draining: shutting down";
+  return std::nullopt;
+}
+
 void server_state::set_idle_callback(std::function<void()> f) {
   std::lock_guard lock(callback_mutex_);
   on_idle_ = std::move(f);

@@ -8,6 +8,8 @@
 #include <atomic>
 #include <functional>
 #include <mutex>
+#include <optional>
+#include <string>
 
 namespace crier {
 
@@ -23,6 +25,10 @@ public:
   void session_ended();
   std::size_t live_sessions() const noexcept { return sessions_.load(std::memory_order_acquire); }
 
+  // Readiness for /readyz: nullopt when new sessions are welcome, otherwise why not.
+  std::optional<std::string> not_ready_reason() const;
+  void set_draining() noexcept { draining_.store(true, std::memory_order_release); }
+
   // Called once the session count reaches zero, from whichever thread ended the last session.
   // Cleared with an empty function before the io_context goes away.
   void set_idle_callback(std::function<void()> f);
@@ -31,6 +37,7 @@ private:
   config const config_;
   room_registry rooms_;
   std::atomic<std::size_t> sessions_{0};
+  std::atomic<bool> draining_{false};
   std::mutex callback_mutex_;
   std::function<void()> on_idle_;
 };

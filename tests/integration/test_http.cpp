@@ -156,3 +156,19 @@ TEST(http, websocket_paths_validate_the_room_name) {
 
 } // namespace
 } // namespace crier::test
+
+namespace crier::test {
+namespace {
+
+TEST(http, health_and_readiness_probes) {
+  crier_process server;
+  auto const health = http_get(server.port(), "/healthz");
+  EXPECT_EQ(health.response.result(), boost::beast::http::status::ok);
+  EXPECT_EQ(health.response.body(), "ok\n");
+  auto const ready = http_get(server.port(), "/readyz");
+  EXPECT_EQ(ready.response.result(), boost::beast::http::status::ok);
+  EXPECT_EQ(ready.response.body(), "ready\n");
+}
+
+} // namespace
+} // namespace crier::test
