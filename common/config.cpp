@@ -88,7 +88,7 @@ std::variant<config, early_exit> parse_command_line(int argc, char const* const*
   app.set_version_flag("--version", "crier " + version_string(), "Print the version and exit");
   app.get_formatter()->column_width(40);
 
-  std::string max_message_size, shutdown_timeout, static_dir;
+  std::string max_message_size, shutdown_timeout, static_dir, empty_room_ttl;
   app.add_option("--address", cfg.address, "Address to listen on (IPv4 or IPv6)")
     ->envname("CRIER_ADDRESS")
     ->check(address_validator())
@@ -120,6 +120,22 @@ std::variant<config, early_exit> parse_command_line(int argc, char const* const*
     ->check(duration_validator())
     ->default_str("10s");
 
+  app.add_option("--history", cfg.history,
+                 "Messages each room keeps for welcome, history paging and resume; 0 turns history off")
+    ->envname("CRIER_HISTORY")
+    ->check(CLI::Range(0, 100000))
+    ->capture_default_str();
+  app.add_option("--empty-room-ttl", empty_room_ttl,
+                 "How long a room with no members keeps its history before it is dropped")
+    ->envname("CRIER_EMPTY_ROOM_TTL")
+    ->check(duration_validator())
+    ->default_str("1h");
+  app.add_option("--max-empty-rooms", cfg.max_empty_rooms,
+                 "How many rooms with no members keep their history; past this the longest-empty go first")
+    ->envname("CRIER_MAX_EMPTY_ROOMS")
+    ->check(CLI::Range(0, 10000000))
+    ->capture_default_str();
+
   try {
     app.parse(argc, argv);
   } catch (CLI::CallForHelp const&) {
@@ -132,6 +148,7 @@ std::variant<config, early_exit> parse_command_line(int argc, char const* const*
 
   convert(max_message_size, cfg.max_message_size, parse_size);
   convert(shutdown_timeout, cfg.shutdown_timeout, parse_duration);
+  convert(empty_room_ttl, cfg.empty_room_ttl, parse_duration);
   cfg.static_dir = static_dir.empty() ? default_static_dir() : std::filesystem::path(static_dir);
   std::error_code ec;
   auto canonical = std::filesystem::canonical(cfg.static_dir, ec);

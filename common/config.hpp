@@ -20,6 +20,11 @@ struct config {
   std::size_t max_message_size = 64 * 1024;
   std::chrono::milliseconds shutdown_timeout{10'000};
 
+  // Rooms and their history (the protocol issue).
+  std::size_t history = 100;
+  std::chrono::milliseconds empty_room_ttl{3'600'000};
+  std::size_t max_empty_rooms = 1000;
+
   // Per-session outbound queue bounds. The defaults hold 4 MiB or 4096 messages per session.
   std::size_t max_queue_bytes = 4 * 1024 * 1024;
   std::size_t max_queue_messages = 4096;

@@ -1,7 +1,10 @@
 #include "server/http_session.hpp"
 
 #include "common/mime_types.hpp"
+#include "common/identity.hpp"
 #include "common/names.hpp"
+#include "common/protocol.hpp"
+#include "common/query.hpp"
 #include "common/static_path.hpp"
 #include "server/ws_session.hpp"
 
@@ -21,6 +24,7 @@
 #include <boost/beast/websocket/rfc6455.hpp>
 #include <spdlog/spdlog.h>
 
+#include <charconv>
 #include <sstream>
 
 namespace crier {
@@ -73,7 +77,9 @@ private:
   asio::awaitable<bool> send(http::response<Body>&& res);
   asio::awaitable<bool> serve_file(request const& req);
   asio::awaitable<bool> send_error(http::status status, std::string body, unsigned version, bool keep_alive);
-  void upgrade(http::request_parser<http::empty_body>& parser, std::string room);
+  // Returns false when the connection must end (the upgrade was refused).
+  asio::awaitable<bool> upgrade(http::request_parser<http::empty_body>& parser, std::string room);
+  asio::awaitable<bool> serve_api(request const& req, std::string_view path);
 
   beast::tcp_stream stream_;
   beast::flat_buffer buffer_;
@@ -139,9 +145,91 @@ asio::awaitable<bool> http_connection::serve_file(request const& req) {
   co_return co_await send(std::move(res));
 }
 
-void http_connection::upgrade(http::request_parser<http::empty_body>& parser, std::string room) {
+asio::awaitable<bool> http_connection::upgrade(http::request_parser<http::empty_body>& parser, std::string room) {
+  auto const& req = parser.get();
+  auto const target = req.target();
+  ws_session::params p;
+  p.room = std::move(room);
+  p.peer = peer_;
+  p.format = offers_json_subprotocol(req[http::field::sec_websocket_protocol]) ? wire_format::json : wire_format::raw;
+
+  // Identity: ?name= if valid, else a guest name; the id is always the server's.
+  p.identity.id = new_session_id();
+  if (has_query_param(target, "name")) {
+    std::string error = "name is not valid percent-encoding";
+    auto const raw = query_param(target, "name");
+    auto name = raw ? validate_display_name(*raw, error) : std::nullopt;
+    if (!name) {
+      spdlog::info("ws upgrade from {} refused: {}", peer_, error);
+      co_return co_await send_error(http::status::bad_request, "invalid name: " + error, req.version(), false);
+    }
+    p.identity.name = std::move(*name);
+  } else {
+    p.identity.name = guest_name();
+  }
+
+  // Resume: ?since=SEQ (and the room epoch that seq belongs to, when the client knows it).
+  if (has_query_param(target, "since")) {
+    auto const since = query_param(target, "since");
+    std::uint64_t value = 0;
+    auto const* end = since ? since->data() + since->size() : nullptr;
+    if (!since || since->empty() || std::from_chars(since->data(), end, value).ptr != end) {
+      co_return co_await send_error(http::status::bad_request, "invalid since: expected a message seq number",
+                                    req.version(), false);
+    }
+    p.join.since = value;
+    p.join.epoch = query_param(target, "epoch");
+  }
+
   stream_.expires_never(); // the WebSocket stream has its own timeouts
-  std::make_shared<ws_session>(std::move(stream_), state_, std::move(room), peer_)->start(parser.release());
+  std::make_shared<ws_session>(std::move(stream_), state_, std::move(p))->start(parser.release());
+  co_return false;
+}
+
+asio::awaitable<bool> http_connection::serve_api(request const& req, std::string_view path) {
+  // Read-only JSON for operators and the page.
+  if (req.method() != http::verb::get && req.method() != http::verb::head) {
+    auto res = text_response(http::status::method_not_allowed, "method not allowed", req.version(), req.keep_alive());
+    res.set(http::field::allow, "GET, HEAD");
+    co_return co_await send(std::move(res));
+  }
+  std::string body;
+  auto status = http::status::ok;
+  if (path == "/api/rooms" || path == "/api/rooms/") {
+    body = "[";
+    bool first = true;
+    for (auto const& r : state_.rooms().list()) {
+      if (!first) body += ',';
+      first = false;
+      body += R"({"room":)" + json_string(r.name) + R"(,"members":)" + std::to_string(r.members) + "}";
+    }
+    body += "]";
+  } else if (path.starts_with("/api/rooms/") && is_valid_room_name(path.substr(11))) {
+    auto const name = std::string(path.substr(11));
+    auto const r = state_.rooms().find(name);
+    body = R"({"room":)" + json_string(name) + R"(,"members":[)";
+    if (r) {
+      bool first = true;
+      for (auto const& m : r->members()) {
+        if (!first) body += ',';
+        first = false;
+        body += R"({"id":)" + json_string(m.id) + R"(,"name":)" + json_string(m.name) + "}";
+      }
+    }
+    body += R"(],"seq":)" + std::to_string(r ? r->last_seq() : 0) + "}";
+  } else {
+    status = http::status::not_found;
+    body = R"({"error":"not found"})";
+  }
+  http::response<http::string_body> res{status, req.version()};
+  res.set(http::field::server, server_header);
+  res.set(http::field::content_type, "application/json");
+  res.set(http::field::cache_control, "no-store");
+  res.keep_alive(req.keep_alive());
+  res.body() = std::move(body);
+  res.prepare_payload();
+  if (req.method() == http::verb::head) res.body().clear();
+  co_return co_await send(std::move(res));
 }
 
 asio::awaitable<void> http_connection::run() {
@@ -219,12 +307,14 @@ asio::awaitable<void> http_connection::run() {
                             "invalid room name: use 1-64 characters from A-Z a-z 0-9 . _ -", req.version(), false);
         co_return;
       }
-      upgrade(parser, std::move(*room));
-      co_return;
+      if (!co_await upgrade(parser, std::move(*room))) co_return;
+      continue;
     }
 
     bool keep = false;
-    if (req.method() == http::verb::get || req.method() == http::verb::head) {
+    if (path == "/api" || path.starts_with("/api/")) {
+      keep = co_await serve_api(req, path);
+    } else if (req.method() == http::verb::get || req.method() == http::verb::head) {
       keep = co_await serve_file(req);
     } else {
       auto res = text_response(http::status::method_not_allowed, "method not allowed", req.version(), req.keep_alive());

@@ -16,7 +16,9 @@ namespace crier {
 // Thread-safe.
 class server_state {
 public:
-  explicit server_state(config cfg) : config_(std::move(cfg)) {}
+  explicit server_state(config cfg)
+    : config_(std::move(cfg)),
+      rooms_(room_settings{config_.history, config_.empty_room_ttl, config_.max_empty_rooms}) {}
 
   config const& cfg() const noexcept { return config_; }
   room_registry& rooms() noexcept { return rooms_; }

@@ -33,13 +33,16 @@ std::uint16_t close_code_for(boost::system::error_code ec) {
 
 } // namespace
 
-ws_session::ws_session(beast::tcp_stream&& stream, server_state& state, std::string room_name, std::string peer)
+ws_session::ws_session(beast::tcp_stream&& stream, server_state& state, params p)
   : ws_(std::move(stream)),
     wake_(ws_.get_executor()),
     queue_(queue_limits{state.cfg().max_queue_bytes, state.cfg().max_queue_messages, overflow_policy::close}),
     state_(state),
-    room_name_(std::move(room_name)),
-    peer_(std::move(peer)),
+    room_name_(std::move(p.room)),
+    identity_(std::move(p.identity)),
+    format_(p.format),
+    join_(std::move(p.join)),
+    peer_(std::move(p.peer)),
     opened_(std::chrono::steady_clock::now()) {
   state_.session_started();
 }
@@ -88,8 +91,9 @@ asio::awaitable<void> ws_session::run(request req) {
   timeouts.idle_timeout = std::chrono::seconds(50);  // a ping after 25 s of silence
   timeouts.keep_alive_pings = true;
   ws_.set_option(timeouts);
-  ws_.set_option(websocket::stream_base::decorator([](websocket::response_type& res) {
+  ws_.set_option(websocket::stream_base::decorator([json = format_ == wire_format::json](websocket::response_type& res) {
     res.set(http::field::server, "crier/" CRIER_VERSION);
+    if (json) res.set(http::field::sec_websocket_protocol, json_subprotocol);
   }));
   ws_.read_message_max(cfg.max_message_size);
   // Whole messages as single frames: one write per message instead of one per 4 KiB.
@@ -97,7 +101,7 @@ asio::awaitable<void> ws_session::run(request req) {
 
   // Join before the handshake completes: once a client has its 101 response it is a member, and
   // whatever the room publishes from then on waits in the queue until the writer starts.
-  room_ = state_.rooms().join(room_name_, this);
+  room_ = state_.rooms().join(room_name_, this, join_);
   auto [ec] = co_await ws_.async_accept(req, nothrow);
   if (ec) {
     spdlog::info("ws handshake failed peer={} room={}: {}", peer_, room_name_, ec.message());
@@ -110,7 +114,8 @@ asio::awaitable<void> ws_session::run(request req) {
     co_await ws_.async_close(websocket::close_reason(websocket::close_code::going_away, "going away"), nothrow);
     co_return;
   }
-  spdlog::info("ws open peer={} room={}", peer_, room_name_);
+  spdlog::info("ws open peer={} room={} id={} mode={}", peer_, room_name_, identity_.id,
+               format_ == wire_format::json ? "json" : "raw");
 
   asio::co_spawn(ws_.get_executor(), [self = shared_from_this()] { return self->writer(); }, asio::detached);
   co_await reader();
@@ -123,7 +128,14 @@ asio::awaitable<void> ws_session::reader() {
     std::tie(ec, n) = co_await ws_.async_read(read_buffer_, nothrow);
     if (ec) break;
     // One copy out of the read buffer into the immutable payload that every member shares.
-    room_->publish(make_frame(beast::buffers_to_string(read_buffer_.data()), !ws_.got_text()));
+    auto data = beast::buffers_to_string(read_buffer_.data());
+    if (!ws_.got_text()) {
+      room_->publish_binary(std::make_shared<std::string const>(std::move(data)));
+    } else if (format_ == wire_format::raw) {
+      room_->publish_text(identity_, std::make_shared<std::string const>(std::move(data)));
+    } else {
+      handle_text(std::move(data));
+    }
     read_buffer_.consume(n);
     // A large message must not pin its buffer for the rest of a quiet session.
     if (read_buffer_.capacity() > 64 * 1024) read_buffer_.shrink_to_fit();
@@ -131,6 +143,39 @@ asio::awaitable<void> ws_session::reader() {
   state_.rooms().leave(room_, this);
   if (queue_.stop()) wake_.cancel();
   log_closed(ec);
+}
+
+void ws_session::handle_text(std::string text) {
+  auto message = decode_client_message(text);
+  if (auto* send = std::get_if<send_text_request>(&message)) {
+    room_->publish_text(identity_, std::make_shared<std::string const>(std::move(send->text)));
+  } else if (auto* history = std::get_if<history_request>(&message)) {
+    deliver(room_->history_page(*history));
+  } else {
+    auto const& error = std::get<protocol_error>(message);
+    if (!note_protocol_error()) {
+      spdlog::info("ws peer={} room={} id={}: too many protocol errors, closing with 1008", peer_, room_name_,
+                   identity_.id);
+      if (queue_.request_close({websocket::close_code::policy_error, "too many protocol errors"}, false))
+        wake_.cancel();
+      return;
+    }
+    spdlog::debug("ws peer={} room={} id={}: {} ({})", peer_, room_name_, identity_.id, error.code, error.reason);
+    reply(render_error(error.code, error.reason));
+  }
+}
+
+void ws_session::reply(std::string json) { deliver(frame{std::make_shared<std::string const>(std::move(json)), false}); }
+
+bool ws_session::note_protocol_error() {
+  // A ring of the last ten error times: the eleventh error within a minute of the first of
+  // those ten is one too many.
+  auto const now = std::chrono::steady_clock::now();
+  auto& oldest = error_times_[error_count_ % error_times_.size()];
+  bool const too_many = error_count_ >= error_times_.size() && now - oldest < std::chrono::minutes(1);
+  oldest = now;
+  ++error_count_;
+  return !too_many;
 }
 
 asio::awaitable<void> ws_session::writer() {
@@ -177,14 +222,15 @@ void ws_session::log_closed(boost::system::error_code ec) {
   auto const& reason = ws_.reason();
   if (sent_close_code_ != 0) {
     // The server decided to close; the pending read ends with `closed` or `operation_aborted`.
-    spdlog::info("ws close peer={} room={} code={} by=server duration_ms={}", peer_, room_name_, sent_close_code_,
-                 duration_ms);
+    spdlog::info("ws close peer={} room={} id={} code={} by=server duration_ms={}", peer_, room_name_, identity_.id,
+                 sent_close_code_, duration_ms);
     return;
   }
   if (ec == websocket::error::closed) {
     auto const code = reason.code == websocket::close_code::none ? std::uint16_t{1005} // no status sent
                                                                   : static_cast<std::uint16_t>(reason.code);
-    spdlog::info("ws close peer={} room={} code={} reason='{}' by=client duration_ms={}", peer_, room_name_, code,
+    spdlog::info("ws close peer={} room={} id={} code={} reason='{}' by=client duration_ms={}", peer_, room_name_,
+                 identity_.id, code,
                  std::string_view(reason.reason.data(), reason.reason.size()), duration_ms);
     return;
   }

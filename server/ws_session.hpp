@@ -15,6 +15,7 @@
 #include <boost/beast/http/message.hpp>
 #include <boost/beast/websocket/stream.hpp>
 
+#include <array>
 #include <chrono>
 #include <memory>
 #include <string>
@@ -25,7 +26,16 @@ class ws_session final : public room_member, public std::enable_shared_from_this
 public:
   using request = boost::beast::http::request<boost::beast::http::empty_body>;
 
-  ws_session(boost::beast::tcp_stream&& stream, server_state& state, std::string room_name, std::string peer);
+  // Who the session is, decided from the upgrade request.
+  struct params {
+    std::string room;
+    member_info identity;
+    wire_format format = wire_format::raw;
+    join_options join;
+    std::string peer;
+  };
+
+  ws_session(boost::beast::tcp_stream&& stream, server_state& state, params p);
   ~ws_session();
   ws_session(ws_session const&) = delete;
   ws_session& operator=(ws_session const&) = delete;
@@ -36,12 +46,18 @@ public:
   // room_member: thread-safe, non-blocking.
   void deliver(frame const& f) override;
   void close(std::uint16_t code, std::string_view reason) override;
+  wire_format format() const noexcept override { return format_; }
+  member_info const& info() const noexcept override { return identity_; }
 
 private:
   boost::asio::awaitable<void> run(request req);
   boost::asio::awaitable<void> reader();
   boost::asio::awaitable<void> writer();
   void wake_writer();
+  void handle_text(std::string text);
+  void reply(std::string json);
+  // Counts a protocol error; returns false once there were too many in a minute.
+  bool note_protocol_error();
   void log_closed(boost::system::error_code ec);
 
   boost::beast::websocket::stream<boost::beast::tcp_stream> ws_;
@@ -53,7 +69,13 @@ private:
   server_state& state_;
   std::shared_ptr<room> room_;
   std::string const room_name_;
+  member_info const identity_;
+  wire_format const format_;
+  join_options const join_;
   std::string const peer_;
+  // Times of the latest protocol errors, a ring of the last max_protocol_errors.
+  std::array<std::chrono::steady_clock::time_point, 10> error_times_{};
+  std::size_t error_count_ = 0;
   std::chrono::steady_clock::time_point const opened_;
   std::uint16_t sent_close_code_ = 0; // the close code the server decided on, if it did
 };
