@@ -1,5 +1,7 @@
 #include "server/room.hpp"
 
+#include "server/metrics.hpp"
+
 #include <algorithm>
 
 namespace crier {
@@ -75,12 +77,14 @@ void room::publish_text(member_info const& from, std::shared_ptr<std::string con
   }
   history_.push({seq, raw.payload, json.payload});
   for (auto* m : members_) m->deliver(m->format() == wire_format::json ? json : raw);
+  if (metrics_ != nullptr) metrics_->fanout(members_.size(), members_.size() * raw.size());
 }
 
 void room::publish_binary(std::shared_ptr<std::string const> data) {
   std::lock_guard lock(mutex_);
   frame const f{std::move(data), true};
   for (auto* m : members_) m->deliver(f);
+  if (metrics_ != nullptr) metrics_->fanout(members_.size(), members_.size() * f.size());
 }
 
 frame room::history_page(history_request const& req) const {
@@ -113,6 +117,13 @@ std::vector<member_info> room::members() const {
 std::uint64_t room::last_seq() const {
   std::lock_guard lock(mutex_);
   return seq_;
+}
+
+std::size_t room::queued_bytes() const {
+  std::lock_guard lock(mutex_);
+  std::size_t total = 0;
+  for (auto const* m : members_) total += m->queued_bytes();
+  return total;
 }
 
 std::chrono::steady_clock::time_point room::empty_since() const {

@@ -32,6 +32,7 @@ public:
   virtual void close(std::uint16_t code, std::string_view reason) = 0;
   virtual wire_format format() const noexcept = 0;
   virtual member_info const& info() const noexcept = 0;
+  virtual std::size_t queued_bytes() const noexcept { return 0; }
 
 protected:
   ~room_member() = default;
@@ -73,6 +74,9 @@ public:
   std::size_t size() const;
   std::vector<member_info> members() const;
   std::uint64_t last_seq() const;
+  std::size_t queued_bytes() const;
+  // Where fan-out is counted: once per publish, with the member count.
+  void set_metrics(class metrics* m) noexcept { metrics_ = m; }
   // When the room last became empty (meaningful while size() == 0).
   std::chrono::steady_clock::time_point empty_since() const;
 
@@ -92,6 +96,7 @@ private:
   history_ring history_;
   std::chrono::steady_clock::time_point empty_since_;
   std::atomic<std::uint64_t> json_renders_{0};
+  class metrics* metrics_ = nullptr;
 };
 
 } // namespace crier

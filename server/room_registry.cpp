@@ -6,18 +6,46 @@
 
 namespace crier {
 
-std::shared_ptr<room> room_registry::join(std::string const& name, room_member* m, join_options const& options) {
+room_registry::join_result room_registry::join(std::string const& name, room_member* m,
+                                               join_options const& options) {
   std::lock_guard lock(mutex_);
-  if (draining_) return nullptr;
+  if (draining_) return {nullptr, refusal::draining};
+  auto it = rooms_.find(name);
+  if (it == rooms_.end() && rooms_.size() >= settings_.max_rooms) {
+    // Rooms kept only for their history make way before a new room is refused.
+    sweep_locked(std::chrono::steady_clock::now());
+    if (rooms_.size() >= settings_.max_rooms && empty_rooms_ > 0) evict_oldest_empty_locked();
+    if (rooms_.size() >= settings_.max_rooms) return {nullptr, refusal::too_many_rooms};
+  }
   auto& slot = rooms_[name];
   if (!slot) {
     // A fresh epoch tells resuming clients that seq numbers restarted.
     slot = std::make_shared<room>(name, settings_.history, random_hex(8));
+    slot->set_metrics(settings_.metrics);
   } else if (slot->size() == 0) {
     --empty_rooms_;
   }
   slot->join(m, options);
-  return slot;
+  return {slot, refusal::none};
+}
+
+void room_registry::evict_oldest_empty_locked() {
+  auto oldest = rooms_.end();
+  for (auto it = rooms_.begin(); it != rooms_.end(); ++it) {
+    if (it->second->size() != 0) continue;
+    if (oldest == rooms_.end() || it->second->empty_since() < oldest->second->empty_since()) oldest = it;
+  }
+  if (oldest != rooms_.end()) {
+    rooms_.erase(oldest);
+    --empty_rooms_;
+  }
+}
+
+std::size_t room_registry::queued_bytes() const {
+  std::lock_guard lock(mutex_);
+  std::size_t total = 0;
+  for (auto const& [name, r] : rooms_) total += r->queued_bytes();
+  return total;
 }
 
 void room_registry::leave(std::shared_ptr<room> const& r, room_member* m) {

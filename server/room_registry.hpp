@@ -19,6 +19,8 @@ struct room_settings {
   std::size_t history = 100;
   std::chrono::milliseconds empty_room_ttl{std::chrono::hours(1)};
   std::size_t max_empty_rooms = 1000;
+  std::size_t max_rooms = 10'000;
+  class metrics* metrics = nullptr; // where rooms count their fan-out, when set
 };
 
 struct room_summary {
@@ -31,8 +33,13 @@ class room_registry {
 public:
   explicit room_registry(room_settings settings = {}) : settings_(settings) {}
 
-  // Adds `m` to the named room, creating it. Returns nullptr once draining has begun.
-  std::shared_ptr<room> join(std::string const& name, room_member* m, join_options const& options = {});
+  enum class refusal { none, draining, too_many_rooms };
+  struct join_result {
+    std::shared_ptr<crier::room> joined; // null when refused
+    refusal why = refusal::none;
+  };
+  // Adds `m` to the named room, creating it unless max_rooms exist. Refused once draining began.
+  join_result join(std::string const& name, room_member* m, join_options const& options = {});
   void leave(std::shared_ptr<room> const& r, room_member* m);
 
   // Drops the empty rooms past their time or over the count. Returns how many it dropped.
@@ -45,9 +52,12 @@ public:
   // Rooms that have members, by name.
   std::vector<room_summary> list() const;
   std::size_t room_count() const;
+  // The sum of every member's queued bytes, for the gauge.
+  std::size_t queued_bytes() const;
 
 private:
   std::size_t sweep_locked(std::chrono::steady_clock::time_point now);
+  void evict_oldest_empty_locked();
 
   room_settings const settings_;
   mutable std::mutex mutex_;
