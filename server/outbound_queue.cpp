@@ -68,6 +68,11 @@ outbound_queue::close_result outbound_queue::request_close(close_request request
   return {true, wake_locked()};
 }
 
+std::uint16_t outbound_queue::decided_close_code() const {
+  std::lock_guard lock(mutex_);
+  return close_.code;
+}
+
 bool outbound_queue::closing() const {
   std::lock_guard lock(mutex_);
   return state_ != state::open;

@@ -71,6 +71,9 @@ public:
   // True once a discarding close was decided: the writer stops sending mid-batch.
   bool discarding() const;
 
+  // The close code decided on (slow consumer, shutdown...), or 0 when none was.
+  std::uint16_t decided_close_code() const;
+
   std::size_t bytes() const;
   std::size_t dropped_total() const;
 

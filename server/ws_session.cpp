@@ -378,8 +378,10 @@ void ws_session<Stream>::log_closed(boost::system::error_code ec) {
   std::uint16_t code = 0;
   std::string by = "server";
   std::string detail;
+  if (sent_close_code_ == 0) sent_close_code_ = queue_.decided_close_code(); // decided, maybe never sent
   if (sent_close_code_ != 0) {
-    // The server decided to close; the pending read ends with `closed` or `operation_aborted`.
+    // The server decided to close; the pending read ends with `closed` or `operation_aborted`, or
+    // the close deadline cut off a peer that stopped reading before the frame went out.
     code = sent_close_code_;
   } else if (ec == websocket::error::closed) {
     code = reason.code == websocket::close_code::none ? std::uint16_t{1005} // no status sent
