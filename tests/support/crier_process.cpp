@@ -60,11 +60,12 @@ crier_process::crier_process(std::vector<std::string> args, std::chrono::millise
   ::close(fds[1]);
   reader_ = std::thread([this, fd = fds[0]] { read_output(fd); });
 
-  static std::regex const listening{R"(listening on http://[^ ]+:(\d+))"};
+  static std::regex const listening{R"(listening on https?://[^ ]+:(\d+))"};
   auto line = wait_for_line(listening, timeout);
   if (!line) {
     ::kill(pid_, SIGKILL);
     wait_exit(5s);
+    reader_.join(); // the pipe closes with the process
     throw std::runtime_error("crier did not start listening; its log:\n" + log());
   }
   std::smatch m;
