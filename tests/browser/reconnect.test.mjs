@@ -138,6 +138,7 @@ test('after a server restart on the same port the page shows what was said meanw
     await waitMessage(ann, 'after the restart');
     await say(bob, 'live again');
     await waitMessage(ann, 'live again');
+    await waitMessage(bob, 'live again');
 
     // Seq 1 of the new epoch is not mistaken for seq 1 of the old one, and nothing repeats.
     assert.deepEqual(await messageTexts(ann), ['before the restart', 'ann was here', 'after the restart', 'live again']);
