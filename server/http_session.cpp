@@ -332,7 +332,11 @@ asio::awaitable<void> http_connection<Stream>::run() {
     auto [ec, n] = co_await http::async_read_header(stream_, buffer_, parser, nothrow);
     if (ec == http::error::end_of_stream || ec == asio::error::eof || ec == asio::error::connection_reset) co_return;
     if (ec == beast::error::timeout) {
-      log_debug("http timed out waiting for a request", {{"peer", peer_}});
+      // Idle keep-alive connections end this way too; only a request cut off midway is news.
+      if (parser.got_some()) {
+        state_.metrics().handshake_timeout();
+        log_info("http request timed out", {{"peer", peer_}, {"timeout_ms", cfg.handshake_timeout.count()}});
+      }
       co_return;
     }
     if (ec == http::error::header_limit) {
@@ -410,6 +414,7 @@ asio::awaitable<void> tls_then_http(tls_stream stream, server_state& state, std:
   beast::get_lowest_layer(stream).expires_after(state.cfg().handshake_timeout);
   auto [ec] = co_await stream.async_handshake(asio::ssl::stream_base::server, nothrow);
   if (ec) {
+    if (ec == beast::error::timeout) state.metrics().handshake_timeout();
     log_info("tls handshake failed", {{"peer", peer}, {"error", ec.message()}});
     co_return;
   }

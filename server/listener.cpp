@@ -64,6 +64,7 @@ asio::awaitable<void> listener::accept_loop() {
     if (ec == asio::error::no_descriptors || ec == asio::error::no_buffer_space ||
         ec.value() == ENFILE || ec.value() == ENOMEM) {
       // Accepting again at once would spin: the condition lasts until connections close.
+      state_.metrics().accept_error();
       if (!out_of_descriptors) log_error("accept failed: backing off until connections close", {{"error", ec.message()}});
       out_of_descriptors = true;
       backoff_.expires_after(std::chrono::milliseconds(100));
@@ -71,6 +72,7 @@ asio::awaitable<void> listener::accept_loop() {
       continue;
     }
     if (ec) {
+      state_.metrics().accept_error();
       log_warn("accept failed", {{"error", ec.message()}});
       continue;
     }

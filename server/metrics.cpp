@@ -131,6 +131,12 @@ std::string metrics::render(metrics_gauges const& g) const {
   w.family("crier_http_requests_total", "counter", "HTTP requests read (upgrades included).");
   w.sample("crier_http_requests_total", load(http_requests_.v));
 
+  w.family("crier_timeouts_total", "counter", "Connections ended by a timeout, by kind.");
+  w.sample("crier_timeouts_total", load(handshake_timeouts_.v), "kind=\"handshake\"");
+  w.sample("crier_timeouts_total", load(idle_timeouts_.v), "kind=\"idle\"");
+  w.family("crier_accept_errors_total", "counter", "Failed accepts (e.g. out of file descriptors).");
+  w.sample("crier_accept_errors_total", load(accept_errors_.v));
+
   w.family("crier_rooms", "gauge", "Rooms in memory, with members or keeping history.");
   w.sample("crier_rooms", g.rooms);
   w.family("crier_queued_bytes", "gauge", "Bytes waiting in all sessions' outbound queues.");

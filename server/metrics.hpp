@@ -49,6 +49,9 @@ public:
   void rate_limited() noexcept { bump(rate_limited_.v); }
   void protocol_error() noexcept { bump(protocol_errors_.v); }
   void http_request() noexcept { bump(http_requests_.v); }
+  void handshake_timeout() noexcept { bump(handshake_timeouts_.v); }
+  void idle_timeout() noexcept { bump(idle_timeouts_.v); }
+  void accept_error() noexcept { bump(accept_errors_.v); }
 
   std::string render(metrics_gauges const& g) const;
 
@@ -70,6 +73,7 @@ private:
   std::array<std::atomic<std::uint64_t>, close_codes_.size() + 1> closes_{}; // the last: any other code
   padded messages_in_, bytes_in_, deliveries_, fanout_bytes_, messages_out_, bytes_out_;
   padded slow_closes_, slow_drops_, rate_limited_, protocol_errors_, http_requests_;
+  padded handshake_timeouts_, idle_timeouts_, accept_errors_;
 };
 
 } // namespace crier

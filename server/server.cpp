@@ -91,8 +91,9 @@ asio::awaitable<void> server::sweep_rooms() {
 
 asio::awaitable<void> server::drain(int signal) {
   auto const timeout = state_.cfg().shutdown_timeout;
-  log_info("draining", {{"signal", signal}, {"sessions", state_.live_sessions()}, {"timeout_ms", timeout.count()}});
+  // Not ready first, so that anything that sees the log line also sees /readyz say 503.
   state_.set_draining();
+  log_info("draining", {{"signal", signal}, {"sessions", state_.live_sessions()}, {"timeout_ms", timeout.count()}});
   listener_.stop();
   // The last session to end wakes this coroutine by cancelling the timer on our strand.
   state_.set_idle_callback([this] { asio::post(strand_, [this] { drain_timer_.cancel(); }); });

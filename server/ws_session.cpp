@@ -194,6 +194,7 @@ asio::awaitable<void> ws_session<Stream>::run(upgrade_request req) {
   room_ = std::move(joined.joined);
   auto [ec] = co_await ws_.async_accept(req, nothrow);
   if (ec) {
+    if (ec == beast::error::timeout) state_.metrics().handshake_timeout();
     state_.metrics().connection(conn_outcome::handshake_failed);
     log_info("ws handshake failed", {{"peer", peer_}, {"room", room_name_}, {"error", ec.message()}});
     state_.rooms().leave(room_, this);
@@ -317,6 +318,7 @@ asio::awaitable<void> ws_session<Stream>::writer() {
     auto const now = clock::now();
     if (idle_check && now - last_rx_ >= cfg.idle_timeout && !queue_.closing()) {
       log_info("ws idle timeout", {{"peer", peer_}, {"room", room_name_}, {"id", identity_.id}});
+      state_.metrics().idle_timeout();
       request_close(websocket::close_code::going_away, "idle timeout", true);
     }
     if (pings && now >= next_ping_ && !queue_.closing()) {

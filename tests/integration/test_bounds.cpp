@@ -213,6 +213,8 @@ TEST(bounds, a_peer_that_never_answers_pings_is_closed_at_the_idle_timeout) {
             1)
     << "only the silent client times out:\n"
     << server.log();
+  EXPECT_NE(http_get(server.port(), "/metrics").response.body().find("crier_timeouts_total{kind=\"idle\"} 1\n"),
+            std::string::npos);
 }
 
 TEST(bounds, a_slow_http_client_is_dropped_at_the_handshake_timeout) {
@@ -229,6 +231,9 @@ TEST(bounds, a_slow_http_client_is_dropped_at_the_handshake_timeout) {
   EXPECT_EQ(ec, asio::error::eof) << ec.message();
   EXPECT_LT(std::chrono::steady_clock::now() - start, 5s);
   EXPECT_EQ(http_get(server.port(), "/healthz").response.result(), http::status::ok);
+  EXPECT_TRUE(server.wait_for_line(std::regex("http request timed out"), 5s));
+  EXPECT_NE(http_get(server.port(), "/metrics").response.body().find("crier_timeouts_total{kind=\"handshake\"} 1\n"),
+            std::string::npos);
 }
 
 } // namespace

@@ -75,6 +75,8 @@ TEST(churn, running_out_of_descriptors_logs_once_backs_off_and_recovers) {
   auto const deadline = std::chrono::steady_clock::now() + 10s;
   while (http_get(server.port(), "/healthz", 2s).response.result() != boost::beast::http::status::ok)
     ASSERT_LT(std::chrono::steady_clock::now(), deadline);
+  EXPECT_EQ(http_get(server.port(), "/metrics").response.body().find("crier_accept_errors_total 0\n"),
+            std::string::npos);
   auto const lines = server.lines();
   EXPECT_EQ(std::count_if(lines.begin(), lines.end(),
                           [](auto const& l) { return l.find("accept failed") != std::string::npos; }),
