@@ -285,3 +285,35 @@ TEST(protocol, rooms_api) {
 
 } // namespace
 } // namespace crier::test
+
+namespace crier::test {
+namespace {
+
+TEST(protocol, an_empty_rooms_history_expires_after_its_ttl) {
+  crier_process server({"--empty-room-ttl", "300ms"});
+  std::string epoch;
+  {
+    json_client first(server.port(), "/ws/ttl");
+    epoch = std::string(first.next().at("epoch").as_string());
+    first.say("remember me");
+    first.next();
+  }
+  // Back within the TTL: the history is there (the room may not have noticed the leave yet,
+  // so look for the message rather than timing it).
+  json_client again(server.port(), "/ws/ttl");
+  auto const w = again.next();
+  EXPECT_EQ(w.at("epoch"), epoch);
+  EXPECT_EQ(w.at("history").as_array().size(), 1U);
+  again.close();
+  // Wait (under a deadline) for the sweep to drop the empty room: the rooms gauge reaches 0.
+  auto const deadline = std::chrono::steady_clock::now() + 10s;
+  while (http_get(server.port(), "/metrics").response.body().find("crier_rooms 0\n") == std::string::npos)
+    ASSERT_LT(std::chrono::steady_clock::now(), deadline) << "the empty room's history never expired";
+  json_client late(server.port(), "/ws/ttl");
+  auto const lw = late.next();
+  EXPECT_NE(std::string(lw.at("epoch").as_string()), epoch);
+  EXPECT_EQ(lw.at("history").as_array().size(), 0U);
+}
+
+} // namespace
+} // namespace crier::test
