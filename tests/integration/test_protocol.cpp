@@ -302,7 +302,7 @@ TEST(protocol, an_empty_rooms_history_expires_after_its_ttl) {
   // so look for the message rather than timing it).
   json_client again(server.port(), "/ws/ttl");
   auto const w = again.next();
-  EXPECT_EQ(w.at("epoch"), epoch);
+  EXPECT_EQ(std::string(w.at("epoch").as_string()), epoch);
   EXPECT_EQ(w.at("history").as_array().size(), 1U);
   again.close();
   // Wait (under a deadline) for the sweep to drop the empty room: the rooms gauge reaches 0.
