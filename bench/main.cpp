@@ -108,7 +108,7 @@ preset scenario_preset(std::string const& s) {
   if (s == "i") return {100, 10, 1, 64, 0, 16, 10, 2, false};
   if (s == "ii") return {1000, 1, 1, 64, 100, 0, 10, 2, false};
   if (s == "iii") return {10'000, 0, 1000, 64, 0, 0, 5, 0, true};
-  return {10, 10, 1, 64 * 1024, 0, 4, 10, 2, false}; // iv
+  return {10, 10, 1, 64 * 1024, 0, 2, 10, 2, false}; // iv
 }
 
 // Parses argv into `o`; returns an exit status when the program should stop (help or bad flag).
