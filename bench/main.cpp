@@ -152,7 +152,8 @@ std::optional<int> parse(int argc, char** argv, options& o) {
   try {
     app.parse(argc, argv);
   } catch (CLI::ParseError const& e) {
-    return app.exit(e);
+    // --help prints and exits 0; a bad flag exits 2, as crier's own flags do.
+    return app.exit(e) == 0 ? 0 : 2;
   }
 
   if (!o.scenario.empty()) {
