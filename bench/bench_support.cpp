@@ -3,6 +3,7 @@
 #include <boost/asio/ip/address.hpp>
 
 #include <charconv>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -84,6 +85,39 @@ std::optional<std::uint64_t> process_rss_kib(int pid) {
   auto const text = slurp("/proc/" + std::to_string(pid) + "/status");
   if (!text) return std::nullopt;
   return parse_proc_status_rss_kib(*text);
+}
+
+std::optional<sched_times> parse_schedstat(std::string_view schedstat) {
+  // "run_ns wait_ns timeslices"
+  auto const a = schedstat.find(' ');
+  if (a == std::string_view::npos) return std::nullopt;
+  auto const b = schedstat.find(' ', a + 1);
+  if (b == std::string_view::npos) return std::nullopt;
+  auto const run = to_u64(schedstat.substr(0, a));
+  auto const wait = to_u64(schedstat.substr(a + 1, b - a - 1));
+  if (!run || !wait) return std::nullopt;
+  return sched_times{*run, *wait};
+}
+
+std::optional<sched_times> process_sched_times(int pid) {
+  std::error_code ec;
+  sched_times total;
+  bool any = false;
+  std::filesystem::directory_iterator it("/proc/" + std::to_string(pid) + "/task", ec);
+  if (ec) return std::nullopt;
+  std::size_t seen = 0;
+  for (auto const& entry : it) {
+    if (++seen > 4096) break; // bounded, whatever the process does
+    auto const text = slurp(entry.path().string() + "/schedstat");
+    if (!text) continue; // the thread ended meanwhile
+    if (auto const t = parse_schedstat(*text)) {
+      total.run_ns += t->run_ns;
+      total.wait_ns += t->wait_ns;
+      any = true;
+    }
+  }
+  if (!any) return std::nullopt;
+  return total;
 }
 
 bool is_loopback_host(std::string const& host) {

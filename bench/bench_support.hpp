@@ -197,6 +197,15 @@ std::optional<std::uint64_t> process_cpu_ticks(int pid);
 std::optional<std::uint64_t> parse_proc_status_rss_kib(std::string_view status);
 std::optional<std::uint64_t> process_rss_kib(int pid);
 
+// Scheduler statistics of every thread of `pid` (/proc/PID/task/*/schedstat), in nanoseconds:
+// time spent running, and time spent runnable but waiting for a CPU (other work on the machine).
+struct sched_times {
+  std::uint64_t run_ns = 0;
+  std::uint64_t wait_ns = 0;
+};
+std::optional<sched_times> parse_schedstat(std::string_view schedstat);
+std::optional<sched_times> process_sched_times(int pid);
+
 // True for 127.0.0.0/8, ::1 and "localhost": the only hosts crier-bench sends traffic to.
 bool is_loopback_host(std::string const& host);
 

@@ -574,11 +574,12 @@ void worker::deliver(client& r, std::string_view payload) {
 
 struct server_sample {
   std::optional<std::uint64_t> cpu_ticks, rss_kib;
+  std::optional<sched_times> sched;
 };
 
 server_sample sample_server(int pid) {
   if (pid == 0) return {};
-  return {process_cpu_ticks(pid), process_rss_kib(pid)};
+  return {process_cpu_ticks(pid), process_rss_kib(pid), process_sched_times(pid)};
 }
 
 double self_cpu_seconds() {
@@ -634,8 +635,12 @@ struct report {
   bool drained = true, closed_cleanly = true;
   int server_pid = 0;
   std::optional<double> server_cpu_s;
+  // From the scheduler: how long the server's threads ran, and how long they were ready to run
+  // but waited for a CPU that other work had (a loaded machine shows here, not in cpu_s).
+  std::optional<double> server_run_s, server_wait_s;
   std::optional<std::uint64_t> rss_start, rss_connected, rss_idle, rss_touched, rss_end;
   double bench_cpu_s = 0;
+  std::optional<double> bench_wait_s;
 
   bool idle() const { return opt->senders == 0; }
   double sent_per_s() const { return window_s > 0 ? static_cast<double>(st.sent_window) / window_s : 0; }
@@ -688,8 +693,8 @@ void print_json(report const& r) {
   s += fmt::format("\"host\":{},\"port\":{},\"path\":{},", json_string(o.host), o.port, json_string(o.path));
   s += fmt::format("\"clients\":{},\"senders\":{},\"rooms\":{},\"size\":{},\"rate\":{},\"in_flight\":{},", o.clients,
                    o.senders, o.rooms, o.size, o.rate, o.in_flight);
-  s += fmt::format("\"duration_s\":{},\"warmup_s\":{},\"binary\":{},\"threads\":{},", o.duration, o.warmup, o.binary,
-                   o.threads);
+  s += fmt::format("\"duration_s\":{},\"warmup_s\":{},\"drain_timeout_s\":{},\"binary\":{},\"threads\":{},", o.duration,
+                   o.warmup, o.drain_timeout, o.binary, o.threads);
   s += fmt::format("\"connect\":{{\"connected\":{},\"failed\":{},\"total_s\":{:.3f},\"p50_ms\":{:.3f},\"p99_ms\":{:.3f},"
                    "\"max_ms\":{:.3f}}},",
                    r.connected, r.connect_failed, r.connect_s, us(r.st.connect.quantile(0.5)) / 1e3,
@@ -708,14 +713,15 @@ void print_json(report const& r) {
                    r.st.errors, r.st.skipped_ticks, r.drained, json_string(r.st.first_error));
   std::optional<double> cpu_per;
   if (r.server_cpu_s) cpu_per = r.per_delivery_us(*r.server_cpu_s);
-  s += fmt::format("\"server\":{{\"pid\":{},\"cpu_s\":{},\"cpu_us_per_delivery\":{},\"rss_kib_start\":{},"
+  s += fmt::format("\"server\":{{\"pid\":{},\"cpu_s\":{},\"run_s\":{},\"wait_for_cpu_s\":{},\"cpu_us_per_delivery\":{},\"rss_kib_start\":{},"
                    "\"rss_kib_connected\":{},\"rss_kib_idle\":{},\"rss_kib_after_traffic\":{},\"rss_kib_end\":{},"
                    "\"rss_bytes_per_conn_idle\":{},\"rss_bytes_per_conn_after_traffic\":{}}},",
-                   r.server_pid, opt_num(r.server_cpu_s), opt_num(cpu_per, 4), opt_num(r.rss_start),
+                   r.server_pid, opt_num(r.server_cpu_s), opt_num(r.server_run_s), opt_num(r.server_wait_s),
+                   opt_num(cpu_per, 4), opt_num(r.rss_start),
                    opt_num(r.rss_connected), opt_num(r.rss_idle), opt_num(r.rss_touched), opt_num(r.rss_end),
                    opt_num(r.rss_per_conn(r.rss_idle), 0), opt_num(r.rss_per_conn(r.rss_touched), 0));
-  s += fmt::format("\"bench\":{{\"cpu_s\":{:.3f},\"cpu_us_per_delivery\":{}}},", r.bench_cpu_s,
-                   opt_num(r.per_delivery_us(r.bench_cpu_s), 4));
+  s += fmt::format("\"bench\":{{\"cpu_s\":{:.3f},\"wait_for_cpu_s\":{},\"cpu_us_per_delivery\":{}}},",
+                   r.bench_cpu_s, opt_num(r.bench_wait_s), opt_num(r.per_delivery_us(r.bench_cpu_s), 4));
   s += fmt::format("\"ok\":{}}}", r.ok());
   std::puts(s.c_str());
 }
@@ -759,6 +765,8 @@ void print_text(report const& r) {
       line += fmt::format(" cpu {:.2f} s ({:.0f} %)", *r.server_cpu_s, 100 * *r.server_cpu_s / r.window_s);
       if (auto per = r.per_delivery_us(*r.server_cpu_s)) line += fmt::format(" = {:.3f} us/delivery;", *per);
     }
+    if (r.server_wait_s && *r.server_wait_s > 0.05 * r.window_s)
+      line += fmt::format(" waited {:.2f} s for a CPU (machine busy);", *r.server_wait_s);
     if (r.rss_start) line += " rss " + human_kib(*r.rss_start) + " at start";
     if (r.rss_connected) line += ", " + human_kib(*r.rss_connected) + " connected";
     if (r.rss_end) line += ", " + human_kib(*r.rss_end) + " at end";
@@ -865,11 +873,19 @@ int run(options const& o) {
     std::this_thread::sleep_until(begin);
     auto const s0 = sample_server(o.server_pid);
     auto const b0 = self_cpu_seconds();
+    auto const bs0 = process_sched_times(static_cast<int>(::getpid()));
     std::this_thread::sleep_until(end);
     auto const s1 = sample_server(o.server_pid);
     auto const b1 = self_cpu_seconds();
+    auto const bs1 = process_sched_times(static_cast<int>(::getpid()));
+    if (bs0 && bs1 && bs1->wait_ns >= bs0->wait_ns)
+      r.bench_wait_s = static_cast<double>(bs1->wait_ns - bs0->wait_ns) / 1e9;
     r.window_s = o.duration;
     r.bench_cpu_s = b1 - b0;
+    if (s0.sched && s1.sched && s1.sched->run_ns >= s0.sched->run_ns && s1.sched->wait_ns >= s0.sched->wait_ns) {
+      r.server_run_s = static_cast<double>(s1.sched->run_ns - s0.sched->run_ns) / 1e9;
+      r.server_wait_s = static_cast<double>(s1.sched->wait_ns - s0.sched->wait_ns) / 1e9;
+    }
     if (s0.cpu_ticks && s1.cpu_ticks)
       r.server_cpu_s = static_cast<double>(*s1.cpu_ticks - *s0.cpu_ticks) / static_cast<double>(::sysconf(_SC_CLK_TCK));
     ctl.sending.store(false);

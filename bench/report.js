@@ -82,15 +82,23 @@ const p99 = (r) => r.latency_us.p99;
 const p50 = (r) => r.latency_us.p50;
 const cpuPer = (r) => r.server.cpu_us_per_delivery;
 const benchPer = (r) => r.bench.cpu_us_per_delivery;
+// How much CPU the server got, and how long it was ready to run but other work had the CPU.
+const cpuShare = (r) => (r.server.cpu_s == null || !r.window_s ? null : r.server.cpu_s / r.window_s);
+const waitShare = (r) => (r.server.wait_for_cpu_s == null || !r.window_s ? null : r.server.wait_for_cpu_s / r.window_s);
+const fmtPct = (x) => (x == null ? '–' : `${fmt(100 * x)} %`);
 
 add('i', 'deliveries/s', deliveries, fmtRate, { op: '≥', value: 2.1, kind: 'ratio' });
 add('i', 'server CPU per delivery', cpuPer, (x) => (x == null ? '–' : `${fmt(x, 3)} µs`), { op: '≤', value: 0.45, kind: 'ratio' });
 add('i', 'latency p50', p50, fmtUs);
 add('i', 'latency p99', p99, fmtUs);
 add('i', 'load generator CPU per delivery', benchPer, (x) => (x == null ? '–' : `${fmt(x, 3)} µs`));
+add('i', 'server CPU time ÷ window', cpuShare, fmtPct);
+add('i', 'server ready but waiting for a CPU ÷ window', waitShare, fmtPct);
 add('ii', 'latency p99', p99, fmtUs, { op: '≤', value: 0.08, kind: 'ratio' });
 add('ii', 'latency p50', p50, fmtUs);
-add('ii', 'deliveries/s', deliveries, fmtRate);
+add('ii', 'deliveries/s (100,000 offered)', deliveries, fmtRate);
+add('ii', 'server CPU time ÷ window', cpuShare, fmtPct);
+add('ii', 'server ready but waiting for a CPU ÷ window', waitShare, fmtPct);
 add('iii', 'RSS per idle connection', (r) => r.server.rss_bytes_per_conn_idle, (x) => (x == null ? '–' : `${fmt(x)} B`),
   { op: '≤', value: 4096, kind: 'abs' });
 add('iii', 'RSS per connection after 1 message each', (r) => r.server.rss_bytes_per_conn_after_traffic,
@@ -100,9 +108,12 @@ add('iv', 'payload bytes/s', (r) => r.payload_bytes_per_s, (x) => (x == null ? '
   { op: '≥', value: 1.6, kind: 'ratio' });
 add('iv', 'latency p99', p99, fmtUs, { op: '≤', value: 1.0, kind: 'ratio' });
 add('iv', 'server CPU per delivery', cpuPer, (x) => (x == null ? '–' : `${fmt(x, 2)} µs`));
+add('iv', 'server CPU time ÷ window', cpuShare, fmtPct);
+add('iv', 'server ready but waiting for a CPU ÷ window', waitShare, fmtPct);
 add('i2', 'deliveries/s', deliveries, fmtRate);
 add('i2', 'server CPU per delivery', cpuPer, (x) => (x == null ? '–' : `${fmt(x, 3)} µs`));
 add('i2', 'latency p99', p99, fmtUs);
+add('i2', 'server CPU time ÷ window (2 CPUs)', cpuShare, fmtPct);
 
 const verdict = (row) => {
   const t = row.target;
@@ -145,6 +156,8 @@ for (const [s, byServer] of Object.entries(runs)) {
   for (const [server, xs] of Object.entries(byServer)) {
     for (const { rep, r } of xs) {
       if (!r) failures.push(`- ${s} ${server} #${rep}: no result`);
+      else if (!r.ok && !r.drained && r.errors === 0 && r.gaps === 0 && r.reorders === 0 && r.duplicates === 0)
+        failures.push(`- ${s} ${server} #${rep}: not drained: ${r.loss} deliveries still due ${fmt(r.drain_timeout_s ?? 10)} s after sending stopped (the server fell behind the offered load; no gap, reorder or error was seen)`);
       else if (!r.ok)
         failures.push(`- ${s} ${server} #${rep}: loss ${r.loss}, gaps ${r.gaps}, duplicates ${r.duplicates}, reorders ${r.reorders}, errors ${r.errors}${r.drained ? '' : ', not drained'}${r.first_error ? ` (first: ${r.first_error})` : ''}`);
     }
@@ -172,6 +185,7 @@ md += '- A sender keeps at most its in-flight window of messages that it has sen
 md += '- Each run: connect all clients, warm up 2 s, measure 10 s (deliveries, latency and the server\'s CPU time from `/proc/PID/stat` over exactly that window), then wait for every message to arrive.\n';
 md += '- (iii): 10,000 clients in 1,000 rooms of 10; RSS (`VmRSS`) is read before connecting and 5 s after the last handshake, and RSS per connection is the difference ÷ 10,000. Then every client sends one 64 B message (each receives its room\'s 10), and RSS is read again 1 s later.\n';
 md += '- crier runs as `crier --address 127.0.0.1 --port 0 --threads 1` (2 for the last scenario); Node ws as `node bench/peers/ws-broadcast.js` (ws, `perMessageDeflate: false`).\n';
+md += '- "Server ready but waiting for a CPU" is the run-queue wait of the server\'s threads (`/proc/PID/task/*/schedstat`) during the window: time the server had work but another process had CPU 0. Where it is large, deliveries/s and latency measure the machine\'s load as much as the server; CPU per delivery is the steadier comparison.\n';
 md += `- The machine was not reserved: load average ${load('loadavg-start')} at the start, ${load('loadavg-end')} at the end (1, 5, 15 min). Other builds running meanwhile make every number noisier and lower.\n`;
 
 md += '\n## Machine\n\n';

@@ -19,12 +19,13 @@ cleanup() {
 }
 trap cleanup EXIT
 
+: >"$log"
 "$crier" --address 127.0.0.1 --port 0 --threads 1 --log-level info >"$log" 2>&1 &
 crier_pid=$!
 
 port=
 for _ in $(seq 100); do # up to 10 s
-  port=$(sed -n 's|.*listening on http://127\.0\.0\.1:\([0-9][0-9]*\).*|\1|p' "$log" | head -n1)
+  port=$(sed -n 's|.*listening on http://127\.0\.0\.1:\([0-9][0-9]*\).*|\1|p' "$log" | head -n1 || true)
   [[ -n $port ]] && break
   kill -0 "$crier_pid" 2>/dev/null || break
   sleep 0.1

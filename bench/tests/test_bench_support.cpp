@@ -97,7 +97,16 @@ TEST(Proc, ParsesStatus) {
   EXPECT_FALSE(parse_proc_status_rss_kib("Name:\tx\n"));
 }
 
+TEST(Proc, ParsesSchedstat) {
+  auto const t = parse_schedstat("474549787 1025897742 125\n");
+  ASSERT_TRUE(t);
+  EXPECT_EQ(t->run_ns, 474549787u);
+  EXPECT_EQ(t->wait_ns, 1025897742u);
+  EXPECT_FALSE(parse_schedstat("12"));
+}
+
 TEST(Proc, ReadsOwnProcess) {
+  EXPECT_TRUE(process_sched_times(::getpid()));
   EXPECT_TRUE(process_cpu_ticks(::getpid()));
   auto const rss = process_rss_kib(::getpid());
   ASSERT_TRUE(rss);
