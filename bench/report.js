@@ -1,0 +1,272 @@
+#!/usr/bin/env node
+// bench/report.js RESULTS_DIR OUT_DIR
+// Reads the JSON that bench/run collected (SCENARIO.SERVER.REPEAT.json) and writes
+// OUT_DIR/performance.md (medians, ratios to Node ws, the issue's targets) and
+// OUT_DIR/performance.png (gnuplot).
+'use strict';
+
+const fs = require('fs');
+const path = require('path');
+const { execFileSync } = require('child_process');
+
+const [dir, outDir] = process.argv.slice(2);
+if (!dir || !outDir) {
+  console.error('usage: report.js RESULTS_DIR OUT_DIR');
+  process.exit(2);
+}
+
+const machine = {};
+for (const line of fs.readFileSync(path.join(dir, 'machine'), 'utf8').split('\n')) {
+  const i = line.indexOf('=');
+  if (i > 0) machine[line.slice(0, i)] = line.slice(i + 1);
+}
+const load = (f) => {
+  try {
+    return fs.readFileSync(path.join(dir, f), 'utf8').trim();
+  } catch {
+    return '?';
+  }
+};
+
+// runs[scenario][server] = [result...]
+const runs = {};
+for (const f of fs.readdirSync(dir).sort()) {
+  const m = /^(i2|iii|ii|iv|i)\.(crier|node)\.(\d+)\.json$/.exec(f);
+  if (!m) continue;
+  let r = null;
+  try {
+    r = JSON.parse(fs.readFileSync(path.join(dir, f), 'utf8'));
+  } catch {
+    r = null; // crier-bench did not print a result (it failed to start or was killed)
+  }
+  ((runs[m[1]] ??= {})[m[2]] ??= []).push({ rep: Number(m[3]), r });
+}
+
+const median = (xs) => {
+  const v = xs.filter((x) => typeof x === 'number' && Number.isFinite(x)).sort((a, b) => a - b);
+  if (v.length === 0) return null;
+  const h = Math.floor(v.length / 2);
+  return v.length % 2 ? v[h] : (v[h - 1] + v[h]) / 2;
+};
+const pick = (scenario, server, f) => median((runs[scenario]?.[server] ?? []).map(({ r }) => (r ? f(r) : null)));
+const okCount = (scenario, server) => {
+  const xs = runs[scenario]?.[server] ?? [];
+  return `${xs.filter(({ r }) => r && r.ok).length}/${xs.length}`;
+};
+
+const fmt = (x, digits = 0) =>
+  x == null ? '–' : x.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
+const fmtRate = (x) => (x == null ? '–' : x >= 1e6 ? `${fmt(x / 1e6, 2)} M` : x >= 1e3 ? `${fmt(x / 1e3, 1)} k` : fmt(x));
+const fmtBytes = (x) => (x == null ? '–' : `${fmt(x / 1e6, 0)} MB`);
+const fmtUs = (x) => (x == null ? '–' : x >= 10000 ? `${fmt(x / 1000, 1)} ms` : `${fmt(x, 0)} µs`);
+const ratio = (a, b) => (a == null || b == null || b === 0 ? null : a / b);
+const fmtRatio = (x) => (x == null ? '–' : `${fmt(x, 2)}×`);
+
+// Each row: label, crier value, node value, formatter, target {op, value, kind: 'ratio'|'abs'}.
+const rows = [];
+const scenarioTitles = {
+  i: '(i) 100 clients, 10 senders, 64 B, 16 in flight',
+  ii: '(ii) 1,000 clients, 1 sender at 100 msg/s',
+  iii: '(iii) 10,000 idle connections',
+  iv: '(iv) 10 clients, 10 senders, 64 KiB',
+  i2: '(i) again, crier --threads 2, nothing pinned',
+};
+const add = (scenario, metric, f, format, target) => {
+  if (!runs[scenario]) return;
+  const c = pick(scenario, 'crier', f);
+  const n = pick(scenario, 'node', f);
+  rows.push({ scenario, metric, c, n, format, target });
+};
+const deliveries = (r) => r.deliveries_per_s;
+const p99 = (r) => r.latency_us.p99;
+const p50 = (r) => r.latency_us.p50;
+const cpuPer = (r) => r.server.cpu_us_per_delivery;
+const benchPer = (r) => r.bench.cpu_us_per_delivery;
+// How much CPU the server got, and how long it was ready to run but other work had the CPU.
+const cpuShare = (r) => (r.server.cpu_s == null || !r.window_s ? null : r.server.cpu_s / r.window_s);
+const waitShare = (r) => (r.server.wait_for_cpu_s == null || !r.window_s ? null : r.server.wait_for_cpu_s / r.window_s);
+const fmtPct = (x) => (x == null ? '–' : `${fmt(100 * x)} %`);
+
+add('i', 'deliveries/s', deliveries, fmtRate, { op: '≥', value: 2.1, kind: 'ratio' });
+add('i', 'server CPU per delivery', cpuPer, (x) => (x == null ? '–' : `${fmt(x, 3)} µs`), { op: '≤', value: 0.45, kind: 'ratio' });
+add('i', 'latency p50', p50, fmtUs);
+add('i', 'latency p99', p99, fmtUs);
+add('i', 'load generator CPU per delivery', benchPer, (x) => (x == null ? '–' : `${fmt(x, 3)} µs`));
+add('i', 'server CPU time ÷ window', cpuShare, fmtPct);
+add('i', 'server threads ready but waiting for a CPU ÷ window', waitShare, fmtPct);
+add('ii', 'latency p99', p99, fmtUs, { op: '≤', value: 0.08, kind: 'ratio' });
+add('ii', 'latency p50', p50, fmtUs);
+add('ii', 'deliveries/s (100,000 offered)', deliveries, fmtRate);
+add('ii', 'server CPU time ÷ window', cpuShare, fmtPct);
+add('ii', 'server threads ready but waiting for a CPU ÷ window', waitShare, fmtPct);
+add('iii', 'RSS per idle connection', (r) => r.server.rss_bytes_per_conn_idle, (x) => (x == null ? '–' : `${fmt(x)} B`),
+  { op: '≤', value: 4096, kind: 'abs' });
+add('iii', 'RSS per connection after 1 message each', (r) => r.server.rss_bytes_per_conn_after_traffic,
+  (x) => (x == null ? '–' : `${fmt(x)} B`));
+add('iii', 'time to connect 10,000', (r) => r.connect.total_s, (x) => (x == null ? '–' : `${fmt(x, 2)} s`));
+add('iv', 'payload bytes/s', (r) => r.payload_bytes_per_s, (x) => (x == null ? '–' : `${fmtBytes(x)}/s`),
+  { op: '≥', value: 1.6, kind: 'ratio' });
+add('iv', 'latency p99', p99, fmtUs, { op: '≤', value: 1.0, kind: 'ratio' });
+add('iv', 'server CPU per delivery', cpuPer, (x) => (x == null ? '–' : `${fmt(x, 2)} µs`));
+add('iv', 'server CPU time ÷ window', cpuShare, fmtPct);
+add('iv', 'server threads ready but waiting for a CPU ÷ window', waitShare, fmtPct);
+add('i2', 'deliveries/s', deliveries, fmtRate);
+add('i2', 'server CPU per delivery', cpuPer, (x) => (x == null ? '–' : `${fmt(x, 3)} µs`));
+add('i2', 'latency p99', p99, fmtUs);
+add('i2', 'server CPU time ÷ window (2 CPUs)', cpuShare, fmtPct);
+
+const verdict = (row) => {
+  const t = row.target;
+  if (!t) return '';
+  const v = t.kind === 'ratio' ? ratio(row.c, row.n) : row.c;
+  if (v == null) return '–';
+  const met = t.op === '≥' ? v >= t.value : v <= t.value;
+  return met ? 'met' : '**not met**';
+};
+const targetText = (t) => (!t ? '' : t.kind === 'ratio' ? `${t.op} ${fmt(t.value, 2)}× Node` : `${t.op} ${fmt(t.value)} B`);
+
+let md = '';
+md += '# crier performance\n\n';
+md += 'Generated by `bench/run` from the runs in `' + path.relative(path.join(__dirname, '..'), dir) + '`; do not edit by hand.\n\n';
+md += `Medians of ${machine.repeats} run(s) per server and scenario${machine.quick === '1' ? ' (**quick mode**: short runs, not for conclusions)' : ''}. `;
+md += 'The server runs on CPU 0 and crier-bench on CPU 1 (`taskset`), except in the last scenario; ';
+md += 'crier and Node `ws` ran one after the other, alternating which went first. ';
+md += 'Ratios are crier ÷ Node ws; the targets are the performance issue\'s.\n\n';
+// How busy the machine was, from the pinned runs: the share of each window the server spent
+// ready to run while other work held CPU 0.
+const pinnedWaits = ['i', 'ii', 'iv']
+  .flatMap((s) => ['crier', 'node'].flatMap((k) => (runs[s]?.[k] ?? []).map(({ r }) => (r ? waitShare(r) : null))))
+  .filter((x) => x != null);
+if (pinnedWaits.length) {
+  const lo = Math.min(...pinnedWaits);
+  const hi = Math.max(...pinnedWaits);
+  md += `**Machine load.** Load average ${load('loadavg-start')} at the start and ${load('loadavg-end')} at the end. `;
+  md += `In the pinned runs the server's threads were ready to run but waiting for a CPU ${fmt(100 * lo)}–${fmt(100 * hi)} % of the measured window`;
+  md += hi > 0.1 ? ': other work on the machine took much of CPU 0, so deliveries/s and latency here measure that contention as much as the servers, and CPU time per delivery is the steadier comparison.\n\n' : '.\n\n';
+}
+md += '| scenario | metric | crier | Node ws | crier / Node | target | |\n|---|---|--:|--:|--:|---|---|\n';
+let last = '';
+for (const row of rows) {
+  const title = row.scenario === last ? '' : scenarioTitles[row.scenario];
+  last = row.scenario;
+  const r = row.target?.kind === 'abs' ? '' : fmtRatio(ratio(row.c, row.n));
+  md += `| ${title} | ${row.metric} | ${row.format(row.c)} | ${row.format(row.n)} | ${r} | ${targetText(row.target)} | ${verdict(row)} |\n`;
+}
+if (runs.i2 && runs.i) {
+  const scale = ratio(pick('i2', 'crier', deliveries), pick('i', 'crier', deliveries));
+  md += `\nScaling of (i): crier with 2 threads, unpinned, delivers ${fmtRatio(scale)} what it delivers with 1 thread pinned `;
+  md += `(the issue asks that it scale: ${scale == null ? '–' : scale > 1.0 ? 'it does' : '**it does not**'}). `;
+  md += 'On a 2-core machine the load generator shares those cores, so this is a lower bound.\n';
+}
+
+md += '\n## Integrity\n\nRuns with no loss, gaps, duplicates, reorders or errors:\n\n| scenario | crier | Node ws |\n|---|---|---|\n';
+for (const s of Object.keys(scenarioTitles)) {
+  if (runs[s]) md += `| ${scenarioTitles[s]} | ${okCount(s, 'crier')} | ${okCount(s, 'node')} |\n`;
+}
+const failures = [];
+for (const [s, byServer] of Object.entries(runs)) {
+  for (const [server, xs] of Object.entries(byServer)) {
+    for (const { rep, r } of xs) {
+      if (!r) failures.push(`- ${s} ${server} #${rep}: no result`);
+      else if (!r.ok && !r.drained && r.errors === 0 && r.gaps === 0 && r.reorders === 0 && r.duplicates === 0)
+        failures.push(`- ${s} ${server} #${rep}: not drained: ${r.loss} deliveries still due ${fmt(r.drain_timeout_s ?? 10)} s after sending stopped (the server fell behind the offered load; no gap, reorder or error was seen)`);
+      else if (!r.ok)
+        failures.push(`- ${s} ${server} #${rep}: loss ${r.loss}, gaps ${r.gaps}, duplicates ${r.duplicates}, reorders ${r.reorders}, errors ${r.errors}${r.drained ? '' : ', not drained'}${r.first_error ? ` (first: ${r.first_error})` : ''}`);
+    }
+  }
+}
+if (failures.length) md += '\n' + failures.join('\n') + '\n';
+
+md += '\n## Every run\n\n| run | deliveries/s | p50 | p99 | max | server µs/delivery | bench µs/delivery | server RSS end | ok |\n|---|--:|--:|--:|--:|--:|--:|--:|---|\n';
+for (const s of Object.keys(scenarioTitles)) {
+  for (const server of ['crier', 'node']) {
+    for (const { rep, r } of runs[s]?.[server] ?? []) {
+      if (!r) {
+        md += `| ${s} ${server} #${rep} | – | – | – | – | – | – | – | no result |\n`;
+        continue;
+      }
+      const idle = r.senders === 0;
+      md += `| ${s} ${server} #${rep} | ${idle ? 'idle' : fmtRate(r.deliveries_per_s)} | ${idle ? '–' : fmtUs(r.latency_us.p50)} | ${idle ? '–' : fmtUs(r.latency_us.p99)} | ${idle ? '–' : fmtUs(r.latency_us.max)} | ${r.server.cpu_us_per_delivery ?? '–'} | ${r.bench.cpu_us_per_delivery ?? '–'} | ${r.server.rss_kib_end == null ? '–' : fmt(r.server.rss_kib_end / 1024, 1) + ' MiB'} | ${r.ok ? 'yes' : 'no'} |\n`;
+    }
+  }
+}
+
+md += '\n## How it was measured\n\n';
+md += '- `crier-bench` (bench/main.cpp) is a Beast/Asio WebSocket client on one `io_context` and thread. Every message carries its sender, a per-sender sequence number and its send time (steady clock); every receiver checks them, so loss, gaps, duplicates and reordering are counted per sender, and latency is measured for every delivery, the sender\'s own echo included.\n';
+md += '- A sender keeps at most its in-flight window of messages that it has sent and not yet received back itself. (i): window 16; (iv): window 2 (with 4, a receiver that falls behind can pass crier\'s 4 MiB per-session queue bound and be closed with 1008 when the machine is loaded); (ii): 100 msg/s, unbounded window.\n';
+md += '- Each run: connect all clients, warm up 2 s, measure 10 s (deliveries, latency and the server\'s CPU time from `/proc/PID/stat` over exactly that window), then wait for every message to arrive.\n';
+md += '- (iii): 10,000 clients in 1,000 rooms of 10; RSS (`VmRSS`) is read before connecting and 5 s after the last handshake, and RSS per connection is the difference ÷ 10,000. Then every client sends one 64 B message (each receives its room\'s 10), and RSS is read again 1 s later.\n';
+md += '- crier runs as `crier --address 127.0.0.1 --port 0 --threads 1` (2 for the last scenario); Node ws as `node bench/peers/ws-broadcast.js` (ws, `perMessageDeflate: false`).\n';
+md += '- "Server threads ready but waiting for a CPU" is the run-queue wait of all the server\'s threads, summed (so it can pass 100 % for Node\'s helper threads or crier --threads 2) (`/proc/PID/task/*/schedstat`) during the window: time the server had work but another process had CPU 0. Where it is large, deliveries/s and latency measure the machine\'s load as much as the server; CPU per delivery is the steadier comparison.\n';
+md += `- The machine was not reserved: load average ${load('loadavg-start')} at the start, ${load('loadavg-end')} at the end (1, 5, 15 min). Other builds running meanwhile make every number noisier and lower.\n`;
+
+md += '\n## Machine\n\n';
+for (const k of ['date', 'commit', 'uname', 'cpu', 'cpus', 'mem', 'compiler', 'node', 'ws', 'boost']) md += `- ${k}: ${machine[k] ?? '?'}\n`;
+md += '\n## Reproduce\n\n```sh\n' + (machine.command || 'bench/run') + '\n```\n\n';
+md += 'It builds the release preset, runs `npm ci` in bench/peers, and needs `taskset`, `node` and `gnuplot` (Debian `gnuplot-nox`). ';
+md += '`bench/run --quick` does 1 short repeat of each, for checking the pipeline. One scenario by hand:\n\n';
+md += '```sh\nbuild/release/server/crier --address 127.0.0.1 --port 0 --threads 1 &   # note the port it logs\n';
+md += 'taskset -c 1 build/release/bench/crier-bench --port PORT --server-pid $! --scenario i\n```\n';
+md += '\n![deliveries/s, p99 latency and RSS per connection, crier vs Node ws](performance.png)\n';
+
+fs.mkdirSync(outDir, { recursive: true });
+fs.writeFileSync(path.join(outDir, 'performance.md'), md);
+
+// The plot: deliveries/s and p99 per traffic scenario, RSS per idle connection for (iii).
+const traffic = ['i', 'ii', 'iv', 'i2'].filter((s) => runs[s]);
+const labels = { i: '(i)', ii: '(ii)', iv: '(iv)', i2: '(i) 2 thr' };
+const num = (x) => (x == null ? 'NaN' : String(x));
+let dat = '# scenario crier_deliveries node_deliveries crier_p99_ms node_p99_ms\n';
+for (const s of traffic) {
+  dat += `"${labels[s]}" ${num(pick(s, 'crier', deliveries))} ${num(pick(s, 'node', deliveries))} `;
+  const ms = (x) => (x == null ? null : x / 1000);
+  dat += `${num(ms(pick(s, 'crier', p99)))} ${num(ms(pick(s, 'node', p99)))}\n`;
+}
+const rssC = pick('iii', 'crier', (r) => r.server.rss_bytes_per_conn_idle);
+const rssN = pick('iii', 'node', (r) => r.server.rss_bytes_per_conn_idle);
+const rssCa = pick('iii', 'crier', (r) => r.server.rss_bytes_per_conn_after_traffic);
+const rssNa = pick('iii', 'node', (r) => r.server.rss_bytes_per_conn_after_traffic);
+let rss = '# what crier node\n';
+rss += `"idle" ${num(rssC)} ${num(rssN)}\n"after traffic" ${num(rssCa)} ${num(rssNa)}\n`;
+const tmp = fs.mkdtempSync(path.join(dir, 'plot-'));
+fs.writeFileSync(path.join(tmp, 'traffic.dat'), dat);
+fs.writeFileSync(path.join(tmp, 'rss.dat'), rss);
+fs.writeFileSync(path.join(dir, 'traffic.dat'), dat);
+const png = path.resolve(outDir, 'performance.png');
+// Log axes from a power of ten below the smallest bar, so that no bar is cut off.
+const floorPow10 = (xs) => {
+  const v = xs.filter((x) => x != null && x > 0);
+  return v.length ? 10 ** Math.floor(Math.log10(Math.min(...v) / 2)) : 1;
+};
+const dmin = floorPow10(traffic.flatMap((s) => [pick(s, 'crier', deliveries), pick(s, 'node', deliveries)]));
+const pmin = floorPow10(traffic.flatMap((s) => [pick(s, 'crier', p99), pick(s, 'node', p99)]).map((x) => (x == null ? null : x / 1000)));
+const gp = `
+set terminal pngcairo size 1500,520 font "sans,11"
+set output "${png}"
+set multiplot layout 1,3 title "crier vs Node ws (medians${machine.quick === '1' ? ', quick mode' : ''}; ${machine.cpu || ''}, ${machine.date || ''})"
+set style data histograms
+set style histogram clustered gap 1
+set style fill solid 0.85 border -1
+set boxwidth 0.9
+set grid ytics
+set key below
+set xtics nomirror
+set title "deliveries/s (higher is better)"
+set logscale y
+set yrange [${dmin}:*]
+set format y "%.0s%c"
+plot "${tmp}/traffic.dat" using 2:xtic(1) title "crier" lc rgb "#1f77b4", "" using 3 title "Node ws" lc rgb "#ff7f0e"
+set title "p99 latency, ms (lower is better)"
+set yrange [${pmin}:*]
+set format y "%g"
+plot "${tmp}/traffic.dat" using 4:xtic(1) title "crier" lc rgb "#1f77b4", "" using 5 title "Node ws" lc rgb "#ff7f0e"
+unset logscale y
+set title "(iii) server RSS per connection, bytes (lower is better)"
+set yrange [0:*]
+set format y "%.0f"
+plot "${tmp}/rss.dat" using 2:xtic(1) title "crier" lc rgb "#1f77b4", "" using 3 title "Node ws" lc rgb "#ff7f0e", 4096 with lines dt 2 lc rgb "#d62728" title "target 4 KB"
+unset multiplot
+`;
+fs.writeFileSync(path.join(tmp, 'plot.gp'), gp);
+execFileSync('gnuplot', [path.join(tmp, 'plot.gp')], { stdio: 'inherit' });
+fs.rmSync(tmp, { recursive: true, force: true });
