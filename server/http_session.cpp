@@ -206,6 +206,18 @@ asio::awaitable<void> http_connection::run() {
     }
 
     if (auto room = room_from_ws_path(path)) {
+      if (req.method() != http::verb::get && req.method() != http::verb::head) {
+        // Only a GET opens a WebSocket (RFC 6455 section 4.1). Without this, is_upgrade() below
+        // says no and the answer would be 426, as if upgrading with this method could work.
+        auto res = text_response(http::status::method_not_allowed, "method not allowed", req.version(), req.keep_alive());
+        res.set(http::field::allow, "GET, HEAD");
+        if (!co_await send(std::move(res))) {
+          boost::system::error_code ignored;
+          stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+          co_return;
+        }
+        continue;
+      }
       if (!beast::websocket::is_upgrade(req)) {
         bool const keep = co_await send_error(http::status::upgrade_required,
                                               "this is a WebSocket endpoint; connect with a WebSocket client",
