@@ -1,5 +1,6 @@
 #include "server/http_session.hpp"
 
+#include "common/handshake.hpp"
 #include "common/mime_types.hpp"
 #include "common/names.hpp"
 #include "common/static_path.hpp"
@@ -229,6 +230,11 @@ asio::awaitable<void> http_connection::run() {
         spdlog::info("ws upgrade from {} refused: invalid room name in {}", peer_, path);
         co_await send_error(http::status::bad_request,
                             "invalid room name: use 1-64 characters from A-Z a-z 0-9 . _ -", req.version(), false);
+        co_return;
+      }
+      if (!is_valid_websocket_key(req[http::field::sec_websocket_key])) {
+        spdlog::info("ws upgrade from {} refused: missing or malformed Sec-WebSocket-Key", peer_);
+        co_await send_error(http::status::bad_request, "missing or malformed Sec-WebSocket-Key", req.version(), false);
         co_return;
       }
       upgrade(parser, std::move(*room));
