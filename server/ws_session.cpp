@@ -1,5 +1,7 @@
 #include "server/ws_session.hpp"
 
+#include "common/utf8.hpp"
+
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -118,13 +120,27 @@ asio::awaitable<void> ws_session::run(request req) {
 
 asio::awaitable<void> ws_session::reader() {
   boost::system::error_code ec;
+  bool failing = false; // a close was requested for a bad message: publish nothing more
   for (;;) {
     std::size_t n = 0;
     std::tie(ec, n) = co_await ws_.async_read(read_buffer_, nothrow);
     if (ec) break;
     // One copy out of the read buffer into the immutable payload that every member shares.
-    room_->publish(make_frame(beast::buffers_to_string(read_buffer_.data()), !ws_.got_text()));
+    auto payload = beast::buffers_to_string(read_buffer_.data());
     read_buffer_.consume(n);
+    if (failing) continue;
+    if (ws_.got_text() && !is_valid_utf8(payload)) {
+      // Beast checks UTF-8 as frames arrive, but it skips the end-of-message check when the last
+      // fragment is empty, so "\xce" followed by an empty final continuation reaches us as a
+      // complete text message. RFC 6455 section 8.1 says to fail the connection with 1007; the
+      // writer sends the close, and reading goes on until the peer answers or the close times out.
+      spdlog::info("ws peer={} room={} sent a text message that is not UTF-8", peer_, room_name_);
+      failing = true;
+      if (queue_.request_close(close_request{websocket::close_code::bad_payload, "invalid UTF-8"}, true))
+        wake_.cancel();
+      continue;
+    }
+    room_->publish(make_frame(std::move(payload), !ws_.got_text()));
     // A large message must not pin its buffer for the rest of a quiet session.
     if (read_buffer_.capacity() > 64 * 1024) read_buffer_.shrink_to_fit();
   }
