@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <array>
 #include <cctype>
+#include <charconv>
 #include <stdexcept>
 
 namespace crier::test {
@@ -28,6 +29,12 @@ std::string trim(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
   while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
   return std::string(s);
+}
+
+template <class T>
+bool parse_number(std::string_view text, T& out) {
+  auto const [end, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
+  return ec == std::errc{} && end == text.data() + text.size();
 }
 
 // Runs one asynchronous operation on `ioc` until its handler ran. The tcp_stream's expiry closes
@@ -170,7 +177,7 @@ std::optional<http_head> raw_ws::read_http(std::chrono::milliseconds timeout) {
   std::string const status_line = head_text.substr(0, line_end);
   // "HTTP/1.1 101 Switching Protocols"
   if (status_line.rfind("HTTP/1.", 0) != 0 || status_line.size() < 12) return std::nullopt;
-  head.status = static_cast<unsigned>(std::stoul(status_line.substr(9, 3)));
+  if (!parse_number(std::string_view(status_line).substr(9, 3), head.status)) return std::nullopt;
   head.reason = status_line.size() > 13 ? status_line.substr(13) : std::string{};
   for (auto pos = line_end + 2; pos < head_text.size();) {
     auto const next = head_text.find("\r\n", pos);
@@ -181,7 +188,8 @@ std::optional<http_head> raw_ws::read_http(std::chrono::milliseconds timeout) {
     head.fields[lower(std::string(line.substr(0, colon)))] = trim(line.substr(colon + 1));
   }
   if (auto const length = head.field("content-length"); !length.empty()) {
-    auto const n = std::stoul(length);
+    std::size_t n = 0;
+    if (!parse_number(length, n)) return std::nullopt;
     while (buffer_.size() < n) {
       if (read_more(deadline)) break;
     }
