@@ -6,9 +6,11 @@
 #include "tests/support/raw_ws.hpp"
 #include "tests/support/ws_client.hpp"
 
+#include <boost/beast/websocket/error.hpp>
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <csignal>
 #include <initializer_list>
 
 namespace crier::test {
@@ -89,6 +91,19 @@ protected:
       expect_closed_with(bad, code, published, how);
     }
     expect_room_still_works(published);
+  }
+
+  // After all that, the server still drains and exits 0. Under the asan-ubsan preset this also
+  // catches a leak or an error inside the server, which would change its exit status.
+  void TearDown() override {
+    server_.signal(SIGTERM);
+    for (auto* client : {&bystander_, &speaker_}) {
+      ws_client::read_result r;
+      for (int i = 0; i < 100 && !r.ec; ++i) r = client->read(); // past anything a failed test left unread
+      EXPECT_EQ(r.ec, boost::beast::websocket::error::closed) << r.ec.message();
+      EXPECT_EQ(client->close_code(), 1001);
+    }
+    EXPECT_EQ(server_.wait_exit(10s), 0) << server_.log();
   }
 
   crier_process server_;
