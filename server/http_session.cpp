@@ -206,19 +206,10 @@ asio::awaitable<void> http_connection::run() {
       continue;
     }
 
-    if (auto room = room_from_ws_path(path)) {
-      if (req.method() != http::verb::get && req.method() != http::verb::head) {
-        // Only a GET opens a WebSocket (RFC 6455 section 4.1). Without this, is_upgrade() below
-        // says no and the answer would be 426, as if upgrading with this method could work.
-        auto res = text_response(http::status::method_not_allowed, "method not allowed", req.version(), req.keep_alive());
-        res.set(http::field::allow, "GET, HEAD");
-        if (!co_await send(std::move(res))) {
-          boost::system::error_code ignored;
-          stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
-          co_return;
-        }
-        continue;
-      }
+    bool const get_or_head = req.method() == http::verb::get || req.method() == http::verb::head;
+    // Only a GET opens a WebSocket (RFC 6455 section 4.1): other methods on a WebSocket path get
+    // the 405 below, like everywhere else, rather than a 426 as if upgrading could work.
+    if (auto room = room_from_ws_path(path); room && get_or_head) {
       if (!beast::websocket::is_upgrade(req)) {
         bool const keep = co_await send_error(http::status::upgrade_required,
                                               "this is a WebSocket endpoint; connect with a WebSocket client",
@@ -242,7 +233,7 @@ asio::awaitable<void> http_connection::run() {
     }
 
     bool keep = false;
-    if (req.method() == http::verb::get || req.method() == http::verb::head) {
+    if (get_or_head) {
       keep = co_await serve_file(req);
     } else {
       auto res = text_response(http::status::method_not_allowed, "method not allowed", req.version(), req.keep_alive());
