@@ -23,6 +23,16 @@ if(CRIER_WARNINGS_AS_ERRORS)
   target_compile_options(crier_options INTERFACE -Werror)
 endif()
 
+# The libFuzzer build (the `fuzz` preset): coverage instrumentation on everything we compile, so the
+# fuzz targets in tests/fuzz see inside the code they call; they link the libFuzzer runtime themselves.
+option(CRIER_FUZZ "Build only the libFuzzer targets of tests/fuzz (needs clang)" OFF)
+if(CRIER_FUZZ)
+  if(NOT CMAKE_CXX_COMPILER_ID STREQUAL "Clang")
+    message(FATAL_ERROR "CRIER_FUZZ needs clang for libFuzzer (use the `fuzz` preset, or -DCMAKE_CXX_COMPILER=clang++)")
+  endif()
+  target_compile_options(crier_options INTERFACE -fsanitize=fuzzer-no-link)
+endif()
+
 if(CRIER_SANITIZER)
   target_compile_options(crier_options INTERFACE
     -fsanitize=${CRIER_SANITIZER} -fno-omit-frame-pointer -fno-sanitize-recover=all)

@@ -1,6 +1,7 @@
 #include "server/http_session.hpp"
 
 #include "common/access.hpp"
+#include "common/handshake.hpp"
 #include "common/identity.hpp"
 #include "common/mime_types.hpp"
 #include "common/names.hpp"
@@ -370,7 +371,10 @@ asio::awaitable<void> http_connection<Stream>::run() {
     }
 
     bool keep = false;
-    if (auto room = room_from_ws_path(path)) {
+    bool const get_or_head = req.method() == http::verb::get || req.method() == http::verb::head;
+    // Only a GET opens a WebSocket (RFC 6455 section 4.1): other methods on a WebSocket path get
+    // the 405 below, like everywhere else, rather than a 426 as if upgrading could work.
+    if (auto room = room_from_ws_path(path); room && get_or_head) {
       if (!beast::websocket::is_upgrade(req)) {
         keep = co_await send_error(http::status::upgrade_required,
                                    "this is a WebSocket endpoint; connect with a WebSocket client", req.version(),
@@ -381,13 +385,19 @@ asio::awaitable<void> http_connection<Stream>::run() {
         co_await send_error(http::status::bad_request, "invalid room name: use 1-64 characters from A-Z a-z 0-9 . _ -",
                             req.version(), false);
         keep = false;
+      } else if (!is_valid_websocket_key(req[http::field::sec_websocket_key])) {
+        // Beast only refuses keys that are too long; an empty or short one would get a 101.
+        log_info("ws upgrade refused: missing or malformed Sec-WebSocket-Key", {{"peer", peer_}});
+        state_.metrics().connection(conn_outcome::handshake_failed);
+        co_await send_error(http::status::bad_request, "missing or malformed Sec-WebSocket-Key", req.version(), false);
+        keep = false;
       } else if (co_await upgrade(parser, std::move(*room))) {
         continue;
       } else {
         co_return; // handed over to the WebSocket session, or refused
       }
     } else if (path == "/healthz" || path == "/readyz" || path == "/metrics") {
-      if (req.method() != http::verb::get && req.method() != http::verb::head) {
+      if (!get_or_head) {
         auto res = text_response(http::status::method_not_allowed, "method not allowed", req.version(), req.keep_alive());
         res.set(http::field::allow, "GET, HEAD");
         keep = co_await send(std::move(res));
@@ -396,7 +406,7 @@ asio::awaitable<void> http_connection<Stream>::run() {
       }
     } else if (path == "/api" || path.starts_with("/api/")) {
       keep = co_await serve_api(req, path);
-    } else if (req.method() == http::verb::get || req.method() == http::verb::head) {
+    } else if (get_or_head) {
       keep = co_await serve_file(req);
     } else {
       auto res = text_response(http::status::method_not_allowed, "method not allowed", req.version(), req.keep_alive());

@@ -1,5 +1,6 @@
 #include "server/ws_session.hpp"
 
+#include "common/utf8.hpp"
 #include "server/logging.hpp"
 
 #include <boost/asio/as_tuple.hpp>
@@ -249,10 +250,19 @@ asio::awaitable<void> ws_session<Stream>::reader() {
     last_rx_ = clock::now();
     state_.metrics().message_in(n);
     // Once a close is decided nothing more is acted on; and over the rate, nothing is published.
-    if (!queue_.closing() && admit_by_rate()) {
+    if (!queue_.closing()) {
       // One copy out of the read buffer into the immutable payload that every member shares.
       auto data = beast::buffers_to_string(read_buffer_.data());
-      if (!ws_.got_text()) {
+      if (ws_.got_text() && !is_valid_utf8(data)) {
+        // Beast checks UTF-8 as frames arrive, but it skips the end-of-message check when the last
+        // fragment is empty, so "\xce" followed by an empty final continuation reaches us as a
+        // complete text message. RFC 6455 section 8.1 says to fail the connection with 1007; the
+        // writer sends the close, and reading goes on until the peer answers or the close times out.
+        log_info("ws text message is not UTF-8, closing with 1007", {{"peer", peer_}, {"room", room_name_}});
+        request_close(websocket::close_code::bad_payload, "invalid UTF-8", true);
+      } else if (!admit_by_rate()) {
+        // dropped or closing, as --rate-limit-action says
+      } else if (!ws_.got_text()) {
         room_->publish_binary(std::make_shared<std::string const>(std::move(data)));
       } else if (format_ == wire_format::raw) {
         room_->publish_text(identity_, std::make_shared<std::string const>(std::move(data)));

@@ -1,0 +1,39 @@
+// UTF-8 validation: the byte ranges of RFC 3629 section 4, at and just past each boundary.
+#include "common/utf8.hpp"
+
+#include <gtest/gtest.h>
+
+#include <string>
+
+namespace crier {
+namespace {
+
+TEST(utf8, accepts_well_formed_text) {
+  for (std::string const s : {"", "plain ascii, long enough for the eight-byte fast path", "\xc2\x80", "\xdf\xbf",
+                              "\xe0\xa0\x80", "\xed\x9f\xbf", "\xee\x80\x80", "\xef\xbf\xbf", "\xf0\x90\x80\x80",
+                              "\xf4\x8f\xbf\xbf", "\xce\xba\xe1\xbd\xb9\xcf\x83\xce\xbc\xce\xb5",
+                              "01234567\xce\xb1" "89abcdef\xf0\x9f\x98\x80"})
+    EXPECT_TRUE(is_valid_utf8(s)) << ::testing::PrintToString(s);
+  EXPECT_TRUE(is_valid_utf8(std::string("nul \0 inside", 12)));
+}
+
+TEST(utf8, refuses_malformed_text) {
+  for (std::string const s : {"\x80", "\xbf", "\xc0\x80", "\xc1\xbf", "\xe0\x9f\xbf", "\xed\xa0\x80", "\xed\xbf\xbf",
+                              "\xf0\x8f\xbf\xbf", "\xf4\x90\x80\x80", "\xf5\x80\x80\x80", "\xff", "\xfe",
+                              "\xc2", "\xe1\x80", "\xf1\x80\x80", "\xc2\x41", "\xe1\x80\x41", "\xf1\x80\x80\x41",
+                              "abcdefgh\xce", "0123456789abcdef\x80"})
+    EXPECT_FALSE(is_valid_utf8(s)) << ::testing::PrintToString(s);
+}
+
+TEST(utf8, a_sequence_cut_at_the_end_is_refused_wherever_the_text_ends) {
+  std::string const smile = "\xf0\x9f\x98\x80";
+  for (std::size_t prefix = 0; prefix < 20; ++prefix) {
+    std::string const head(prefix, 'a');
+    EXPECT_TRUE(is_valid_utf8(head + smile)) << prefix;
+    for (std::size_t cut = 1; cut < smile.size(); ++cut)
+      EXPECT_FALSE(is_valid_utf8(head + smile.substr(0, cut))) << prefix << " " << cut;
+  }
+}
+
+} // namespace
+} // namespace crier
