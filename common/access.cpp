@@ -1,16 +1,11 @@
 #include "common/access.hpp"
+#include "common/text.hpp"
 
 #include <algorithm>
 #include <cctype>
 
 namespace crier {
 namespace {
-
-std::string lower(std::string_view s) {
-  std::string out(s);
-  std::ranges::transform(out, out.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return out;
-}
 
 std::string_view trim(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
@@ -20,7 +15,7 @@ std::string_view trim(std::string_view s) {
 
 // "scheme://host[:port]" in a canonical form: lower case, default ports dropped.
 std::string normalize_origin(std::string_view origin) {
-  auto o = lower(trim(origin));
+  auto o = ascii_lower(trim(origin));
   for (auto const& [scheme, port] : {std::pair{"http://", ":80"}, std::pair{"https://", ":443"}}) {
     if (o.starts_with(scheme) && o.ends_with(port)) o.resize(o.size() - std::string_view(port).size());
   }
@@ -35,7 +30,7 @@ std::string origin_authority(std::string_view origin) {
 }
 
 std::string normalize_host(std::string_view host) {
-  auto h = lower(trim(host));
+  auto h = ascii_lower(trim(host));
   if (h.ends_with(":80") || h.ends_with(":443")) h.resize(h.rfind(':'));
   return h;
 }

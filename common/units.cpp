@@ -1,4 +1,5 @@
 #include "common/units.hpp"
+#include "common/text.hpp"
 
 #include <algorithm>
 #include <cctype>
@@ -9,12 +10,6 @@
 
 namespace crier {
 namespace {
-
-std::string lower(std::string_view s) {
-  std::string out(s);
-  std::ranges::transform(out, out.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return out;
-}
 
 // Splits "64KiB" into its digits and its unit, trimming spaces around both.
 std::pair<std::string_view, std::string_view> split_unit(std::string_view text) {
@@ -36,7 +31,7 @@ std::optional<std::uint64_t> parse_size(std::string_view text) {
   auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), value);
   if (ec != std::errc{} || end != digits.data() + digits.size()) return std::nullopt;
   std::uint64_t multiplier = 1;
-  auto const u = lower(unit);
+  auto const u = ascii_lower(unit);
   if (u.empty() || u == "b") multiplier = 1;
   else if (u == "k" || u == "kb" || u == "kib") multiplier = 1ULL << 10;
   else if (u == "m" || u == "mb" || u == "mib") multiplier = 1ULL << 20;
@@ -53,7 +48,7 @@ std::optional<std::chrono::milliseconds> parse_duration(std::string_view text) {
   auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), value);
   if (ec != std::errc{} || end != digits.data() + digits.size() || !std::isfinite(value)) return std::nullopt;
   double ms_per_unit = 0;
-  auto const u = lower(unit);
+  auto const u = ascii_lower(unit);
   if (u == "ms") ms_per_unit = 1;
   else if (u.empty() || u == "s") ms_per_unit = 1000;
   else if (u == "m" || u == "min") ms_per_unit = 60'000;

@@ -52,6 +52,12 @@ http::response<http::string_body> text_response(http::status status, std::string
   return res;
 }
 
+http::response<http::string_body> method_not_allowed(unsigned version, bool keep_alive) {
+  auto res = text_response(http::status::method_not_allowed, "method not allowed", version, keep_alive);
+  res.set(http::field::allow, "GET, HEAD");
+  return res;
+}
+
 std::string endpoint_string(tcp::socket const& socket) {
   boost::system::error_code ec;
   auto const ep = socket.remote_endpoint(ec);
@@ -277,9 +283,7 @@ template <class Stream>
 asio::awaitable<bool> http_connection<Stream>::serve_api(request const& req, std::string_view path) {
   // Read-only JSON for operators and the page; behind the token when there is one.
   if (req.method() != http::verb::get && req.method() != http::verb::head) {
-    auto res = text_response(http::status::method_not_allowed, "method not allowed", req.version(), req.keep_alive());
-    res.set(http::field::allow, "GET, HEAD");
-    co_return co_await send(std::move(res));
+    co_return co_await send(method_not_allowed(req.version(), req.keep_alive()));
   }
   if (!token_ok(req)) {
     log_info("http api refused: missing or wrong token", {{"peer", peer_}});
@@ -398,9 +402,7 @@ asio::awaitable<void> http_connection<Stream>::run() {
       }
     } else if (path == "/healthz" || path == "/readyz" || path == "/metrics") {
       if (!get_or_head) {
-        auto res = text_response(http::status::method_not_allowed, "method not allowed", req.version(), req.keep_alive());
-        res.set(http::field::allow, "GET, HEAD");
-        keep = co_await send(std::move(res));
+        keep = co_await send(method_not_allowed(req.version(), req.keep_alive()));
       } else {
         keep = co_await serve_probe(req, path);
       }
@@ -409,9 +411,7 @@ asio::awaitable<void> http_connection<Stream>::run() {
     } else if (get_or_head) {
       keep = co_await serve_file(req);
     } else {
-      auto res = text_response(http::status::method_not_allowed, "method not allowed", req.version(), req.keep_alive());
-      res.set(http::field::allow, "GET, HEAD");
-      keep = co_await send(std::move(res));
+      keep = co_await send(method_not_allowed(req.version(), req.keep_alive()));
     }
     if (!keep) {
       co_await finish(stream_);
