@@ -202,6 +202,7 @@ asio::awaitable<void> ws_session<Stream>::run(upgrade_request req) {
     co_return;
   }
   state_.metrics().connection(conn_outcome::accepted);
+  req = {}; // the upgrade request's headers would otherwise live as long as the session
   // From here on Beast's handshake timeout bounds the closing handshake.
   timeouts.handshake_timeout = cfg.close_timeout;
   ws_.set_option(timeouts);
