@@ -88,7 +88,8 @@ std::variant<config, early_exit> parse_command_line(int argc, char const* const*
   app.set_version_flag("--version", "crier " + version_string(), "Print the version and exit");
   app.get_formatter()->column_width(40);
 
-  std::string max_message_size, shutdown_timeout, static_dir;
+  std::string max_message_size, shutdown_timeout, static_dir, empty_room_ttl;
+  std::string max_queue_bytes, handshake_timeout, ping_interval, idle_timeout, close_timeout, tls_cert, tls_key;
   app.add_option("--address", cfg.address, "Address to listen on (IPv4 or IPv6)")
     ->envname("CRIER_ADDRESS")
     ->check(address_validator())
@@ -120,6 +121,97 @@ std::variant<config, early_exit> parse_command_line(int argc, char const* const*
     ->check(duration_validator())
     ->default_str("10s");
 
+  app.add_option("--history", cfg.history,
+                 "Messages each room keeps for welcome, history paging and resume; 0 turns history off")
+    ->envname("CRIER_HISTORY")
+    ->check(CLI::Range(0, 100000))
+    ->capture_default_str();
+  app.add_option("--empty-room-ttl", empty_room_ttl,
+                 "How long a room with no members keeps its history before it is dropped")
+    ->envname("CRIER_EMPTY_ROOM_TTL")
+    ->check(duration_validator())
+    ->default_str("1h");
+  app.add_option("--max-empty-rooms", cfg.max_empty_rooms,
+                 "How many rooms with no members keep their history; past this the longest-empty go first")
+    ->envname("CRIER_MAX_EMPTY_ROOMS")
+    ->check(CLI::Range(0, 10000000))
+    ->capture_default_str();
+
+  // Bounds and policies.
+  app.add_option("--max-queue-bytes", max_queue_bytes, "Outbound bytes queued per session before --slow-consumer applies")
+    ->envname("CRIER_MAX_QUEUE_BYTES")
+    ->check(size_validator())
+    ->default_str("4MiB");
+  app.add_option("--max-queue-messages", cfg.max_queue_messages,
+                 "Outbound messages queued per session before --slow-consumer applies")
+    ->envname("CRIER_MAX_QUEUE_MESSAGES")
+    ->check(CLI::Range(1, 10'000'000))
+    ->capture_default_str();
+  app.add_option("--slow-consumer", cfg.slow_consumer,
+                 "What happens to a session past its queue bounds: close (1008) or drop-oldest")
+    ->envname("CRIER_SLOW_CONSUMER")
+    ->check(CLI::IsMember({"close", "drop-oldest"}))
+    ->capture_default_str();
+  app.add_option("--handshake-timeout", handshake_timeout,
+                 "Time allowed for an HTTP request and the WebSocket handshake (drops slowloris clients)")
+    ->envname("CRIER_HANDSHAKE_TIMEOUT")
+    ->check(duration_validator())
+    ->default_str("10s");
+  app.add_option("--ping-interval", ping_interval, "How often an idle session is pinged; 0 turns pings off")
+    ->envname("CRIER_PING_INTERVAL")
+    ->check(duration_validator())
+    ->default_str("25s");
+  app.add_option("--idle-timeout", idle_timeout,
+                 "A session that sends nothing (not even a pong) for this long is closed; 0 turns it off")
+    ->envname("CRIER_IDLE_TIMEOUT")
+    ->check(duration_validator())
+    ->default_str("60s");
+  app.add_option("--close-timeout", close_timeout, "How long to wait for the peer's answer to a close frame")
+    ->envname("CRIER_CLOSE_TIMEOUT")
+    ->check(duration_validator())
+    ->default_str("5s");
+  app.add_option("--max-connections", cfg.max_connections,
+                 "WebSocket sessions at once; past it an upgrade gets 503 (plain HTTP still works)")
+    ->envname("CRIER_MAX_CONNECTIONS")
+    ->check(CLI::Range(1, 10'000'000))
+    ->capture_default_str();
+  app.add_option("--rate-limit", cfg.rate_limit, "Messages per second each connection may send; 0 turns it off")
+    ->envname("CRIER_RATE_LIMIT")
+    ->check(CLI::Range(0.0, 1e9))
+    ->default_str("0");
+  app.add_option("--rate-burst", cfg.rate_burst, "Messages a connection may send at once above the rate (default: the rate)")
+    ->envname("CRIER_RATE_BURST")
+    ->check(CLI::Range(0.0, 1e9))
+    ->default_str("rate");
+  app.add_option("--rate-limit-action", cfg.rate_limit_action,
+                 "Past the burst: close (1008), or drop the message (JSON clients get an error event)")
+    ->envname("CRIER_RATE_LIMIT_ACTION")
+    ->check(CLI::IsMember({"close", "drop"}))
+    ->capture_default_str();
+  app.add_option("--max-rooms", cfg.max_rooms, "Rooms at once; a join that would create one more gets 503")
+    ->envname("CRIER_MAX_ROOMS")
+    ->check(CLI::Range(1, 10'000'000))
+    ->capture_default_str();
+
+  // Who may connect.
+  app.add_option("--allowed-origins", cfg.allowed_origins,
+                 "Comma-separated origins allowed to open WebSockets, or *. Default: requests with no Origin "
+                 "and the server's own origin")
+    ->envname("CRIER_ALLOWED_ORIGINS");
+  app.add_option("--auth-token", cfg.auth_token,
+                 "Require 'Authorization: Bearer TOKEN' or ?token=TOKEN on upgrades and /api/* (prefer the "
+                 "environment variable: flags show in ps)")
+    ->envname("CRIER_AUTH_TOKEN");
+  app.add_option("--tls-cert", tls_cert, "PEM certificate chain: serve https and wss on the port")
+    ->envname("CRIER_TLS_CERT");
+  app.add_option("--tls-key", tls_key, "PEM private key for --tls-cert")->envname("CRIER_TLS_KEY");
+
+  // Operations.
+  app.add_option("--log-format", cfg.log_format, "Log lines as text or as one JSON object per line")
+    ->envname("CRIER_LOG_FORMAT")
+    ->check(CLI::IsMember({"text", "json"}))
+    ->capture_default_str();
+
   try {
     app.parse(argc, argv);
   } catch (CLI::CallForHelp const&) {
@@ -132,6 +224,27 @@ std::variant<config, early_exit> parse_command_line(int argc, char const* const*
 
   convert(max_message_size, cfg.max_message_size, parse_size);
   convert(shutdown_timeout, cfg.shutdown_timeout, parse_duration);
+  convert(empty_room_ttl, cfg.empty_room_ttl, parse_duration);
+  convert(max_queue_bytes, cfg.max_queue_bytes, parse_size);
+  convert(handshake_timeout, cfg.handshake_timeout, parse_duration);
+  convert(ping_interval, cfg.ping_interval, parse_duration);
+  convert(idle_timeout, cfg.idle_timeout, parse_duration);
+  convert(close_timeout, cfg.close_timeout, parse_duration);
+  if (cfg.rate_burst == 0) cfg.rate_burst = std::max(cfg.rate_limit, 1.0);
+  auto const usage = [](std::string message) {
+    return early_exit{exit_usage, "crier: " + std::move(message) + " (see crier --help)\n"};
+  };
+  if (cfg.handshake_timeout.count() == 0) return usage("--handshake-timeout: must be more than 0");
+  if (cfg.close_timeout.count() == 0) return usage("--close-timeout: must be more than 0");
+  if (cfg.idle_timeout.count() > 0 && cfg.ping_interval.count() > 0 && cfg.ping_interval >= cfg.idle_timeout)
+    return usage("--ping-interval: must be shorter than --idle-timeout, or a live peer would time out");
+  if (tls_cert.empty() != tls_key.empty())
+    return usage(tls_cert.empty() ? "--tls-key: needs --tls-cert" : "--tls-cert: needs --tls-key");
+  cfg.tls_cert = tls_cert;
+  cfg.tls_key = tls_key;
+  if (cfg.allowed_origins.find_first_of(" \t") != std::string::npos &&
+      cfg.allowed_origins.find(',') == std::string::npos)
+    return usage("--allowed-origins: separate origins with commas");
   cfg.static_dir = static_dir.empty() ? default_static_dir() : std::filesystem::path(static_dir);
   std::error_code ec;
   auto canonical = std::filesystem::canonical(cfg.static_dir, ec);

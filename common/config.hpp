@@ -20,10 +20,33 @@ struct config {
   std::size_t max_message_size = 64 * 1024;
   std::chrono::milliseconds shutdown_timeout{10'000};
 
-  // Per-session outbound queue bounds. The defaults hold 4 MiB or 4096 messages per session.
+  // Rooms and their history (the protocol issue).
+  std::size_t history = 100;
+  std::chrono::milliseconds empty_room_ttl{3'600'000};
+  std::size_t max_empty_rooms = 1000;
+
+  // Bounds and policies (the hardening issue). Each has a flag, a CRIER_* twin and a metric.
   std::size_t max_queue_bytes = 4 * 1024 * 1024;
   std::size_t max_queue_messages = 4096;
+  std::string slow_consumer = "close"; // close | drop-oldest
   std::chrono::milliseconds handshake_timeout{10'000};
+  std::chrono::milliseconds ping_interval{25'000};
+  std::chrono::milliseconds idle_timeout{60'000};
+  std::chrono::milliseconds close_timeout{5'000};
+  std::size_t max_connections = 10'000;
+  double rate_limit = 0; // messages per second per connection; 0 = off
+  double rate_burst = 0; // 0 = same as the rate
+  std::string rate_limit_action = "close"; // close | drop
+  std::size_t max_rooms = 10'000;
+
+  // Who may connect.
+  std::string allowed_origins; // empty: no Origin, or the Origin of the Host itself; "*": any
+  std::string auth_token;      // empty: no token required
+  std::filesystem::path tls_cert;
+  std::filesystem::path tls_key;
+
+  // Operations.
+  std::string log_format = "text"; // text | json
 };
 
 // What parsing decided when the server should not run: --help, --version, or a bad flag.

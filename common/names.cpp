@@ -21,4 +21,75 @@ std::optional<std::string> room_from_ws_path(std::string_view path) {
   return std::string(name);
 }
 
+namespace {
+
+// Decodes one UTF-8 sequence at `s[i]`, advancing i; returns -1 when it is not well-formed
+// (overlong forms, surrogates and values past U+10FFFF included).
+long decode_utf8(std::string_view s, std::size_t& i) {
+  auto const byte = [&](std::size_t k) { return static_cast<unsigned char>(s[k]); };
+  unsigned char const c = byte(i);
+  if (c < 0x80) {
+    ++i;
+    return c;
+  }
+  int len = 0;
+  long cp = 0;
+  long min = 0;
+  if ((c & 0xE0) == 0xC0) {
+    len = 2;
+    cp = c & 0x1F;
+    min = 0x80;
+  } else if ((c & 0xF0) == 0xE0) {
+    len = 3;
+    cp = c & 0x0F;
+    min = 0x800;
+  } else if ((c & 0xF8) == 0xF0) {
+    len = 4;
+    cp = c & 0x07;
+    min = 0x10000;
+  } else {
+    return -1;
+  }
+  if (i + static_cast<std::size_t>(len) > s.size()) return -1;
+  for (int k = 1; k < len; ++k) {
+    unsigned char const cc = byte(i + static_cast<std::size_t>(k));
+    if ((cc & 0xC0) != 0x80) return -1;
+    cp = (cp << 6) | (cc & 0x3F);
+  }
+  if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return -1;
+  i += static_cast<std::size_t>(len);
+  return cp;
+}
+
+bool is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f'; }
+
+} // namespace
+
+std::optional<std::string> validate_display_name(std::string_view raw, std::string& error) {
+  while (!raw.empty() && is_space(raw.front())) raw.remove_prefix(1);
+  while (!raw.empty() && is_space(raw.back())) raw.remove_suffix(1);
+  if (raw.empty()) {
+    error = "name must not be empty";
+    return std::nullopt;
+  }
+  std::size_t chars = 0;
+  for (std::size_t i = 0; i < raw.size();) {
+    long const cp = decode_utf8(raw, i);
+    if (cp < 0) {
+      error = "name is not valid UTF-8";
+      return std::nullopt;
+    }
+    if (cp < 0x20 || (cp >= 0x7F && cp <= 0x9F)) {
+      error = "name must not contain control characters";
+      return std::nullopt;
+    }
+    ++chars;
+  }
+  if (chars > max_display_name_length) {
+    error = "name is longer than 32 characters";
+    return std::nullopt;
+  }
+  return std::string(raw);
+}
+
 } // namespace crier

@@ -18,4 +18,11 @@ bool is_valid_room_name(std::string_view name) noexcept;
 // one but the room name is invalid.
 std::optional<std::string> room_from_ws_path(std::string_view path);
 
+inline constexpr std::size_t max_display_name_length = 32; // in characters (code points)
+
+// Validates a display name from ?name=: trimmed of surrounding white space, 1-32 characters of
+// valid UTF-8 with no control characters. Returns the trimmed name, or sets `error` and returns
+// nullopt.
+std::optional<std::string> validate_display_name(std::string_view raw, std::string& error);
+
 } // namespace crier

@@ -1,17 +1,19 @@
 #include "server/http_session.hpp"
 
+#include "common/access.hpp"
+#include "common/identity.hpp"
 #include "common/mime_types.hpp"
 #include "common/names.hpp"
+#include "common/protocol.hpp"
+#include "common/query.hpp"
 #include "common/static_path.hpp"
+#include "server/logging.hpp"
 #include "server/ws_session.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
-#include <boost/beast/http/empty_body.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/file_body.hpp>
 #include <boost/beast/http/parser.hpp>
@@ -19,8 +21,8 @@
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/write.hpp>
 #include <boost/beast/websocket/rfc6455.hpp>
-#include <spdlog/spdlog.h>
 
+#include <charconv>
 #include <sstream>
 
 namespace crier {
@@ -36,13 +38,11 @@ constexpr auto nothrow = asio::as_tuple(asio::use_awaitable);
 constexpr std::string_view server_header = "crier/" CRIER_VERSION;
 constexpr std::size_t max_header_bytes = 8 * 1024;
 
-using request = http::request<http::empty_body>;
-
 http::response<http::string_body> text_response(http::status status, std::string body, unsigned version,
-                                                 bool keep_alive) {
+                                                 bool keep_alive, std::string_view type = "text/plain; charset=utf-8") {
   http::response<http::string_body> res{status, version};
   res.set(http::field::server, server_header);
-  res.set(http::field::content_type, "text/plain; charset=utf-8");
+  res.set(http::field::content_type, type);
   res.set("X-Content-Type-Options", "nosniff");
   res.keep_alive(keep_alive);
   res.body() = std::move(body);
@@ -60,52 +60,95 @@ std::string endpoint_string(tcp::socket const& socket) {
   return out.str();
 }
 
+void log_exception(std::exception_ptr e) {
+  if (!e) return;
+  try {
+    std::rethrow_exception(e);
+  } catch (std::exception const& ex) {
+    log_error("http session failed", {{"error", ex.what()}});
+  }
+}
+
+// Ends a connection politely: TCP half-close, or a TLS close_notify bounded by the stream's timer.
+asio::awaitable<void> finish(plain_stream& s) {
+  boost::system::error_code ignored;
+  s.socket().shutdown(tcp::socket::shutdown_send, ignored);
+  co_return;
+}
+asio::awaitable<void> finish(tls_stream& s) {
+  beast::get_lowest_layer(s).expires_after(std::chrono::seconds(2));
+  co_await s.async_shutdown(nothrow);
+}
+
+template <class Stream>
 class http_connection {
 public:
-  http_connection(tcp::socket&& socket, server_state& state)
-    : stream_(std::move(socket)), state_(state), peer_(endpoint_string(stream_.socket())) {}
+  http_connection(Stream&& stream, server_state& state, std::string peer)
+    : stream_(std::move(stream)), state_(state), peer_(std::move(peer)) {}
 
   asio::awaitable<void> run();
 
 private:
+  using request = upgrade_request;
+
   // Each returns false when the connection must end.
   template <class Body>
   asio::awaitable<bool> send(http::response<Body>&& res);
-  asio::awaitable<bool> serve_file(request const& req);
   asio::awaitable<bool> send_error(http::status status, std::string body, unsigned version, bool keep_alive);
-  void upgrade(http::request_parser<http::empty_body>& parser, std::string room);
+  asio::awaitable<bool> serve_file(request const& req);
+  asio::awaitable<bool> serve_api(request const& req, std::string_view path);
+  asio::awaitable<bool> serve_probe(request const& req, std::string_view path);
+  asio::awaitable<bool> upgrade(http::request_parser<http::empty_body>& parser, std::string room);
+  bool token_ok(request const& req) const;
 
-  beast::tcp_stream stream_;
+  Stream stream_;
   beast::flat_buffer buffer_;
   server_state& state_;
   std::string const peer_;
 };
 
+template <class Stream>
 template <class Body>
-asio::awaitable<bool> http_connection::send(http::response<Body>&& res) {
-  stream_.expires_after(state_.cfg().handshake_timeout);
+asio::awaitable<bool> http_connection<Stream>::send(http::response<Body>&& res) {
+  beast::get_lowest_layer(stream_).expires_after(state_.cfg().handshake_timeout);
   auto const keep_alive = res.keep_alive();
   auto [ec, n] = co_await http::async_write(stream_, res, nothrow);
   if (ec) {
-    spdlog::debug("http write to {} failed: {}", peer_, ec.message());
+    log_debug("http write failed", {{"peer", peer_}, {"error", ec.message()}});
     co_return false;
   }
   co_return keep_alive;
 }
 
-asio::awaitable<bool> http_connection::send_error(http::status status, std::string body, unsigned version,
-                                                  bool keep_alive) {
+template <class Stream>
+asio::awaitable<bool> http_connection<Stream>::send_error(http::status status, std::string body, unsigned version,
+                                                          bool keep_alive) {
   co_return co_await send(text_response(status, std::move(body), version, keep_alive));
 }
 
-asio::awaitable<bool> http_connection::serve_file(request const& req) {
+template <class Stream>
+bool http_connection<Stream>::token_ok(request const& req) const {
+  auto const& secret = state_.cfg().auth_token;
+  if (secret.empty()) return true;
+  auto const auth = req[http::field::authorization];
+  constexpr std::string_view bearer = "Bearer ";
+  if (auth.size() > bearer.size() && std::string_view(auth).substr(0, bearer.size()) == bearer &&
+      token_matches(std::string_view(auth).substr(bearer.size()), secret))
+    return true;
+  auto const query = query_param(req.target(), "token");
+  return query && token_matches(*query, secret);
+}
+
+template <class Stream>
+asio::awaitable<bool> http_connection<Stream>::serve_file(request const& req) {
   auto const resolved = resolve_static_path(state_.cfg().static_dir, req.target());
   if (auto const* err = std::get_if<static_path_error>(&resolved)) {
     switch (*err) {
     case static_path_error::bad_request:
       co_return co_await send_error(http::status::bad_request, "bad request target", req.version(), false);
     case static_path_error::forbidden:
-      spdlog::info("http refused path outside the static dir from {}: {}", peer_, std::string_view(req.target()));
+      log_info("http refused a path outside the static dir",
+               {{"peer", peer_}, {"target", redact_target(req.target())}});
       co_return co_await send_error(http::status::forbidden, "forbidden", req.version(), req.keep_alive());
     case static_path_error::not_found:
       co_return co_await send_error(http::status::not_found, "not found", req.version(), req.keep_alive());
@@ -139,34 +182,174 @@ asio::awaitable<bool> http_connection::serve_file(request const& req) {
   co_return co_await send(std::move(res));
 }
 
-void http_connection::upgrade(http::request_parser<http::empty_body>& parser, std::string room) {
-  stream_.expires_never(); // the WebSocket stream has its own timeouts
-  std::make_shared<ws_session>(std::move(stream_), state_, std::move(room), peer_)->start(parser.release());
+template <class Stream>
+asio::awaitable<bool> http_connection<Stream>::serve_probe(request const& req, std::string_view path) {
+  // Probes need no token, so that load balancers and orchestrators can use them.
+  auto status = http::status::ok;
+  std::string body = "ok";
+  std::string_view type = "text/plain; charset=utf-8";
+  if (path == "/readyz") {
+    if (auto reason = state_.not_ready_reason()) {
+      status = http::status::service_unavailable;
+      body = *reason;
+    } else {
+      body = "ready";
+    }
+  } else if (path == "/metrics") {
+    body = state_.metrics().render(state_.gauges());
+    type = "text/plain; version=0.0.4; charset=utf-8";
+  }
+  auto res = text_response(status, std::move(body), req.version(), req.keep_alive(), type);
+  res.set(http::field::cache_control, "no-store");
+  if (req.method() == http::verb::head) res.body().clear();
+  co_return co_await send(std::move(res));
 }
 
-asio::awaitable<void> http_connection::run() {
+template <class Stream>
+asio::awaitable<bool> http_connection<Stream>::upgrade(http::request_parser<http::empty_body>& parser, std::string room) {
+  auto const& req = parser.get();
+  auto const target = req.target();
+  auto& m = state_.metrics();
+  session_params p;
+  p.room = std::move(room);
+  p.peer = peer_;
+  p.format = offers_json_subprotocol(req[http::field::sec_websocket_protocol]) ? wire_format::json : wire_format::raw;
+
+  // Who may connect: the Origin (cross-site WebSocket hijacking), then the token.
+  auto const origin = req[http::field::origin];
+  if (!origin_allowed(origin, req[http::field::host], state_.cfg().allowed_origins)) {
+    m.connection(conn_outcome::rejected_origin);
+    log_info("ws upgrade refused: origin not allowed", {{"peer", peer_}, {"origin", origin}});
+    co_return co_await send_error(http::status::forbidden, "origin not allowed", req.version(), false);
+  }
+  if (!token_ok(req)) {
+    m.connection(conn_outcome::rejected_auth);
+    log_info("ws upgrade refused: missing or wrong token", {{"peer", peer_}});
+    auto res = text_response(http::status::unauthorized, "a valid token is required", req.version(), false);
+    res.set(http::field::www_authenticate, "Bearer");
+    co_return co_await send(std::move(res));
+  }
+
+  // Identity: ?name= if valid, else a guest name; the id is always the server's.
+  p.identity.id = new_session_id();
+  if (has_query_param(target, "name")) {
+    std::string error = "name is not valid percent-encoding";
+    auto const raw = query_param(target, "name");
+    auto name = raw ? validate_display_name(*raw, error) : std::nullopt;
+    if (!name) {
+      m.connection(conn_outcome::handshake_failed);
+      log_info("ws upgrade refused: invalid name", {{"peer", peer_}, {"reason", error}});
+      co_return co_await send_error(http::status::bad_request, "invalid name: " + error, req.version(), false);
+    }
+    p.identity.name = std::move(*name);
+  } else {
+    p.identity.name = guest_name();
+  }
+
+  // Resume: ?since=SEQ (and the room epoch that seq belongs to, when the client knows it).
+  if (has_query_param(target, "since")) {
+    auto const since = query_param(target, "since");
+    std::uint64_t value = 0;
+    auto const* end = since ? since->data() + since->size() : nullptr;
+    if (!since || since->empty() || std::from_chars(since->data(), end, value).ptr != end) {
+      m.connection(conn_outcome::handshake_failed);
+      co_return co_await send_error(http::status::bad_request, "invalid since: expected a message seq number",
+                                    req.version(), false);
+    }
+    p.join.since = value;
+    p.join.epoch = query_param(target, "epoch");
+  }
+
+  if (!state_.try_reserve_session()) {
+    m.connection(conn_outcome::rejected_limit);
+    log_warn("ws upgrade refused: connection limit reached",
+             {{"peer", peer_}, {"max_connections", state_.cfg().max_connections}});
+    co_return co_await send_error(http::status::service_unavailable, "too many connections: try again later",
+                                  req.version(), false);
+  }
+  beast::get_lowest_layer(stream_).expires_never(); // the WebSocket stream has its own timeouts
+  start_ws_session(std::move(stream_), state_, std::move(p), parser.release());
+  co_return false;
+}
+
+template <class Stream>
+asio::awaitable<bool> http_connection<Stream>::serve_api(request const& req, std::string_view path) {
+  // Read-only JSON for operators and the page; behind the token when there is one.
+  if (req.method() != http::verb::get && req.method() != http::verb::head) {
+    auto res = text_response(http::status::method_not_allowed, "method not allowed", req.version(), req.keep_alive());
+    res.set(http::field::allow, "GET, HEAD");
+    co_return co_await send(std::move(res));
+  }
+  if (!token_ok(req)) {
+    log_info("http api refused: missing or wrong token", {{"peer", peer_}});
+    auto res = text_response(http::status::unauthorized, R"({"error":"a valid token is required"})", req.version(),
+                             req.keep_alive(), "application/json");
+    res.set(http::field::www_authenticate, "Bearer");
+    co_return co_await send(std::move(res));
+  }
+  std::string body;
+  auto status = http::status::ok;
+  if (path == "/api/rooms" || path == "/api/rooms/") {
+    body = "[";
+    bool first = true;
+    for (auto const& r : state_.rooms().list()) {
+      if (!first) body += ',';
+      first = false;
+      body += R"({"room":)" + json_string(r.name) + R"(,"members":)" + std::to_string(r.members) + "}";
+    }
+    body += "]";
+  } else if (path.starts_with("/api/rooms/") && is_valid_room_name(path.substr(11))) {
+    auto const name = std::string(path.substr(11));
+    auto const r = state_.rooms().find(name);
+    body = R"({"room":)" + json_string(name) + R"(,"members":[)";
+    if (r) {
+      bool first = true;
+      for (auto const& member : r->members()) {
+        if (!first) body += ',';
+        first = false;
+        body += R"({"id":)" + json_string(member.id) + R"(,"name":)" + json_string(member.name) + "}";
+      }
+    }
+    body += R"(],"seq":)" + std::to_string(r ? r->last_seq() : 0) + "}";
+  } else {
+    status = http::status::not_found;
+    body = R"({"error":"not found"})";
+  }
+  auto res = text_response(status, std::move(body), req.version(), req.keep_alive(), "application/json");
+  res.set(http::field::cache_control, "no-store");
+  if (req.method() == http::verb::head) res.body().clear();
+  co_return co_await send(std::move(res));
+}
+
+template <class Stream>
+asio::awaitable<void> http_connection<Stream>::run() {
   auto const& cfg = state_.cfg();
   for (;;) {
     http::request_parser<http::empty_body> parser;
     parser.header_limit(max_header_bytes);
-    stream_.expires_after(cfg.handshake_timeout); // a slow or silent client is dropped
+    beast::get_lowest_layer(stream_).expires_after(cfg.handshake_timeout); // a slow or silent client is dropped
 
     auto [ec, n] = co_await http::async_read_header(stream_, buffer_, parser, nothrow);
     if (ec == http::error::end_of_stream || ec == asio::error::eof || ec == asio::error::connection_reset) co_return;
     if (ec == beast::error::timeout) {
-      spdlog::debug("http {} timed out waiting for a request", peer_);
+      // Idle keep-alive connections end this way too; only a request cut off midway is news.
+      if (parser.got_some()) {
+        state_.metrics().handshake_timeout();
+        log_info("http request timed out", {{"peer", peer_}, {"timeout_ms", cfg.handshake_timeout.count()}});
+      }
       co_return;
     }
     if (ec == http::error::header_limit) {
-      spdlog::info("http request from {} refused: headers over {} bytes", peer_, max_header_bytes);
+      log_info("http request refused: headers too large", {{"peer", peer_}, {"limit", max_header_bytes}});
       co_await send_error(http::status::request_header_fields_too_large, "request headers too large", 11, false);
       co_return;
     }
     if (ec) {
-      spdlog::info("http malformed request from {}: {}", peer_, ec.message());
+      log_info("http malformed request", {{"peer", peer_}, {"error", ec.message()}});
       co_await send_error(http::status::bad_request, "malformed request", 11, false);
       co_return;
     }
+    state_.metrics().http_request();
 
     auto const& req = parser.get();
     // No endpoint takes a body; refusing them keeps every request small and bounded.
@@ -175,56 +358,45 @@ asio::awaitable<void> http_connection::run() {
       co_return;
     }
     if (!parser.is_done()) {
-      // A header-only request is complete once its header is; finish the parse for form's sake.
       std::tie(ec, n) = co_await http::async_read(stream_, buffer_, parser, nothrow);
       if (ec) co_return;
     }
 
-    spdlog::debug("http {} {} {}", peer_, std::string_view(req.method_string()), std::string_view(req.target()));
+    log_debug("http request", {{"peer", peer_}, {"method", req.method_string()}, {"target", redact_target(req.target())}});
     auto const path = target_path(req.target());
     if (path.empty() || path.front() != '/') {
       co_await send_error(http::status::bad_request, "bad request target", req.version(), false);
       co_return;
     }
 
-    if (path == "/healthz" || path == "/readyz") {
-      // Probes: /healthz while the process serves, /readyz while it takes new sessions.
-      auto status = http::status::ok;
-      std::string body = "ok";
-      if (path == "/readyz") {
-        if (auto reason = state_.not_ready_reason()) {
-          status = http::status::service_unavailable;
-          body = *reason;
-        } else {
-          body = "ready";
-        }
-      }
-      auto res = text_response(status, std::move(body), req.version(), req.keep_alive());
-      res.set(http::field::cache_control, "no-store");
-      if (!co_await send(std::move(res))) co_return;
-      continue;
-    }
-
+    bool keep = false;
     if (auto room = room_from_ws_path(path)) {
       if (!beast::websocket::is_upgrade(req)) {
-        bool const keep = co_await send_error(http::status::upgrade_required,
-                                              "this is a WebSocket endpoint; connect with a WebSocket client",
-                                              req.version(), req.keep_alive());
-        if (!keep) co_return;
+        keep = co_await send_error(http::status::upgrade_required,
+                                   "this is a WebSocket endpoint; connect with a WebSocket client", req.version(),
+                                   req.keep_alive());
+      } else if (room->empty()) {
+        log_info("ws upgrade refused: invalid room name", {{"peer", peer_}, {"path", path}});
+        state_.metrics().connection(conn_outcome::handshake_failed);
+        co_await send_error(http::status::bad_request, "invalid room name: use 1-64 characters from A-Z a-z 0-9 . _ -",
+                            req.version(), false);
+        keep = false;
+      } else if (co_await upgrade(parser, std::move(*room))) {
         continue;
+      } else {
+        co_return; // handed over to the WebSocket session, or refused
       }
-      if (room->empty()) {
-        spdlog::info("ws upgrade from {} refused: invalid room name in {}", peer_, path);
-        co_await send_error(http::status::bad_request,
-                            "invalid room name: use 1-64 characters from A-Z a-z 0-9 . _ -", req.version(), false);
-        co_return;
+    } else if (path == "/healthz" || path == "/readyz" || path == "/metrics") {
+      if (req.method() != http::verb::get && req.method() != http::verb::head) {
+        auto res = text_response(http::status::method_not_allowed, "method not allowed", req.version(), req.keep_alive());
+        res.set(http::field::allow, "GET, HEAD");
+        keep = co_await send(std::move(res));
+      } else {
+        keep = co_await serve_probe(req, path);
       }
-      upgrade(parser, std::move(*room));
-      co_return;
-    }
-
-    bool keep = false;
-    if (req.method() == http::verb::get || req.method() == http::verb::head) {
+    } else if (path == "/api" || path.starts_with("/api/")) {
+      keep = co_await serve_api(req, path);
+    } else if (req.method() == http::verb::get || req.method() == http::verb::head) {
       keep = co_await serve_file(req);
     } else {
       auto res = text_response(http::status::method_not_allowed, "method not allowed", req.version(), req.keep_alive());
@@ -232,26 +404,40 @@ asio::awaitable<void> http_connection::run() {
       keep = co_await send(std::move(res));
     }
     if (!keep) {
-      boost::system::error_code ignored;
-      stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+      co_await finish(stream_);
       co_return;
     }
   }
+}
+
+asio::awaitable<void> tls_then_http(tls_stream stream, server_state& state, std::string peer) {
+  beast::get_lowest_layer(stream).expires_after(state.cfg().handshake_timeout);
+  auto [ec] = co_await stream.async_handshake(asio::ssl::stream_base::server, nothrow);
+  if (ec) {
+    if (ec == beast::error::timeout) state.metrics().handshake_timeout();
+    log_info("tls handshake failed", {{"peer", peer}, {"error", ec.message()}});
+    co_return;
+  }
+  http_connection<tls_stream> connection(std::move(stream), state, std::move(peer));
+  co_await connection.run();
+}
+
+asio::awaitable<void> plain_http(plain_stream stream, server_state& state, std::string peer) {
+  http_connection<plain_stream> connection(std::move(stream), state, std::move(peer));
+  co_await connection.run();
 }
 
 } // namespace
 
 void start_http_session(tcp::socket socket, server_state& state) {
   auto executor = socket.get_executor();
-  auto connection = std::make_shared<http_connection>(std::move(socket), state);
-  asio::co_spawn(executor, [connection]() { return connection->run(); }, [](std::exception_ptr e) {
-    if (!e) return;
-    try {
-      std::rethrow_exception(e);
-    } catch (std::exception const& ex) {
-      spdlog::error("http session failed: {}", ex.what());
-    }
-  });
+  auto peer = endpoint_string(socket);
+  if (auto* tls = state.tls()) {
+    asio::co_spawn(executor, tls_then_http(tls_stream(plain_stream(std::move(socket)), *tls), state, std::move(peer)),
+                   log_exception);
+  } else {
+    asio::co_spawn(executor, plain_http(plain_stream(std::move(socket)), state, std::move(peer)), log_exception);
+  }
 }
 
 } // namespace crier

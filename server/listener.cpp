@@ -8,7 +8,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <spdlog/spdlog.h>
+#include "server/logging.hpp"
 
 #include <sstream>
 #include <system_error>
@@ -64,17 +64,19 @@ asio::awaitable<void> listener::accept_loop() {
     if (ec == asio::error::no_descriptors || ec == asio::error::no_buffer_space ||
         ec.value() == ENFILE || ec.value() == ENOMEM) {
       // Accepting again at once would spin: the condition lasts until connections close.
-      if (!out_of_descriptors) spdlog::error("accept failed: {}; backing off", ec.message());
+      state_.metrics().accept_error();
+      if (!out_of_descriptors) log_error("accept failed: backing off until connections close", {{"error", ec.message()}});
       out_of_descriptors = true;
       backoff_.expires_after(std::chrono::milliseconds(100));
       co_await backoff_.async_wait(nothrow);
       continue;
     }
     if (ec) {
-      spdlog::warn("accept failed: {}", ec.message());
+      state_.metrics().accept_error();
+      log_warn("accept failed", {{"error", ec.message()}});
       continue;
     }
-    if (out_of_descriptors) spdlog::info("accepting connections again");
+    if (out_of_descriptors) log_info("accepting connections again");
     out_of_descriptors = false;
     boost::system::error_code ignored;
     socket.set_option(tcp::no_delay(true), ignored); // chat messages are small: do not let Nagle hold them

@@ -1,17 +1,65 @@
 #include "server/logging.hpp"
 
+#include "common/protocol.hpp"
+
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
-namespace crier {
+#include <atomic>
 
-void setup_logging(std::string const& level) {
+namespace crier {
+namespace {
+
+std::atomic<bool> json_lines{false};
+
+bool needs_quotes(std::string_view v) {
+  return v.empty() || v.find_first_of(" \t\"'=\n\r") != std::string_view::npos;
+}
+
+} // namespace
+
+void setup_logging(std::string const& level, std::string const& format) {
   // stderr keeps stdout free for --help and --version; the sink flushes every line, so a process
   // reading the log (a test, a supervisor) sees "listening on" as soon as it is written.
   auto logger = spdlog::stderr_color_mt("crier");
-  logger->set_pattern("%Y-%m-%dT%H:%M:%S.%e%z %^%l%$ %v");
+  if (format == "json") {
+    json_lines = true;
+    logger->set_pattern(R"({"ts":"%Y-%m-%dT%H:%M:%S.%e%z","level":"%l",%v})");
+  } else {
+    logger->set_pattern("%Y-%m-%dT%H:%M:%S.%e%z %^%l%$ %v");
+  }
   logger->set_level(spdlog::level::from_str(level));
   spdlog::set_default_logger(std::move(logger));
+}
+
+void log_event(spdlog::level::level_enum level, std::string_view msg, std::initializer_list<log_field> fields) {
+  auto* logger = spdlog::default_logger_raw();
+  if (!logger->should_log(level)) return;
+  std::string line;
+  if (json_lines.load(std::memory_order_relaxed)) {
+    line = R"("msg":)" + json_string(msg);
+    for (auto const& f : fields) {
+      line += ',';
+      line += json_string(f.key);
+      line += ':';
+      if (auto const* s = std::get_if<std::string_view>(&f.value)) line += json_string(*s);
+      else line += std::to_string(std::get<std::int64_t>(f.value));
+    }
+  } else {
+    line = msg;
+    for (auto const& f : fields) {
+      line += ' ';
+      line += f.key;
+      line += '=';
+      if (auto const* s = std::get_if<std::string_view>(&f.value)) {
+        if (needs_quotes(*s)) line += json_string(*s);
+        else line += *s;
+      } else {
+        line += std::to_string(std::get<std::int64_t>(f.value));
+      }
+    }
+  }
+  logger->log(level, std::string_view(line));
 }
 
 } // namespace crier

@@ -22,12 +22,12 @@ int main(int argc, char** argv) {
     return e->status;
   }
   auto& cfg = std::get<crier::config>(parsed);
-  crier::setup_logging(cfg.log_level);
+  crier::setup_logging(cfg.log_level, cfg.log_format);
   try {
     crier::server server(std::move(cfg));
     return server.run();
   } catch (std::exception const& e) {
-    spdlog::critical("{}", e.what());
+    crier::log_event(spdlog::level::critical, e.what());
     return 1;
   }
 }

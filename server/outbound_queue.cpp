@@ -25,6 +25,7 @@ outbound_queue::push_result outbound_queue::push(frame const& f) {
       for (auto i = head_; i < pending_.size(); ++i) bytes_ -= pending_[i].size();
       pending_.clear();
       head_ = 0;
+      publish_bytes();
       result.overflowed = true;
       result.wake = wake_locked();
       return result;
@@ -39,6 +40,7 @@ outbound_queue::push_result outbound_queue::push(frame const& f) {
     if (!fits()) {
       ++result.dropped; // even an empty queue cannot take it: drop the new frame itself
       dropped_total_ += result.dropped;
+      publish_bytes();
       return result;
     }
     dropped_total_ += result.dropped;
@@ -46,13 +48,14 @@ outbound_queue::push_result outbound_queue::push(frame const& f) {
 
   pending_.push_back(f);
   bytes_ += size;
+  publish_bytes();
   result.wake = wake_locked();
   return result;
 }
 
-bool outbound_queue::request_close(close_request request, bool discard) {
+outbound_queue::close_result outbound_queue::request_close(close_request request, bool discard) {
   std::lock_guard lock(mutex_);
-  if (state_ != state::open) return false;
+  if (state_ != state::open) return {};
   state_ = state::closing;
   close_ = std::move(request);
   if (discard) {
@@ -60,8 +63,19 @@ bool outbound_queue::request_close(close_request request, bool discard) {
     for (auto i = head_; i < pending_.size(); ++i) bytes_ -= pending_[i].size();
     pending_.clear();
     head_ = 0;
+    publish_bytes();
   }
-  return wake_locked();
+  return {true, wake_locked()};
+}
+
+std::uint16_t outbound_queue::decided_close_code() const {
+  std::lock_guard lock(mutex_);
+  return close_.code;
+}
+
+bool outbound_queue::closing() const {
+  std::lock_guard lock(mutex_);
+  return state_ != state::open;
 }
 
 bool outbound_queue::stop() {
@@ -73,6 +87,7 @@ bool outbound_queue::stop() {
   pending_.clear();
   pending_.shrink_to_fit();
   head_ = 0;
+  publish_bytes();
   return wake_locked();
 }
 
@@ -105,6 +120,7 @@ void outbound_queue::written(std::size_t bytes) {
   std::lock_guard lock(mutex_);
   bytes_ -= bytes;
   in_flight_ = 0;
+  publish_bytes();
 }
 
 bool outbound_queue::discarding() const {

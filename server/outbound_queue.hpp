@@ -6,6 +6,7 @@
 
 #include "server/frame.hpp"
 
+#include <atomic>
 #include <cstdint>
 #include <mutex>
 #include <string>
@@ -48,9 +49,16 @@ public:
 
   push_result push(frame const& f);
 
+  struct close_result {
+    bool decided = false; // this call made the decision (a second request is ignored)
+    bool wake = false;    // the writer was idle: wake it
+  };
   // Requests a close after what is queued (discard = false) or instead of it (discard = true).
-  // Returns true when the writer must be woken. A second request is ignored.
-  bool request_close(close_request request, bool discard);
+  close_result request_close(close_request request, bool discard);
+
+  // True from the close decision on: inbound messages are no longer acted on.
+  bool closing() const;
+  std::size_t bytes_relaxed() const noexcept { return bytes_seen_.load(std::memory_order_relaxed); }
 
   // The session has ended: drop everything, accept nothing more. Returns true to wake the writer.
   bool stop();
@@ -63,6 +71,9 @@ public:
   // True once a discarding close was decided: the writer stops sending mid-batch.
   bool discarding() const;
 
+  // The close code decided on (slow consumer, shutdown...), or 0 when none was.
+  std::uint16_t decided_close_code() const;
+
   std::size_t bytes() const;
   std::size_t dropped_total() const;
 
@@ -71,7 +82,11 @@ private:
 
   bool wake_locked();
 
+  void publish_bytes() noexcept { bytes_seen_.store(bytes_, std::memory_order_relaxed); }
+
   mutable std::mutex mutex_;
+  // bytes_, readable without the lock, for gauges summed at scrape time.
+  std::atomic<std::size_t> bytes_seen_{0};
   queue_limits limits_;
   std::vector<frame> pending_;
   std::size_t head_ = 0;        // frames before head_ were dropped and are already released

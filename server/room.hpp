@@ -1,54 +1,102 @@
 #pragma once
-// A room: the set of sessions that see each other's messages. It holds plain pointers and never
-// owns a session; a session joins after its handshake and leaves before it is destroyed.
+// A room: the members who see each other's messages, its message sequence and its recent
+// history. It holds plain pointers and never owns a session; a session joins before its
+// handshake completes and leaves before it is destroyed.
 
+#include "common/protocol.hpp"
 #include "server/frame.hpp"
+#include "server/history.hpp"
 
+#include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 namespace crier {
 
-// What a room needs of a member. Both calls come from any thread, with the room's lock held, so
-// they must be quick, must not block, and must never call back into the room or the registry.
+// The wire format a member speaks, negotiated with Sec-WebSocket-Protocol.
+enum class wire_format : std::uint8_t {
+  raw,  // no subprotocol: messages verbatim, no presence or welcome
+  json, // crier.v1: JSON events
+};
+
+// What a room needs of a member. deliver() and close() come from any thread with the room's lock
+// held, so they must be quick, must not block, and must never call back into the room.
 class room_member {
 public:
   virtual void deliver(frame const& f) = 0;
   virtual void close(std::uint16_t code, std::string_view reason) = 0;
+  virtual wire_format format() const noexcept = 0;
+  virtual member_info const& info() const noexcept = 0;
+  virtual std::size_t queued_bytes() const noexcept { return 0; }
 
 protected:
   ~room_member() = default;
 };
 
+struct join_options {
+  std::optional<std::uint64_t> since; // resume: replay the messages after this seq
+  std::optional<std::string> epoch;   // the room epoch `since` belongs to, when the client knows it
+};
+
 // Thread-safe.
 class room {
 public:
-  explicit room(std::string name) : name_(std::move(name)) {}
+  room(std::string name, std::size_t history_capacity, std::string epoch);
 
   std::string const& name() const noexcept { return name_; }
+  std::string const& epoch() const noexcept { return epoch_; }
 
-  void join(room_member* m);
-  // Returns true when the room is empty afterwards.
+  // Adds `m`. A JSON member gets its welcome (and a raw member resuming with `since` gets the
+  // missed texts) in its queue before anything published later; the others hear a join event.
+  // It all happens under one lock, so a resume never duplicates or misses a message.
+  void join(room_member* m, join_options const& options);
+  // Removes `m` and tells the others. Returns true when the room is empty afterwards.
   bool leave(room_member* m);
 
-  // Delivers `f` to every member, the sender included. Deliveries happen under the lock on
-  // purpose: it makes each room a single ordered stream, so every member sees the room's
-  // messages in the same order even when several threads publish at once. A delivery only
-  // appends a pointer to a bounded queue, so the lock is held for microseconds.
-  void publish(frame const& f);
+  // Publishes text from `from`: the next seq, rendered once per wire format, delivered to every
+  // member (the sender included) and kept in the history. Deliveries happen under the lock on
+  // purpose: it makes the room one ordered stream, so every member sees the same order and seq
+  // increases by exactly one. A delivery only appends a pointer to a bounded queue.
+  void publish_text(member_info const& from, std::shared_ptr<std::string const> text);
+  // Binary is relayed as it is to every member of both formats; it has no seq and no history.
+  void publish_binary(std::shared_ptr<std::string const> data);
 
-  // Asks every member to close (used by the drain on shutdown).
+  // A reply to a history request, rendered for the one member who asked.
+  frame history_page(history_request const& req) const;
+
   void close_all(std::uint16_t code, std::string_view reason);
 
   std::size_t size() const;
+  std::vector<member_info> members() const;
+  std::uint64_t last_seq() const;
+  std::size_t queued_bytes() const;
+  // Where fan-out is counted: once per publish, with the member count.
+  void set_metrics(class metrics* m) noexcept { metrics_ = m; }
+  // When the room last became empty (meaningful while size() == 0).
+  std::chrono::steady_clock::time_point empty_since() const;
+
+  // How many message events have been rendered to JSON: one per message at most, however many
+  // members there are (the render-once rule, checked by tests).
+  std::uint64_t json_renders() const noexcept { return json_renders_.load(std::memory_order_relaxed); }
 
 private:
+  void deliver_presence_locked(std::string_view type, room_member const* subject);
+
   std::string const name_;
+  std::string const epoch_;
   mutable std::mutex mutex_;
   std::vector<room_member*> members_;
+  std::size_t json_members_ = 0;
+  std::uint64_t seq_ = 0;
+  history_ring history_;
+  std::chrono::steady_clock::time_point empty_since_;
+  std::atomic<std::uint64_t> json_renders_{0};
+  class metrics* metrics_ = nullptr;
 };
 
 } // namespace crier

@@ -1,30 +1,122 @@
 #include "server/room_registry.hpp"
 
+#include "common/identity.hpp"
+
+#include <algorithm>
+
 namespace crier {
 
-std::shared_ptr<room> room_registry::join(std::string const& name, room_member* m) {
+room_registry::join_result room_registry::join(std::string const& name, room_member* m,
+                                               join_options const& options) {
   std::lock_guard lock(mutex_);
-  if (draining_) return nullptr;
+  if (draining_) return {nullptr, refusal::draining};
+  auto it = rooms_.find(name);
+  if (it == rooms_.end() && rooms_.size() >= settings_.max_rooms) {
+    // Rooms kept only for their history make way before a new room is refused.
+    sweep_locked(std::chrono::steady_clock::now());
+    if (rooms_.size() >= settings_.max_rooms && empty_rooms_ > 0) evict_oldest_empty_locked();
+    if (rooms_.size() >= settings_.max_rooms) return {nullptr, refusal::too_many_rooms};
+  }
   auto& slot = rooms_[name];
-  if (!slot) slot = std::make_shared<room>(name);
-  slot->join(m);
-  return slot;
+  if (!slot) {
+    // A fresh epoch tells resuming clients that seq numbers restarted.
+    slot = std::make_shared<room>(name, settings_.history, random_hex(8));
+    slot->set_metrics(settings_.metrics);
+  } else if (slot->size() == 0) {
+    --empty_rooms_;
+  }
+  slot->join(m, options);
+  return {slot, refusal::none};
+}
+
+void room_registry::evict_oldest_empty_locked() {
+  auto oldest = rooms_.end();
+  for (auto it = rooms_.begin(); it != rooms_.end(); ++it) {
+    if (it->second->size() != 0) continue;
+    if (oldest == rooms_.end() || it->second->empty_since() < oldest->second->empty_since()) oldest = it;
+  }
+  if (oldest != rooms_.end()) {
+    rooms_.erase(oldest);
+    --empty_rooms_;
+  }
+}
+
+std::size_t room_registry::queued_bytes() const {
+  std::lock_guard lock(mutex_);
+  std::size_t total = 0;
+  for (auto const& [name, r] : rooms_) total += r->queued_bytes();
+  return total;
 }
 
 void room_registry::leave(std::shared_ptr<room> const& r, room_member* m) {
   std::lock_guard lock(mutex_);
   // Emptiness is decided under the registry lock, so a concurrent join cannot slip into a room
   // that is being removed.
-  if (r->leave(m)) {
-    auto it = rooms_.find(r->name());
-    if (it != rooms_.end() && it->second == r) rooms_.erase(it);
+  if (!r->leave(m)) return;
+  auto it = rooms_.find(r->name());
+  if (it == rooms_.end() || it->second != r) return;
+  if (settings_.history == 0) {
+    rooms_.erase(it);
+    return;
   }
+  ++empty_rooms_;
+  if (empty_rooms_ > settings_.max_empty_rooms) sweep_locked(std::chrono::steady_clock::now());
+}
+
+std::size_t room_registry::sweep(std::chrono::steady_clock::time_point now) {
+  std::lock_guard lock(mutex_);
+  return sweep_locked(now);
+}
+
+std::size_t room_registry::sweep_locked(std::chrono::steady_clock::time_point now) {
+  std::size_t dropped = 0;
+  std::vector<std::pair<std::chrono::steady_clock::time_point, std::string>> empty;
+  for (auto it = rooms_.begin(); it != rooms_.end();) {
+    if (it->second->size() != 0) {
+      ++it;
+      continue;
+    }
+    auto const since = it->second->empty_since();
+    if (now - since >= settings_.empty_room_ttl) {
+      it = rooms_.erase(it);
+      --empty_rooms_;
+      ++dropped;
+      continue;
+    }
+    empty.emplace_back(since, it->first);
+    ++it;
+  }
+  if (empty.size() > settings_.max_empty_rooms) {
+    auto const excess = empty.size() - settings_.max_empty_rooms;
+    std::ranges::nth_element(empty, empty.begin() + static_cast<std::ptrdiff_t>(excess));
+    for (std::size_t i = 0; i < excess; ++i) {
+      rooms_.erase(empty[i].second);
+      --empty_rooms_;
+      ++dropped;
+    }
+  }
+  return dropped;
 }
 
 void room_registry::drain(std::uint16_t code, std::string_view reason) {
   std::lock_guard lock(mutex_);
   draining_ = true;
   for (auto& [name, r] : rooms_) r->close_all(code, reason);
+}
+
+std::shared_ptr<room> room_registry::find(std::string const& name) const {
+  std::lock_guard lock(mutex_);
+  auto it = rooms_.find(name);
+  return it == rooms_.end() ? nullptr : it->second;
+}
+
+std::vector<room_summary> room_registry::list() const {
+  std::lock_guard lock(mutex_);
+  std::vector<room_summary> out;
+  for (auto const& [name, r] : rooms_)
+    if (auto const n = r->size(); n > 0) out.push_back({name, n});
+  std::ranges::sort(out, {}, &room_summary::name);
+  return out;
 }
 
 std::size_t room_registry::room_count() const {

@@ -1,9 +1,12 @@
 #pragma once
-// The rooms of this process, by name. A room is created by its first member and removed with its
-// last. Once draining starts, nobody joins any more.
+// The rooms of this process, by name. A room is created by its first member. When its last
+// member leaves it is kept, with its history, until it has been empty for `empty_room_ttl` or
+// until more than `max_empty_rooms` rooms are empty (the longest-empty go first). With history
+// off, an empty room is dropped at once. Once draining starts, nobody joins any more.
 
 #include "server/room.hpp"
 
+#include <chrono>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -12,21 +15,54 @@
 
 namespace crier {
 
+struct room_settings {
+  std::size_t history = 100;
+  std::chrono::milliseconds empty_room_ttl{std::chrono::hours(1)};
+  std::size_t max_empty_rooms = 1000;
+  std::size_t max_rooms = 10'000;
+  class metrics* metrics = nullptr; // where rooms count their fan-out, when set
+};
+
+struct room_summary {
+  std::string name;
+  std::size_t members = 0;
+};
+
 // Thread-safe. Lock order: the registry's lock, then a room's.
 class room_registry {
 public:
-  // Adds `m` to the named room, creating it. Returns nullptr once draining has begun.
-  std::shared_ptr<room> join(std::string const& name, room_member* m);
+  explicit room_registry(room_settings settings = {}) : settings_(settings) {}
+
+  enum class refusal { none, draining, too_many_rooms };
+  struct join_result {
+    std::shared_ptr<crier::room> joined; // null when refused
+    refusal why = refusal::none;
+  };
+  // Adds `m` to the named room, creating it unless max_rooms exist. Refused once draining began.
+  join_result join(std::string const& name, room_member* m, join_options const& options = {});
   void leave(std::shared_ptr<room> const& r, room_member* m);
+
+  // Drops the empty rooms past their time or over the count. Returns how many it dropped.
+  std::size_t sweep(std::chrono::steady_clock::time_point now = std::chrono::steady_clock::now());
 
   // Stops all joins and asks every member of every room to close.
   void drain(std::uint16_t code, std::string_view reason);
 
+  std::shared_ptr<room> find(std::string const& name) const;
+  // Rooms that have members, by name.
+  std::vector<room_summary> list() const;
   std::size_t room_count() const;
+  // The sum of every member's queued bytes, for the gauge.
+  std::size_t queued_bytes() const;
 
 private:
+  std::size_t sweep_locked(std::chrono::steady_clock::time_point now);
+  void evict_oldest_empty_locked();
+
+  room_settings const settings_;
   mutable std::mutex mutex_;
   std::unordered_map<std::string, std::shared_ptr<room>> rooms_;
+  std::size_t empty_rooms_ = 0;
   bool draining_ = false;
 };
 

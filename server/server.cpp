@@ -6,8 +6,9 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/websocket/rfc6455.hpp>
-#include <spdlog/spdlog.h>
+#include "server/logging.hpp"
 
+#include <algorithm>
 #include <csignal>
 #include <thread>
 #include <vector>
@@ -30,17 +31,29 @@ server::server(config cfg)
     strand_(asio::make_strand(ioc_)),
     signals_(strand_, SIGINT, SIGTERM),
     drain_timer_(strand_),
+    sweep_timer_(strand_),
     listener_(ioc_, state_) {}
 
 int server::run() {
   auto const& cfg = state_.cfg();
-  spdlog::info("crier {} starting: threads={} static_dir={} max_message_size={} shutdown_timeout_ms={}",
-               CRIER_VERSION, cfg.threads, cfg.static_dir.string(), cfg.max_message_size,
-               cfg.shutdown_timeout.count());
+  log_info("crier starting", {{"version", CRIER_VERSION},
+                               {"threads", cfg.threads},
+                               {"static_dir", cfg.static_dir.string()},
+                               {"max_message_size", cfg.max_message_size},
+                               {"max_queue_bytes", cfg.max_queue_bytes},
+                               {"max_queue_messages", cfg.max_queue_messages},
+                               {"slow_consumer", cfg.slow_consumer},
+                               {"max_connections", cfg.max_connections},
+                               {"history", cfg.history},
+                               {"tls", state_.tls() != nullptr ? "on" : "off"},
+                               {"auth", cfg.auth_token.empty() ? "off" : "token"},
+                               {"allowed_origins", cfg.allowed_origins.empty() ? "same-origin" : cfg.allowed_origins}});
   auto const ep = listener_.local_endpoint();
   listener_.start();
   asio::co_spawn(strand_, handle_signals(), asio::detached);
-  spdlog::info("listening on http://{}:{}", url_host(ep.address()), ep.port());
+  asio::co_spawn(strand_, sweep_rooms(), asio::detached);
+  auto const scheme = state_.tls() != nullptr ? "https" : "http";
+  log_info("listening on " + std::string(scheme) + "://" + url_host(ep.address()) + ":" + std::to_string(ep.port()));
 
   std::vector<std::jthread> threads;
   threads.reserve(cfg.threads - 1);
@@ -59,16 +72,28 @@ asio::awaitable<void> server::handle_signals() {
   // A second signal means the operator will not wait for the drain.
   std::tie(ec, signal) = co_await signals_.async_wait(nothrow);
   if (ec) co_return;
-  spdlog::warn("received signal {} again: exiting without waiting for {} sessions", signal,
-               state_.live_sessions());
+  log_warn("received a second signal: exiting without waiting", {{"signal", signal}, {"sessions", state_.live_sessions()}});
   ioc_.stop();
+}
+
+asio::awaitable<void> server::sweep_rooms() {
+  // Empty rooms keep their history for --empty-room-ttl; check a few times per TTL.
+  auto const period = std::clamp<std::chrono::milliseconds>(state_.cfg().empty_room_ttl / 4,
+                                                            std::chrono::milliseconds(100), std::chrono::seconds(30));
+  for (;;) {
+    sweep_timer_.expires_after(period);
+    auto [ec] = co_await sweep_timer_.async_wait(nothrow);
+    if (ec) co_return;
+    if (auto const dropped = state_.rooms().sweep(); dropped > 0)
+      log_debug("dropped empty rooms", {{"rooms", dropped}});
+  }
 }
 
 asio::awaitable<void> server::drain(int signal) {
   auto const timeout = state_.cfg().shutdown_timeout;
-  spdlog::info("received signal {}: draining {} sessions, waiting up to {} ms", signal, state_.live_sessions(),
-               timeout.count());
+  // Not ready first, so that anything that sees the log line also sees /readyz say 503.
   state_.set_draining();
+  log_info("draining", {{"signal", signal}, {"sessions", state_.live_sessions()}, {"timeout_ms", timeout.count()}});
   listener_.stop();
   // The last session to end wakes this coroutine by cancelling the timer on our strand.
   state_.set_idle_callback([this] { asio::post(strand_, [this] { drain_timer_.cancel(); }); });
@@ -77,13 +102,14 @@ asio::awaitable<void> server::drain(int signal) {
   while (state_.live_sessions() > 0) {
     auto [ec] = co_await drain_timer_.async_wait(nothrow);
     if (!ec) {
-      spdlog::warn("shutdown timeout after {} ms: {} sessions still open; exiting anyway", timeout.count(),
-                   state_.live_sessions());
+      log_warn("shutdown timeout: exiting with sessions still open",
+               {{"timeout_ms", timeout.count()}, {"sessions", state_.live_sessions()}});
       break;
     }
   }
-  spdlog::info("shut down");
+  log_info("shut down");
   signals_.cancel();
+  sweep_timer_.cancel();
   ioc_.stop();
 }
 

@@ -15,7 +15,7 @@ namespace crier {
 
 class server {
 public:
-  // Binds the listening socket; throws std::system_error when it cannot.
+  // Loads TLS material and binds the listening socket; throws when either fails.
   explicit server(config cfg);
 
   // Runs until drained after a signal. Returns the process exit status.
@@ -24,6 +24,7 @@ public:
 private:
   boost::asio::awaitable<void> handle_signals();
   boost::asio::awaitable<void> drain(int signal);
+  boost::asio::awaitable<void> sweep_rooms();
 
   // Declared first so it outlives the io_context, whose destruction may end sessions.
   server_state state_;
@@ -31,6 +32,7 @@ private:
   boost::asio::strand<boost::asio::io_context::executor_type> strand_;
   boost::asio::signal_set signals_;
   boost::asio::steady_timer drain_timer_;
+  boost::asio::steady_timer sweep_timer_;
   listener listener_;
 };
 

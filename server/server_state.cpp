@@ -1,6 +1,47 @@
 #include "server/server_state.hpp"
 
+#include <fstream>
+#include <stdexcept>
+
 namespace crier {
+
+namespace {
+
+std::unique_ptr<boost::asio::ssl::context> make_tls_context(config const& cfg) {
+  if (cfg.tls_cert.empty()) return nullptr;
+  namespace ssl = boost::asio::ssl;
+  for (auto const& [flag, path] : {std::pair{"--tls-cert", cfg.tls_cert}, std::pair{"--tls-key", cfg.tls_key}}) {
+    if (!std::ifstream(path)) throw std::runtime_error(std::string(flag) + ": cannot read '" + path.string() + "'");
+  }
+  auto ctx = std::make_unique<ssl::context>(ssl::context::tls_server);
+  // TLS 1.2 and up only.
+  ctx->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 | ssl::context::no_sslv3 |
+                   ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1 | ssl::context::single_dh_use);
+  boost::system::error_code ec;
+  ctx->use_certificate_chain_file(cfg.tls_cert.string(), ec);
+  if (ec) throw std::runtime_error("--tls-cert: cannot load '" + cfg.tls_cert.string() + "': " + ec.message());
+  ctx->use_private_key_file(cfg.tls_key.string(), ssl::context::pem, ec);
+  if (ec) throw std::runtime_error("--tls-key: cannot load '" + cfg.tls_key.string() + "': " + ec.message());
+  if (SSL_CTX_check_private_key(ctx->native_handle()) != 1)
+    throw std::runtime_error("--tls-key: '" + cfg.tls_key.string() + "' does not match the certificate in --tls-cert");
+  return ctx;
+}
+
+} // namespace
+
+server_state::server_state(config cfg)
+  : config_(std::move(cfg)),
+    rooms_(room_settings{config_.history, config_.empty_room_ttl, config_.max_empty_rooms, config_.max_rooms,
+                         &metrics_}),
+    tls_(make_tls_context(config_)) {}
+
+bool server_state::try_reserve_session() noexcept {
+  auto n = sessions_.load(std::memory_order_relaxed);
+  do {
+    if (n >= config_.max_connections) return false;
+  } while (!sessions_.compare_exchange_weak(n, n + 1, std::memory_order_acq_rel));
+  return true;
+}
 
 void server_state::session_ended() {
   if (sessions_.fetch_sub(1, std::memory_order_acq_rel) != 1) return;
@@ -11,6 +52,15 @@ void server_state::session_ended() {
 std::optional<std::string> server_state::not_ready_reason() const {
   if (draining_.load(std::memory_order_acquire)) return "draining: shutting down";
   return std::nullopt;
+}
+
+metrics_gauges server_state::gauges() {
+  metrics_gauges g;
+  g.sessions = live_sessions();
+  g.rooms = rooms_.room_count();
+  g.queued_bytes = rooms_.queued_bytes();
+  g.ready = !not_ready_reason();
+  return g;
 }
 
 void server_state::set_idle_callback(std::function<void()> f) {

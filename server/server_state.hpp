@@ -1,12 +1,17 @@
 #pragma once
-// What every connection of one server shares: the configuration, the rooms, and the count of live
-// WebSocket sessions that the shutdown drain waits on.
+// What every connection of one server shares: the configuration, the rooms, the metrics, the TLS
+// context, and the count of live WebSocket sessions that the connection limit and the shutdown
+// drain use.
 
 #include "common/config.hpp"
+#include "server/metrics.hpp"
 #include "server/room_registry.hpp"
+
+#include <boost/asio/ssl/context.hpp>
 
 #include <atomic>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -16,18 +21,28 @@ namespace crier {
 // Thread-safe.
 class server_state {
 public:
-  explicit server_state(config cfg) : config_(std::move(cfg)) {}
+  // Loads the TLS certificate and key when configured; throws std::runtime_error naming the file
+  // that cannot be used.
+  explicit server_state(config cfg);
 
   config const& cfg() const noexcept { return config_; }
   room_registry& rooms() noexcept { return rooms_; }
+  crier::metrics& metrics() noexcept { return metrics_; }
+  // nullptr when TLS is off.
+  boost::asio::ssl::context* tls() noexcept { return tls_.get(); }
 
-  void session_started() noexcept { sessions_.fetch_add(1, std::memory_order_relaxed); }
+  // Takes a session slot unless --max-connections are open already.
+  bool try_reserve_session() noexcept;
+  // Gives back a slot that try_reserve_session() took, when the session ends or never starts.
   void session_ended();
   std::size_t live_sessions() const noexcept { return sessions_.load(std::memory_order_acquire); }
 
   // Readiness for /readyz: nullopt when new sessions are welcome, otherwise why not.
   std::optional<std::string> not_ready_reason() const;
   void set_draining() noexcept { draining_.store(true, std::memory_order_release); }
+
+  // The gauges /metrics reads at scrape time.
+  metrics_gauges gauges();
 
   // Called once the session count reaches zero, from whichever thread ended the last session.
   // Cleared with an empty function before the io_context goes away.
@@ -36,6 +51,8 @@ public:
 private:
   config const config_;
   room_registry rooms_;
+  crier::metrics metrics_;
+  std::unique_ptr<boost::asio::ssl::context> tls_;
   std::atomic<std::size_t> sessions_{0};
   std::atomic<bool> draining_{false};
   std::mutex callback_mutex_;

@@ -1,15 +1,20 @@
 #include "server/ws_session.hpp"
 
+#include "server/logging.hpp"
+
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/buffers_to_string.hpp>
 #include <boost/beast/http/field.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <boost/beast/http/write.hpp>
 #include <boost/beast/websocket/error.hpp>
 #include <boost/beast/websocket/rfc6455.hpp>
-#include <spdlog/spdlog.h>
+#include <boost/beast/websocket/ssl.hpp>
 
 namespace crier {
 
@@ -26,104 +31,235 @@ constexpr auto nothrow = asio::as_tuple(asio::use_awaitable);
 std::uint16_t close_code_for(boost::system::error_code ec) {
   if (ec == websocket::error::message_too_big) return websocket::close_code::too_big;
   if (ec == websocket::error::bad_frame_payload) return websocket::close_code::bad_payload;
-  if (ec == websocket::condition::protocol_violation)
-    return websocket::close_code::protocol_error;
+  if (ec == websocket::condition::protocol_violation) return websocket::close_code::protocol_error;
   return 0;
+}
+
+void log_exception(std::string const& peer, std::exception_ptr e) {
+  if (!e) return;
+  try {
+    std::rethrow_exception(e);
+  } catch (std::exception const& ex) {
+    log_error("ws session failed", {{"peer", peer}, {"error", ex.what()}});
+  }
 }
 
 } // namespace
 
-ws_session::ws_session(beast::tcp_stream&& stream, server_state& state, std::string room_name, std::string peer)
+template <class Stream>
+void start_ws_session(Stream&& stream, server_state& state, session_params params, upgrade_request req) {
+  std::make_shared<ws_session<Stream>>(std::move(stream), state, std::move(params))->start(std::move(req));
+}
+
+template <class Stream>
+ws_session<Stream>::ws_session(Stream&& stream, server_state& state, session_params p)
   : ws_(std::move(stream)),
     wake_(ws_.get_executor()),
-    queue_(queue_limits{state.cfg().max_queue_bytes, state.cfg().max_queue_messages, overflow_policy::close}),
+    queue_(queue_limits{state.cfg().max_queue_bytes, state.cfg().max_queue_messages,
+                        state.cfg().slow_consumer == "drop-oldest" ? overflow_policy::drop_oldest
+                                                                   : overflow_policy::close}),
     state_(state),
-    room_name_(std::move(room_name)),
-    peer_(std::move(peer)),
-    opened_(std::chrono::steady_clock::now()) {
-  state_.session_started();
+    room_name_(std::move(p.room)),
+    identity_(std::move(p.identity)),
+    format_(p.format),
+    join_(std::move(p.join)),
+    peer_(std::move(p.peer)),
+    opened_(clock::now()),
+    last_rx_(opened_),
+    next_ping_(opened_ + state.cfg().ping_interval),
+    tokens_(state.cfg().rate_burst),
+    refilled_(opened_) {}
+
+template <class Stream>
+ws_session<Stream>::~ws_session() {
+  state_.session_ended();
 }
 
-ws_session::~ws_session() { state_.session_ended(); }
-
-void ws_session::start(request req) {
-  asio::co_spawn(ws_.get_executor(), [self = shared_from_this(), r = std::move(req)]() mutable {
-    return self->run(std::move(r));
-  }, [peer = peer_](std::exception_ptr e) {
-    if (!e) return;
-    try {
-      std::rethrow_exception(e);
-    } catch (std::exception const& ex) {
-      spdlog::error("ws session {} failed: {}", peer, ex.what());
-    }
-  });
+template <class Stream>
+void ws_session<Stream>::start(upgrade_request req) {
+  asio::co_spawn(
+    ws_.get_executor(),
+    [self = this->shared_from_this(), r = std::move(req)]() mutable { return self->run(std::move(r)); },
+    [peer = peer_](std::exception_ptr e) { log_exception(peer, e); });
 }
 
-void ws_session::deliver(frame const& f) {
+template <class Stream>
+void ws_session<Stream>::deliver(frame const& f) {
   auto const result = queue_.push(f);
+  if (result.dropped > 0) state_.metrics().slow_consumer_drops(result.dropped);
   if (result.overflowed) {
-    spdlog::warn("ws slow consumer peer={} room={}: outbound queue over its bound, closing with 1008",
-                 peer_, room_name_);
+    state_.metrics().slow_consumer_close();
+    log_warn("ws slow consumer: outbound queue over its bound, closing with 1008",
+             {{"peer", peer_}, {"room", room_name_}, {"id", identity_.id}});
+    // Arm the close deadline on our strand; the writer may be stuck on a peer that never reads.
+    if (auto self = this->weak_from_this().lock())
+      asio::post(ws_.get_executor(), [self = std::move(self)] { self->close_decided(); });
   }
   if (result.wake) wake_writer();
 }
 
-void ws_session::close(std::uint16_t code, std::string_view reason) {
+template <class Stream>
+void ws_session<Stream>::close(std::uint16_t code, std::string_view reason) {
   // Shutdown: what is already queued still goes out, then the close frame.
-  if (queue_.request_close(close_request{code, std::string(reason)}, false)) wake_writer();
+  auto const r = queue_.request_close(close_request{code, std::string(reason)}, false);
+  if (!r.decided) return;
+  if (auto self = this->weak_from_this().lock())
+    asio::post(ws_.get_executor(), [self = std::move(self)] { self->close_decided(); });
+  if (r.wake) wake_writer();
 }
 
-void ws_session::wake_writer() {
+template <class Stream>
+void ws_session<Stream>::request_close(std::uint16_t code, std::string_view reason, bool discard) {
+  // On the strand.
+  auto const r = queue_.request_close(close_request{code, std::string(reason)}, discard);
+  if (!r.decided) return;
+  close_decided();
+  if (r.wake) wake_.cancel();
+}
+
+template <class Stream>
+void ws_session<Stream>::close_decided() {
+  if (deadline_armed_) return;
+  deadline_armed_ = true;
+  // Beast bounds the closing handshake once the close frame is out, but a writer blocked on a
+  // peer that stopped reading never gets it out. This timer ends the session regardless, and is
+  // only allocated for sessions that are closing.
+  asio::co_spawn(
+    ws_.get_executor(),
+    [weak = this->weak_from_this(), timeout = state_.cfg().close_timeout]() -> asio::awaitable<void> {
+      asio::steady_timer timer(co_await asio::this_coro::executor, timeout + std::chrono::milliseconds(100));
+      co_await timer.async_wait(nothrow);
+      if (auto self = weak.lock()) beast::get_lowest_layer(self->ws_).close();
+    },
+    asio::detached);
+}
+
+template <class Stream>
+void ws_session<Stream>::wake_writer() {
   // Called from other strands: the timer may only be touched on ours. The session is alive here
   // because it is still a room member, and it leaves its room before it can be destroyed.
-  if (auto self = weak_from_this().lock()) {
+  if (auto self = this->weak_from_this().lock()) {
     asio::post(ws_.get_executor(), [self = std::move(self)] { self->wake_.cancel(); });
   }
 }
 
-asio::awaitable<void> ws_session::run(request req) {
+template <class Stream>
+asio::awaitable<void> ws_session<Stream>::refuse_join(room_registry::refusal why, upgrade_request const& req) {
+  if (why == room_registry::refusal::too_many_rooms) {
+    // Answer the upgrade with a plain HTTP 503 instead of accepting it.
+    state_.metrics().connection(conn_outcome::rejected_limit);
+    log_info("ws upgrade refused: too many rooms", {{"peer", peer_}, {"room", room_name_}});
+    http::response<http::string_body> res{http::status::service_unavailable, req.version()};
+    res.set(http::field::server, "crier/" CRIER_VERSION);
+    res.set(http::field::content_type, "text/plain; charset=utf-8");
+    res.body() = "too many rooms: try an existing room\n";
+    res.keep_alive(false);
+    res.prepare_payload();
+    beast::get_lowest_layer(ws_).expires_after(state_.cfg().handshake_timeout);
+    co_await http::async_write(ws_.next_layer(), res, nothrow);
+    co_return;
+  }
+  // Draining began between the upgrade request and now: accept, then say goodbye properly.
+  auto [ec] = co_await ws_.async_accept(req, nothrow);
+  if (ec) co_return;
+  sent_close_code_ = websocket::close_code::going_away;
+  co_await ws_.async_close(websocket::close_reason(websocket::close_code::going_away, "going away"), nothrow);
+}
+
+template <class Stream>
+asio::awaitable<void> ws_session<Stream>::run(upgrade_request req) {
   auto const& cfg = state_.cfg();
   websocket::stream_base::timeout timeouts{};
-  timeouts.handshake_timeout = cfg.handshake_timeout; // also bounds the closing handshake
-  timeouts.idle_timeout = std::chrono::seconds(50);  // a ping after 25 s of silence
-  timeouts.keep_alive_pings = true;
+  timeouts.handshake_timeout = cfg.handshake_timeout;
+  timeouts.idle_timeout = websocket::stream_base::none(); // the writer pings and checks idleness
+  timeouts.keep_alive_pings = false;
   ws_.set_option(timeouts);
-  ws_.set_option(websocket::stream_base::decorator([](websocket::response_type& res) {
+  ws_.set_option(websocket::stream_base::decorator([json = format_ == wire_format::json](websocket::response_type& res) {
     res.set(http::field::server, "crier/" CRIER_VERSION);
+    if (json) res.set(http::field::sec_websocket_protocol, json_subprotocol);
   }));
   ws_.read_message_max(cfg.max_message_size);
   // Whole messages as single frames: one write per message instead of one per 4 KiB.
   ws_.auto_fragment(false);
+  // Pongs and pings count as signs of life for the idle timeout.
+  ws_.control_callback([this](websocket::frame_type, beast::string_view) { last_rx_ = clock::now(); });
 
   // Join before the handshake completes: once a client has its 101 response it is a member, and
   // whatever the room publishes from then on waits in the queue until the writer starts.
-  room_ = state_.rooms().join(room_name_, this);
+  auto joined = state_.rooms().join(room_name_, this, join_);
+  if (!joined.joined) {
+    co_await refuse_join(joined.why, req);
+    co_return;
+  }
+  room_ = std::move(joined.joined);
   auto [ec] = co_await ws_.async_accept(req, nothrow);
   if (ec) {
-    spdlog::info("ws handshake failed peer={} room={}: {}", peer_, room_name_, ec.message());
-    if (room_) state_.rooms().leave(room_, this);
+    if (ec == beast::error::timeout) state_.metrics().handshake_timeout();
+    state_.metrics().connection(conn_outcome::handshake_failed);
+    log_info("ws handshake failed", {{"peer", peer_}, {"room", room_name_}, {"error", ec.message()}});
+    state_.rooms().leave(room_, this);
     co_return;
   }
-  if (!room_) {
-    // Draining began between the upgrade request and now.
-    sent_close_code_ = websocket::close_code::going_away;
-    co_await ws_.async_close(websocket::close_reason(websocket::close_code::going_away, "going away"), nothrow);
-    co_return;
-  }
-  spdlog::info("ws open peer={} room={}", peer_, room_name_);
+  state_.metrics().connection(conn_outcome::accepted);
+  // From here on Beast's handshake timeout bounds the closing handshake.
+  timeouts.handshake_timeout = cfg.close_timeout;
+  ws_.set_option(timeouts);
+  log_info("ws open", {{"peer", peer_},
+                       {"room", room_name_},
+                       {"id", identity_.id},
+                       {"mode", format_ == wire_format::json ? "json" : "raw"}});
 
-  asio::co_spawn(ws_.get_executor(), [self = shared_from_this()] { return self->writer(); }, asio::detached);
+  asio::co_spawn(ws_.get_executor(), [self = this->shared_from_this()] { return self->writer(); }, asio::detached);
   co_await reader();
 }
 
-asio::awaitable<void> ws_session::reader() {
+template <class Stream>
+bool ws_session<Stream>::admit_by_rate() {
+  auto const& cfg = state_.cfg();
+  if (cfg.rate_limit <= 0) return true;
+  auto const now = clock::now();
+  std::chrono::duration<double> const elapsed = now - refilled_;
+  refilled_ = now;
+  tokens_ = std::min(cfg.rate_burst, tokens_ + elapsed.count() * cfg.rate_limit);
+  if (tokens_ >= 1) {
+    tokens_ -= 1;
+    return true;
+  }
+  state_.metrics().rate_limited();
+  if (!rate_logged_) {
+    rate_logged_ = true;
+    log_info("ws rate limit exceeded", {{"peer", peer_}, {"room", room_name_}, {"id", identity_.id},
+                                        {"action", cfg.rate_limit_action}});
+  }
+  if (cfg.rate_limit_action == "close") {
+    request_close(websocket::close_code::policy_error, "rate limit exceeded", false);
+  } else if (format_ == wire_format::json) {
+    reply(render_error("rate_limited", "message dropped: over the rate limit"));
+  }
+  return false;
+}
+
+template <class Stream>
+asio::awaitable<void> ws_session<Stream>::reader() {
   boost::system::error_code ec;
   for (;;) {
     std::size_t n = 0;
     std::tie(ec, n) = co_await ws_.async_read(read_buffer_, nothrow);
     if (ec) break;
-    // One copy out of the read buffer into the immutable payload that every member shares.
-    room_->publish(make_frame(beast::buffers_to_string(read_buffer_.data()), !ws_.got_text()));
+    last_rx_ = clock::now();
+    state_.metrics().message_in(n);
+    // Once a close is decided nothing more is acted on; and over the rate, nothing is published.
+    if (!queue_.closing() && admit_by_rate()) {
+      // One copy out of the read buffer into the immutable payload that every member shares.
+      auto data = beast::buffers_to_string(read_buffer_.data());
+      if (!ws_.got_text()) {
+        room_->publish_binary(std::make_shared<std::string const>(std::move(data)));
+      } else if (format_ == wire_format::raw) {
+        room_->publish_text(identity_, std::make_shared<std::string const>(std::move(data)));
+      } else {
+        handle_text(std::move(data));
+      }
+    }
     read_buffer_.consume(n);
     // A large message must not pin its buffer for the rest of a quiet session.
     if (read_buffer_.capacity() > 64 * 1024) read_buffer_.shrink_to_fit();
@@ -133,13 +269,73 @@ asio::awaitable<void> ws_session::reader() {
   log_closed(ec);
 }
 
-asio::awaitable<void> ws_session::writer() {
+template <class Stream>
+void ws_session<Stream>::handle_text(std::string text) {
+  auto message = decode_client_message(text);
+  if (auto* send = std::get_if<send_text_request>(&message)) {
+    room_->publish_text(identity_, std::make_shared<std::string const>(std::move(send->text)));
+  } else if (auto* history = std::get_if<history_request>(&message)) {
+    deliver(room_->history_page(*history));
+  } else {
+    auto const& error = std::get<protocol_error>(message);
+    state_.metrics().protocol_error();
+    if (!note_protocol_error()) {
+      log_info("ws too many protocol errors, closing with 1008",
+               {{"peer", peer_}, {"room", room_name_}, {"id", identity_.id}});
+      request_close(websocket::close_code::policy_error, "too many protocol errors", false);
+      return;
+    }
+    log_debug("ws protocol error", {{"peer", peer_}, {"id", identity_.id}, {"code", error.code}, {"reason", error.reason}});
+    reply(render_error(error.code, error.reason));
+  }
+}
+
+template <class Stream>
+void ws_session<Stream>::reply(std::string json) {
+  deliver(frame{std::make_shared<std::string const>(std::move(json)), false});
+}
+
+template <class Stream>
+bool ws_session<Stream>::note_protocol_error() {
+  // A ring of the last ten error times: the eleventh error within a minute of the first of
+  // those ten is one too many.
+  auto const now = clock::now();
+  auto& oldest = error_times_[error_count_ % error_times_.size()];
+  bool const too_many = error_count_ >= error_times_.size() && now - oldest < std::chrono::minutes(1);
+  oldest = now;
+  ++error_count_;
+  return !too_many;
+}
+
+template <class Stream>
+asio::awaitable<void> ws_session<Stream>::writer() {
+  auto const& cfg = state_.cfg();
+  bool const pings = cfg.ping_interval.count() > 0;
+  bool const idle_check = cfg.idle_timeout.count() > 0;
   std::vector<frame> batch;
   close_request close;
   for (;;) {
+    auto const now = clock::now();
+    if (idle_check && now - last_rx_ >= cfg.idle_timeout && !queue_.closing()) {
+      log_info("ws idle timeout", {{"peer", peer_}, {"room", room_name_}, {"id", identity_.id}});
+      state_.metrics().idle_timeout();
+      request_close(websocket::close_code::going_away, "idle timeout", true);
+    }
+    if (pings && now >= next_ping_ && !queue_.closing()) {
+      next_ping_ = now + cfg.ping_interval;
+      auto [ec] = co_await ws_.async_ping({}, nothrow);
+      if (ec) {
+        beast::get_lowest_layer(ws_).close();
+        co_return;
+      }
+    }
     switch (queue_.take(batch, close)) {
     case outbound_queue::take_result::idle: {
-      wake_.expires_at(asio::steady_timer::time_point::max());
+      // Sleep until woken by a delivery, or until the next ping or idle check is due.
+      auto wake_at = clock::time_point::max();
+      if (pings) wake_at = next_ping_;
+      if (idle_check) wake_at = std::min(wake_at, last_rx_ + cfg.idle_timeout);
+      wake_.expires_at(wake_at);
       co_await wake_.async_wait(nothrow);
       continue;
     }
@@ -148,7 +344,8 @@ asio::awaitable<void> ws_session::writer() {
     case outbound_queue::take_result::close: {
       sent_close_code_ = close.code;
       // The reader sees the peer's answer (or the close timeout) and ends the session.
-      co_await ws_.async_close(websocket::close_reason(static_cast<websocket::close_code>(close.code), close.reason), nothrow);
+      co_await ws_.async_close(websocket::close_reason(static_cast<websocket::close_code>(close.code), close.reason),
+                               nothrow);
       co_return;
     }
     case outbound_queue::take_result::batch:
@@ -156,6 +353,7 @@ asio::awaitable<void> ws_session::writer() {
     }
     std::size_t taken = 0;
     for (auto const& f : batch) taken += f.size();
+    std::size_t sent = 0, sent_bytes = 0;
     for (auto const& f : batch) {
       if (queue_.discarding()) break; // a close was decided: send nothing more
       ws_.binary(f.binary);
@@ -165,37 +363,51 @@ asio::awaitable<void> ws_session::writer() {
         beast::get_lowest_layer(ws_).close();
         co_return;
       }
+      ++sent;
+      sent_bytes += f.size();
     }
+    state_.metrics().written(sent, sent_bytes);
     queue_.written(taken);
     batch.clear();
   }
 }
 
-void ws_session::log_closed(boost::system::error_code ec) {
+template <class Stream>
+void ws_session<Stream>::log_closed(boost::system::error_code ec) {
   auto const duration_ms =
-    std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - opened_).count();
+    std::chrono::duration_cast<std::chrono::milliseconds>(clock::now() - opened_).count();
   auto const& reason = ws_.reason();
+  std::uint16_t code = 0;
+  std::string by = "server";
+  std::string detail;
+  if (sent_close_code_ == 0) sent_close_code_ = queue_.decided_close_code(); // decided, maybe never sent
   if (sent_close_code_ != 0) {
-    // The server decided to close; the pending read ends with `closed` or `operation_aborted`.
-    spdlog::info("ws close peer={} room={} code={} by=server duration_ms={}", peer_, room_name_, sent_close_code_,
-                 duration_ms);
-    return;
-  }
-  if (ec == websocket::error::closed) {
-    auto const code = reason.code == websocket::close_code::none ? std::uint16_t{1005} // no status sent
-                                                                  : static_cast<std::uint16_t>(reason.code);
-    spdlog::info("ws close peer={} room={} code={} reason='{}' by=client duration_ms={}", peer_, room_name_, code,
-                 std::string_view(reason.reason.data(), reason.reason.size()), duration_ms);
-    return;
-  }
-  auto const code = close_code_for(ec);
-  if (code != 0) {
-    spdlog::info("ws close peer={} room={} code={} by=server error='{}' duration_ms={}", peer_, room_name_, code,
-                 ec.message(), duration_ms);
+    // The server decided to close; the pending read ends with `closed` or `operation_aborted`, or
+    // the close deadline cut off a peer that stopped reading before the frame went out.
+    code = sent_close_code_;
+  } else if (ec == websocket::error::closed) {
+    code = reason.code == websocket::close_code::none ? std::uint16_t{1005} // no status sent
+                                                      : static_cast<std::uint16_t>(reason.code);
+    by = "client";
+    detail = std::string(reason.reason.data(), reason.reason.size());
   } else {
-    spdlog::info("ws close peer={} room={} error='{}' duration_ms={}", peer_, room_name_, ec.message(),
-                 duration_ms);
+    code = close_code_for(ec); // Beast failed the connection with this code, or 0: no close frame
+    detail = ec.message();
+    if (code == 0) by = "network";
   }
+  state_.metrics().closed(code);
+  log_info("ws close", {{"peer", peer_},
+                        {"room", room_name_},
+                        {"id", identity_.id},
+                        {"code", code == 0 ? 1006 : code},
+                        {"reason", detail},
+                        {"by", by},
+                        {"duration_ms", duration_ms}});
 }
+
+template class ws_session<plain_stream>;
+template class ws_session<tls_stream>;
+template void start_ws_session<plain_stream>(plain_stream&&, server_state&, session_params, upgrade_request);
+template void start_ws_session<tls_stream>(tls_stream&&, server_state&, session_params, upgrade_request);
 
 } // namespace crier

@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <stdexcept>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -20,7 +21,7 @@ namespace {
 
 // fork/exec with stdout and stderr captured; stdin is /dev/null.
 pid_t spawn(std::vector<std::string> const& argv, std::vector<std::string> const& extra_env, int out_fd,
-            int err_fd) {
+            int err_fd, std::uint64_t max_open_files = 0) {
   std::vector<std::string> env_strings;
   for (char** e = environ; *e != nullptr; ++e) env_strings.emplace_back(*e);
   for (auto const& e : extra_env) env_strings.push_back(e);
@@ -37,6 +38,10 @@ pid_t spawn(std::vector<std::string> const& argv, std::vector<std::string> const
     ::dup2(devnull, 0);
     ::dup2(out_fd, 1);
     ::dup2(err_fd, 2);
+    if (max_open_files > 0) {
+      rlimit const limit{max_open_files, max_open_files};
+      ::setrlimit(RLIMIT_NOFILE, &limit);
+    }
     ::execve(args[0], args.data(), envp.data());
     ::_exit(127);
   }
@@ -51,20 +56,22 @@ int decode_status(int status) {
 
 } // namespace
 
-crier_process::crier_process(std::vector<std::string> args, std::chrono::milliseconds timeout) {
+crier_process::crier_process(std::vector<std::string> args, options opts) {
+  auto const timeout = opts.timeout;
   std::vector<std::string> argv{crier_binary(), "--address", "127.0.0.1", "--port", "0"};
   argv.insert(argv.end(), args.begin(), args.end());
   int fds[2];
   if (::pipe2(fds, O_CLOEXEC) != 0) throw std::runtime_error("pipe failed");
-  pid_ = spawn(argv, {}, fds[1], fds[1]);
+  pid_ = spawn(argv, {}, fds[1], fds[1], opts.max_open_files);
   ::close(fds[1]);
   reader_ = std::thread([this, fd = fds[0]] { read_output(fd); });
 
-  static std::regex const listening{R"(listening on http://[^ ]+:(\d+))"};
+  static std::regex const listening{R"(listening on https?://[^ ]+:(\d+))"};
   auto line = wait_for_line(listening, timeout);
   if (!line) {
     ::kill(pid_, SIGKILL);
     wait_exit(5s);
+    reader_.join(); // the pipe closes with the process
     throw std::runtime_error("crier did not start listening; its log:\n" + log());
   }
   std::smatch m;

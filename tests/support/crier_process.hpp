@@ -23,7 +23,12 @@ class crier_process {
 public:
   // Runs `crier --address 127.0.0.1 --port 0 <args>` and waits until it listens.
   // Throws when it exits or does not listen within `timeout`.
-  explicit crier_process(std::vector<std::string> args = {}, std::chrono::milliseconds timeout = 10s);
+  struct options {
+    std::chrono::milliseconds timeout = std::chrono::seconds(10);
+    std::uint64_t max_open_files = 0; // RLIMIT_NOFILE for the server; 0 leaves it as it is
+  };
+  explicit crier_process(std::vector<std::string> args = {}) : crier_process(std::move(args), options{}) {}
+  crier_process(std::vector<std::string> args, options opts);
   ~crier_process();
   crier_process(crier_process const&) = delete;
   crier_process& operator=(crier_process const&) = delete;

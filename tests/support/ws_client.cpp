@@ -5,6 +5,8 @@
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/buffers_to_string.hpp>
 #include <boost/beast/http/read.hpp>
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
 
 #include <stdexcept>
 
@@ -31,8 +33,13 @@ boost::system::error_code ws_client::run(Op&& op, std::chrono::milliseconds time
 }
 
 boost::system::error_code ws_client::try_connect(std::uint16_t port, std::string const& target,
-                                                 websocket::response_type& response,
+                                                 websocket::response_type& response, std::string subprotocol,
                                                  std::chrono::milliseconds timeout) {
+  if (!subprotocol.empty()) {
+    ws_.set_option(websocket::stream_base::decorator([subprotocol](websocket::request_type& req) {
+      req.set(http::field::sec_websocket_protocol, subprotocol);
+    }));
+  }
   tcp::endpoint const ep{asio::ip::make_address("127.0.0.1"), port};
   auto ec = run([&](auto h) { beast::get_lowest_layer(ws_).async_connect(ep, h); }, timeout);
   if (ec) return ec;
@@ -41,9 +48,9 @@ boost::system::error_code ws_client::try_connect(std::uint16_t port, std::string
   return run([&](auto h) { ws_.async_handshake(response, host, target, h); }, timeout);
 }
 
-void ws_client::connect(std::uint16_t port, std::string const& target, std::chrono::milliseconds timeout) {
-  websocket::response_type response;
-  auto ec = try_connect(port, target, response, timeout);
+void ws_client::connect(std::uint16_t port, std::string const& target, std::string subprotocol,
+                        std::chrono::milliseconds timeout) {
+  auto ec = try_connect(port, target, response_, std::move(subprotocol), timeout);
   if (ec) throw std::runtime_error("WebSocket connect to " + target + " failed: " + ec.message());
 }
 
@@ -78,6 +85,30 @@ ws_message ws_client::receive(std::chrono::milliseconds timeout) {
 
 void ws_client::close(std::chrono::milliseconds timeout) {
   run([&](auto h) { ws_.async_close(websocket::close_code::normal, h); }, timeout);
+}
+
+boost::json::object json_client::next(std::chrono::milliseconds timeout) {
+  auto const m = receive(timeout);
+  if (m.binary) throw std::runtime_error("expected a JSON event, got a binary message");
+  auto v = boost::json::parse(m.data);
+  if (!v.is_object()) throw std::runtime_error("expected a JSON object: " + m.data);
+  return std::move(v.as_object());
+}
+
+boost::json::object json_client::next_of(std::string_view type, std::chrono::milliseconds timeout) {
+  auto const deadline = std::chrono::steady_clock::now() + timeout;
+  for (;;) {
+    auto const left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    auto e = next(std::max(left, std::chrono::milliseconds(1)));
+    if (e.at("type").as_string() == type) return e;
+  }
+}
+
+void json_client::say(std::string const& text) {
+  boost::json::object o;
+  o["type"] = "message";
+  o["text"] = text;
+  send_text(boost::json::serialize(o));
 }
 
 http_result http_raw(std::uint16_t port, std::string const& raw, std::chrono::milliseconds timeout) {

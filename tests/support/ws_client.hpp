@@ -9,6 +9,7 @@
 #include <boost/beast/http/message.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/websocket/stream.hpp>
+#include <boost/json/object.hpp>
 
 #include <chrono>
 #include <cstdint>
@@ -27,14 +28,21 @@ struct ws_message {
 class ws_client {
 public:
   ws_client() = default;
-  ws_client(std::uint16_t port, std::string const& target) { connect(port, target); }
+  // `subprotocol` is offered in Sec-WebSocket-Protocol when not empty ("crier.v1" for JSON).
+  ws_client(std::uint16_t port, std::string const& target, std::string subprotocol = {}) {
+    connect(port, target, std::move(subprotocol));
+  }
 
   // Connects and completes the handshake; throws on failure.
-  void connect(std::uint16_t port, std::string const& target, std::chrono::milliseconds timeout = 5s);
+  void connect(std::uint16_t port, std::string const& target, std::string subprotocol = {},
+               std::chrono::milliseconds timeout = 5s);
   // Returns the handshake error instead of throwing, and the HTTP response received.
   boost::system::error_code try_connect(std::uint16_t port, std::string const& target,
                                         boost::beast::websocket::response_type& response,
-                                        std::chrono::milliseconds timeout = 5s);
+                                        std::string subprotocol = {}, std::chrono::milliseconds timeout = 5s);
+
+  // The handshake response (after connect).
+  boost::beast::websocket::response_type const& handshake_response() const { return response_; }
 
   void send_text(std::string const& text, std::chrono::milliseconds timeout = 5s);
   void send_binary(std::string const& data, std::chrono::milliseconds timeout = 5s);
@@ -63,6 +71,19 @@ private:
   boost::asio::io_context ioc_;
   boost::beast::websocket::stream<boost::beast::tcp_stream> ws_{ioc_};
   boost::beast::flat_buffer buffer_;
+  boost::beast::websocket::response_type response_;
+};
+
+// A crier.v1 client: sends and receives JSON objects.
+class json_client : public ws_client {
+public:
+  json_client(std::uint16_t port, std::string const& target) : ws_client(port, target, "crier.v1") {}
+  // The next event; throws when none arrives in time or it is not a JSON object.
+  boost::json::object next(std::chrono::milliseconds timeout = 5s);
+  // Skips events until one of `type` arrives.
+  boost::json::object next_of(std::string_view type, std::chrono::milliseconds timeout = 5s);
+  void send_json(std::string const& json) { send_text(json); }
+  void say(std::string const& text);
 };
 
 // Sends `raw` bytes as they are and reads one HTTP response (or the connection's end).

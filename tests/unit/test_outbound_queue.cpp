@@ -80,7 +80,10 @@ TEST(outbound_queue, drop_oldest_drops_a_frame_larger_than_the_whole_bound) {
 TEST(outbound_queue, graceful_close_sends_what_is_queued_first) {
   outbound_queue q({});
   q.push(text(3));
-  EXPECT_FALSE(q.request_close({1001, "going away"}, false)); // writer not idle: no wake needed
+  auto const r = q.request_close({1001, "going away"}, false);
+  EXPECT_TRUE(r.decided);
+  EXPECT_FALSE(r.wake); // writer not idle: no wake needed
+  EXPECT_FALSE(q.request_close({1000, "again"}, false).decided); // the first decision stands
   std::vector<frame> batch;
   close_request close;
   ASSERT_EQ(q.take(batch, close), outbound_queue::take_result::batch);

@@ -1,7 +1,9 @@
-// The room's fan-out with fake members: one shared buffer for everyone, nothing after leaving.
+// The room with fake members: one shared buffer per wire format, presence, welcome, history,
+// resume, and nothing after leaving.
 #include "server/room.hpp"
 #include "server/room_registry.hpp"
 
+#include <boost/json/parse.hpp>
 #include <gtest/gtest.h>
 
 #include <thread>
@@ -9,21 +11,32 @@
 namespace crier {
 namespace {
 
+namespace json = boost::json;
+using namespace std::chrono_literals;
+
 struct fake_member final : room_member {
+  explicit fake_member(wire_format f = wire_format::raw, std::string id = "id", std::string name = "name")
+    : fmt(f), who{std::move(id), std::move(name)} {}
+  wire_format fmt;
+  member_info who;
   std::vector<frame> received;
   std::vector<std::uint16_t> closes;
   void deliver(frame const& f) override { received.push_back(f); }
   void close(std::uint16_t code, std::string_view) override { closes.push_back(code); }
+  wire_format format() const noexcept override { return fmt; }
+  member_info const& info() const noexcept override { return who; }
+
+  json::object event(std::size_t i) const { return json::parse(*received.at(i).payload).as_object(); }
 };
 
+std::shared_ptr<std::string const> text(std::string s) { return std::make_shared<std::string const>(std::move(s)); }
+member_info const alice{"a1", "alice"};
+
 TEST(room, delivers_to_every_member_including_the_sender) {
-  room r("lobby");
+  room r("lobby", 0, "e");
   fake_member a, b, c;
-  r.join(&a);
-  r.join(&b);
-  r.join(&c);
-  auto const f = make_frame("hello", false);
-  r.publish(f);
+  for (auto* m : {&a, &b, &c}) r.join(m, {});
+  r.publish_text(alice, text("hello"));
   for (auto* m : {&a, &b, &c}) {
     ASSERT_EQ(m->received.size(), 1U);
     EXPECT_EQ(*m->received[0].payload, "hello");
@@ -31,27 +44,192 @@ TEST(room, delivers_to_every_member_including_the_sender) {
   }
 }
 
-TEST(room, every_member_shares_the_one_buffer) {
-  room r("lobby");
-  fake_member a, b, c;
-  for (auto* m : {&a, &b, &c}) r.join(m);
-  auto const f = make_frame(std::string(1000, 'x'), true);
-  r.publish(f);
-  EXPECT_EQ(a.received[0].payload.get(), f.payload.get());
-  EXPECT_EQ(b.received[0].payload.get(), f.payload.get());
-  EXPECT_EQ(c.received[0].payload.get(), f.payload.get());
-  EXPECT_EQ(f.payload.use_count(), 4); // the publisher's and three queue entries: no copies
-  EXPECT_TRUE(a.received[0].binary);
+TEST(room, every_member_of_a_format_shares_the_one_buffer) {
+  room r("lobby", 0, "e");
+  fake_member a, b, j1(wire_format::json), j2(wire_format::json);
+  for (auto* m : {&a, &b, &j1, &j2}) r.join(m, {});
+  j1.received.clear();
+  j2.received.clear();
+  auto const payload = text(std::string(1000, 'x'));
+  r.publish_text(alice, payload);
+  EXPECT_EQ(a.received[0].payload.get(), payload.get()); // raw members get the sender's buffer itself
+  EXPECT_EQ(b.received[0].payload.get(), payload.get());
+  ASSERT_EQ(j1.received.size(), 1U);
+  EXPECT_EQ(j1.received[0].payload.get(), j2.received[0].payload.get()); // one JSON render, shared
+  EXPECT_EQ(r.json_renders(), 1U);
+}
+
+TEST(room, renders_json_once_per_message_however_many_members) {
+  room r("big", 0, "e");
+  std::vector<std::unique_ptr<fake_member>> members;
+  for (int i = 0; i < 500; ++i) {
+    members.push_back(std::make_unique<fake_member>(i % 2 ? wire_format::json : wire_format::raw));
+    r.join(members.back().get(), {});
+  }
+  for (int i = 0; i < 10; ++i) r.publish_text(alice, text("m" + std::to_string(i)));
+  EXPECT_EQ(r.json_renders(), 10U);
+}
+
+TEST(room, binary_goes_to_both_formats_as_it_is) {
+  room r("lobby", 10, "e");
+  fake_member raw, js(wire_format::json);
+  r.join(&raw, {});
+  r.join(&js, {});
+  js.received.clear();
+  auto const data = text(std::string("\0\1\2", 3));
+  r.publish_binary(data);
+  ASSERT_EQ(raw.received.size(), 1U);
+  EXPECT_TRUE(raw.received[0].binary);
+  EXPECT_EQ(raw.received[0].payload.get(), data.get());
+  EXPECT_EQ(js.received.at(0).payload.get(), data.get());
+  EXPECT_EQ(r.last_seq(), 0U); // binary has no seq
+}
+
+TEST(room, message_events_carry_seq_ts_from_and_text) {
+  room r("lobby", 10, "e");
+  fake_member js(wire_format::json);
+  r.join(&js, {});
+  r.publish_text(alice, text("one"));
+  r.publish_text(alice, text("<b>two</b> \"quoted\""));
+  auto const first = js.event(1);
+  EXPECT_EQ(first.at("type"), "message");
+  EXPECT_EQ(first.at("seq"), 1);
+  EXPECT_EQ(first.at("text"), "one");
+  EXPECT_EQ(first.at("from").at("id"), "a1");
+  EXPECT_EQ(first.at("from").at("name"), "alice");
+  EXPECT_GT(first.at("ts").as_int64(), 1'700'000'000'000);
+  auto const second = js.event(2);
+  EXPECT_EQ(second.at("seq"), 2);
+  EXPECT_EQ(second.at("text"), "<b>two</b> \"quoted\"");
+}
+
+TEST(room, welcome_comes_first_with_members_and_history) {
+  room r("lobby", 3, "ep0ch");
+  fake_member raw(wire_format::raw, "r1", "rawley");
+  r.join(&raw, {});
+  for (int i = 1; i <= 5; ++i) r.publish_text(raw.who, text("m" + std::to_string(i)));
+  fake_member js(wire_format::json, "j1", "jay");
+  r.join(&js, {});
+  ASSERT_EQ(js.received.size(), 1U);
+  auto const w = js.event(0);
+  EXPECT_EQ(w.at("type"), "welcome");
+  EXPECT_EQ(w.at("id"), "j1");
+  EXPECT_EQ(w.at("name"), "jay");
+  EXPECT_EQ(w.at("room"), "lobby");
+  EXPECT_EQ(w.at("epoch"), "ep0ch");
+  EXPECT_EQ(w.at("seq"), 5);
+  EXPECT_EQ(w.at("resumed"), false);
+  auto const& members = w.at("members").as_array();
+  ASSERT_EQ(members.size(), 2U);
+  EXPECT_EQ(members[0].at("name"), "rawley");
+  EXPECT_EQ(members[1].at("name"), "jay");
+  auto const& history = w.at("history").as_array();
+  ASSERT_EQ(history.size(), 3U); // the ring keeps the last 3
+  EXPECT_EQ(history[0].at("seq"), 3);
+  EXPECT_EQ(history[2].at("text"), "m5");
+  EXPECT_EQ(history[2].at("from").at("name"), "rawley");
+}
+
+TEST(room, presence_goes_to_other_json_members_only) {
+  room r("lobby", 0, "e");
+  fake_member raw, j1(wire_format::json, "j1", "one"), j2(wire_format::json, "j2", "two");
+  r.join(&raw, {});
+  r.join(&j1, {});
+  r.join(&j2, {});
+  // j1 heard j2 join; j2 got only its welcome; raw heard nothing.
+  ASSERT_EQ(j1.received.size(), 2U);
+  EXPECT_EQ(j1.event(1).at("type"), "join");
+  EXPECT_EQ(j1.event(1).at("member").at("id"), "j2");
+  EXPECT_EQ(j2.received.size(), 1U);
+  EXPECT_TRUE(raw.received.empty());
+  r.leave(&j2);
+  ASSERT_EQ(j1.received.size(), 3U);
+  EXPECT_EQ(j1.event(2).at("type"), "leave");
+  EXPECT_EQ(j1.event(2).at("member").at("name"), "two");
+  EXPECT_TRUE(raw.received.empty());
+  EXPECT_EQ(j2.received.size(), 1U);
+}
+
+TEST(room, resume_replays_only_what_was_missed) {
+  room r("lobby", 10, "E");
+  fake_member sender;
+  r.join(&sender, {});
+  for (int i = 1; i <= 6; ++i) r.publish_text(alice, text("m" + std::to_string(i)));
+  fake_member js(wire_format::json);
+  r.join(&js, {.since = 4, .epoch = "E"});
+  auto const w = js.event(0);
+  EXPECT_EQ(w.at("resumed"), true);
+  auto const& history = w.at("history").as_array();
+  ASSERT_EQ(history.size(), 2U);
+  EXPECT_EQ(history[0].at("seq"), 5);
+  EXPECT_EQ(history[1].at("seq"), 6);
+  // A raw member resuming gets the missed texts verbatim.
+  fake_member raw;
+  r.join(&raw, {.since = 5, .epoch = std::nullopt});
+  ASSERT_EQ(raw.received.size(), 1U);
+  EXPECT_EQ(*raw.received[0].payload, "m6");
+  // Live messages follow, once.
+  r.publish_text(alice, text("m7"));
+  EXPECT_EQ(*raw.received.back().payload, "m7");
+  EXPECT_EQ(raw.received.size(), 2U);
+  EXPECT_EQ(js.event(1).at("type"), "join"); // the raw member's arrival
+  EXPECT_EQ(js.event(2).at("seq"), 7);
+}
+
+TEST(room, resume_past_the_ring_is_not_complete) {
+  room r("lobby", 3, "E");
+  fake_member sender;
+  r.join(&sender, {});
+  for (int i = 1; i <= 10; ++i) r.publish_text(alice, text("m" + std::to_string(i)));
+  fake_member js(wire_format::json);
+  r.join(&js, {.since = 2, .epoch = "E"});
+  auto const w = js.event(0);
+  EXPECT_EQ(w.at("resumed"), false); // 3..7 left the ring
+  EXPECT_EQ(w.at("history").as_array().size(), 3U);
+  EXPECT_EQ(w.at("history").as_array()[0].at("seq"), 8);
+}
+
+TEST(room, resume_from_another_epoch_replays_everything_retained) {
+  room r("lobby", 10, "NEW");
+  fake_member sender;
+  r.join(&sender, {});
+  r.publish_text(alice, text("after restart"));
+  fake_member js(wire_format::json);
+  r.join(&js, {.since = 40, .epoch = "OLD"}); // seq 40 of a room that no longer exists
+  auto const w = js.event(0);
+  EXPECT_EQ(w.at("resumed"), true); // everything of this epoch is still in the ring
+  ASSERT_EQ(w.at("history").as_array().size(), 1U);
+  EXPECT_EQ(w.at("history").as_array()[0].at("text"), "after restart");
+}
+
+TEST(room, history_pages_backwards) {
+  room r("lobby", 100, "E");
+  fake_member sender;
+  r.join(&sender, {});
+  for (int i = 1; i <= 30; ++i) r.publish_text(alice, text("m" + std::to_string(i)));
+  auto page = json::parse(*r.history_page({.before = std::nullopt, .limit = 10}).payload).as_object();
+  EXPECT_EQ(page.at("type"), "history");
+  auto messages = page.at("messages").as_array();
+  ASSERT_EQ(messages.size(), 10U);
+  EXPECT_EQ(messages.front().at("seq"), 21);
+  EXPECT_EQ(messages.back().at("seq"), 30);
+  page = json::parse(*r.history_page({.before = 21, .limit = 15}).payload).as_object();
+  messages = page.at("messages").as_array();
+  ASSERT_EQ(messages.size(), 15U);
+  EXPECT_EQ(messages.front().at("seq"), 6);
+  EXPECT_EQ(messages.back().at("seq"), 20);
+  page = json::parse(*r.history_page({.before = 3, .limit = 15}).payload).as_object();
+  EXPECT_EQ(page.at("messages").as_array().size(), 2U);
 }
 
 TEST(room, a_member_that_leaves_gets_nothing_more) {
-  room r("lobby");
+  room r("lobby", 0, "e");
   fake_member a, b;
-  r.join(&a);
-  r.join(&b);
-  r.publish(make_frame("one", false));
+  r.join(&a, {});
+  r.join(&b, {});
+  r.publish_text(alice, text("one"));
   EXPECT_FALSE(r.leave(&a));
-  r.publish(make_frame("two", false));
+  r.publish_text(alice, text("two"));
   ASSERT_EQ(a.received.size(), 1U);
   ASSERT_EQ(b.received.size(), 2U);
   EXPECT_EQ(*b.received[1].payload, "two");
@@ -59,13 +237,14 @@ TEST(room, a_member_that_leaves_gets_nothing_more) {
   EXPECT_EQ(r.size(), 0U);
 }
 
-TEST(room, concurrent_publishers_give_every_member_the_same_order) {
-  room r("lobby");
-  fake_member a, b;
-  r.join(&a);
-  r.join(&b);
+TEST(room, concurrent_publishers_give_every_member_the_same_order_and_consecutive_seqs) {
+  room r("lobby", 0, "e");
+  fake_member a, b(wire_format::json);
+  r.join(&a, {});
+  r.join(&b, {});
+  b.received.clear();
   auto publish_many = [&](char tag) {
-    for (int i = 0; i < 2000; ++i) r.publish(make_frame(std::string(1, tag) + std::to_string(i), false));
+    for (int i = 0; i < 2000; ++i) r.publish_text(alice, text(std::string(1, tag) + std::to_string(i)));
   };
   std::thread t1(publish_many, 'x');
   std::thread t2(publish_many, 'y');
@@ -73,35 +252,95 @@ TEST(room, concurrent_publishers_give_every_member_the_same_order) {
   t2.join();
   ASSERT_EQ(a.received.size(), 4000U);
   ASSERT_EQ(b.received.size(), 4000U);
-  for (std::size_t i = 0; i < a.received.size(); ++i) ASSERT_EQ(a.received[i].payload, b.received[i].payload);
+  for (std::size_t i = 0; i < a.received.size(); ++i) {
+    auto const e = b.event(i);
+    ASSERT_EQ(e.at("seq").as_int64(), static_cast<std::int64_t>(i + 1));
+    ASSERT_EQ(e.at("text").as_string(), *a.received[i].payload);
+  }
 }
 
-TEST(room_registry, creates_rooms_on_join_and_removes_them_with_the_last_member) {
-  room_registry rooms;
+TEST(room_registry, creates_rooms_on_join_and_isolates_them) {
+  room_registry rooms({.history = 0});
   fake_member a, b;
-  auto r1 = rooms.join("one", &a);
-  auto r2 = rooms.join("two", &b);
+  auto r1 = rooms.join("one", &a).joined;
+  auto r2 = rooms.join("two", &b).joined;
   ASSERT_TRUE(r1 && r2);
   EXPECT_NE(r1, r2);
   EXPECT_EQ(rooms.room_count(), 2U);
-  r1->publish(make_frame("only one", false));
+  r1->publish_text(alice, text("only one"));
   EXPECT_EQ(a.received.size(), 1U);
-  EXPECT_TRUE(b.received.empty()); // rooms are isolated
+  EXPECT_TRUE(b.received.empty());
   rooms.leave(r1, &a);
+  EXPECT_EQ(rooms.room_count(), 1U); // without history an empty room goes at once
+  EXPECT_EQ(rooms.join("two", &a).joined, r2);
+}
+
+TEST(room_registry, keeps_an_empty_rooms_history_until_its_ttl) {
+  room_registry rooms({.history = 10, .empty_room_ttl = 60s, .max_empty_rooms = 100});
+  fake_member a;
+  auto r = rooms.join("kept", &a).joined;
+  r->publish_text(alice, text("remember me"));
+  rooms.leave(r, &a);
   EXPECT_EQ(rooms.room_count(), 1U);
-  auto again = rooms.join("two", &a);
-  EXPECT_EQ(again, r2);
+  EXPECT_TRUE(rooms.list().empty()); // listed rooms have members
+  auto const now = std::chrono::steady_clock::now();
+  EXPECT_EQ(rooms.sweep(now + 30s), 0U);
+  fake_member js(wire_format::json);
+  auto again = rooms.join("kept", &js).joined;
+  EXPECT_EQ(again, r);
+  EXPECT_EQ(js.event(0).at("history").as_array().size(), 1U);
+  rooms.leave(again, &js);
+  EXPECT_EQ(rooms.sweep(std::chrono::steady_clock::now() + 61s), 1U);
+  EXPECT_EQ(rooms.room_count(), 0U);
+}
+
+TEST(room_registry, drops_the_longest_empty_rooms_past_the_count) {
+  room_registry rooms({.history = 10, .empty_room_ttl = 3600s, .max_empty_rooms = 2});
+  fake_member m;
+  for (auto const* name : {"r1", "r2", "r3"}) {
+    auto r = rooms.join(name, &m).joined;
+    rooms.leave(r, &m);
+  }
+  EXPECT_EQ(rooms.room_count(), 2U);
+  EXPECT_EQ(rooms.find("r1"), nullptr); // emptied first, dropped first
+  EXPECT_NE(rooms.find("r3"), nullptr);
 }
 
 TEST(room_registry, drain_closes_every_member_and_refuses_new_joins) {
   room_registry rooms;
   fake_member a, b, late;
-  rooms.join("one", &a);
-  rooms.join("two", &b);
+  rooms.join("one", &a).joined;
+  rooms.join("two", &b).joined;
   rooms.drain(1001, "going away");
   EXPECT_EQ(a.closes, std::vector<std::uint16_t>{1001});
   EXPECT_EQ(b.closes, std::vector<std::uint16_t>{1001});
-  EXPECT_EQ(rooms.join("one", &late), nullptr);
+  EXPECT_EQ(rooms.join("one", &late).joined, nullptr);
+}
+
+} // namespace
+} // namespace crier
+
+namespace crier {
+namespace {
+
+TEST(room_registry, refuses_a_new_room_past_max_rooms_but_not_an_existing_one) {
+  room_registry rooms({.history = 0, .max_rooms = 2});
+  fake_member a, b, c, d;
+  EXPECT_TRUE(rooms.join("one", &a).joined);
+  EXPECT_TRUE(rooms.join("two", &b).joined);
+  auto const refused = rooms.join("three", &c);
+  EXPECT_FALSE(refused.joined);
+  EXPECT_EQ(refused.why, room_registry::refusal::too_many_rooms);
+  EXPECT_TRUE(rooms.join("one", &d).joined); // joining an existing room is fine
+}
+
+TEST(room_registry, an_empty_room_kept_for_history_makes_way_for_a_new_one) {
+  room_registry rooms({.history = 10, .empty_room_ttl = std::chrono::hours(1), .max_empty_rooms = 10, .max_rooms = 1});
+  fake_member a, b;
+  auto r = rooms.join("old", &a).joined;
+  rooms.leave(r, &a);
+  EXPECT_TRUE(rooms.join("new", &b).joined);
+  EXPECT_EQ(rooms.find("old"), nullptr);
 }
 
 } // namespace

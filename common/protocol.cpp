@@ -1,0 +1,179 @@
+#include "common/protocol.hpp"
+
+#include <boost/json/object.hpp>
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+#include <boost/json/string.hpp>
+
+#include <chrono>
+
+namespace crier {
+namespace json = boost::json;
+
+namespace {
+
+protocol_error field_error(std::string reason) { return {"invalid_field", std::move(reason)}; }
+
+// Appends `s` as a JSON string literal.
+void append_string(std::string& out, std::string_view s) { out += json::serialize(json::string_view(s.data(), s.size())); }
+
+void append_member(std::string& out, member_info const& m) {
+  out += R"({"id":)";
+  append_string(out, m.id);
+  out += R"(,"name":)";
+  append_string(out, m.name);
+  out += '}';
+}
+
+void append_list(std::string& out, std::vector<std::string const*> const& items) {
+  out += '[';
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    if (i > 0) out += ',';
+    out += *items[i];
+  }
+  out += ']';
+}
+
+// A JSON number that is a non-negative integer, however it was written (41, 41.0).
+std::optional<std::uint64_t> as_count(json::value const& v) {
+  if (v.is_uint64()) return v.get_uint64();
+  if (v.is_int64() && v.get_int64() >= 0) return static_cast<std::uint64_t>(v.get_int64());
+  if (v.is_double()) {
+    double const d = v.get_double();
+    if (d >= 0 && d <= 9007199254740992.0 && d == static_cast<double>(static_cast<std::uint64_t>(d)))
+      return static_cast<std::uint64_t>(d);
+  }
+  return std::nullopt;
+}
+
+} // namespace
+
+client_message decode_client_message(std::string_view text) {
+  boost::system::error_code ec;
+  json::parse_options options;
+  options.max_depth = 16; // nothing legitimate nests; a deep document is an attack on the parser
+  json::value const doc = json::parse(json::string_view(text.data(), text.size()), ec, {}, options);
+  if (ec) return protocol_error{"invalid_json", "not valid JSON: " + ec.message()};
+  auto const* obj = doc.if_object();
+  if (obj == nullptr) return protocol_error{"invalid_json", "expected a JSON object"};
+
+  auto const* type = obj->if_contains("type");
+  if (type == nullptr) return field_error("missing field \"type\"");
+  if (!type->is_string()) return field_error("field \"type\" must be a string");
+  auto const& t = type->get_string();
+
+  if (t == "message") {
+    auto const* body = obj->if_contains("text");
+    if (body == nullptr) return field_error("missing field \"text\"");
+    if (!body->is_string()) return field_error("field \"text\" must be a string");
+    return send_text_request{std::string(body->get_string())};
+  }
+  if (t == "history") {
+    history_request req;
+    if (auto const* before = obj->if_contains("before"); before != nullptr && !before->is_null()) {
+      auto const v = as_count(*before);
+      if (!v) return field_error("field \"before\" must be a non-negative integer");
+      req.before = *v;
+    }
+    if (auto const* limit = obj->if_contains("limit"); limit != nullptr && !limit->is_null()) {
+      auto const v = as_count(*limit);
+      if (!v || *v == 0) return field_error("field \"limit\" must be a positive integer");
+      req.limit = static_cast<std::size_t>(std::min<std::uint64_t>(*v, max_history_page));
+    }
+    return req;
+  }
+  std::string reason = "unknown message type ";
+  append_string(reason, std::string_view(t.data(), t.size()));
+  return protocol_error{"unknown_type", std::move(reason)};
+}
+
+std::string render_message(std::uint64_t seq, std::int64_t ts, member_info const& from, std::string_view text) {
+  std::string out;
+  out.reserve(96 + from.id.size() + from.name.size() + text.size());
+  out += R"({"type":"message","seq":)";
+  out += std::to_string(seq);
+  out += R"(,"ts":)";
+  out += std::to_string(ts);
+  out += R"(,"from":)";
+  append_member(out, from);
+  out += R"(,"text":)";
+  append_string(out, text);
+  out += '}';
+  return out;
+}
+
+std::string render_presence(std::string_view type, std::int64_t ts, member_info const& member) {
+  std::string out = R"({"type":)";
+  append_string(out, type);
+  out += R"(,"ts":)";
+  out += std::to_string(ts);
+  out += R"(,"member":)";
+  append_member(out, member);
+  out += '}';
+  return out;
+}
+
+std::string render_error(std::string_view code, std::string_view reason) {
+  std::string out = R"({"type":"error","code":)";
+  append_string(out, code);
+  out += R"(,"reason":)";
+  append_string(out, reason);
+  out += '}';
+  return out;
+}
+
+std::string render_welcome(welcome_view const& w) {
+  std::string out = R"({"type":"welcome","id":)";
+  append_string(out, w.you.id);
+  out += R"(,"name":)";
+  append_string(out, w.you.name);
+  out += R"(,"room":)";
+  append_string(out, w.room);
+  out += R"(,"epoch":)";
+  append_string(out, w.epoch);
+  out += R"(,"members":[)";
+  for (std::size_t i = 0; i < w.members.size(); ++i) {
+    if (i > 0) out += ',';
+    append_member(out, *w.members[i]);
+  }
+  out += R"(],"history":)";
+  append_list(out, w.history);
+  out += R"(,"seq":)";
+  out += std::to_string(w.seq);
+  out += R"(,"resumed":)";
+  out += w.resumed ? "true" : "false";
+  out += '}';
+  return out;
+}
+
+std::string render_history(std::vector<std::string const*> const& messages) {
+  std::string out = R"({"type":"history","messages":)";
+  append_list(out, messages);
+  out += '}';
+  return out;
+}
+
+std::string json_string(std::string_view s) {
+  std::string out;
+  append_string(out, s);
+  return out;
+}
+
+bool offers_json_subprotocol(std::string_view header) {
+  while (!header.empty()) {
+    auto const comma = header.find(',');
+    auto token = header.substr(0, comma);
+    header = comma == std::string_view::npos ? std::string_view{} : header.substr(comma + 1);
+    while (!token.empty() && (token.front() == ' ' || token.front() == '\t')) token.remove_prefix(1);
+    while (!token.empty() && (token.back() == ' ' || token.back() == '\t')) token.remove_suffix(1);
+    if (token == json_subprotocol) return true;
+  }
+  return false;
+}
+
+std::int64_t now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+    .count();
+}
+
+} // namespace crier

@@ -1,0 +1,49 @@
+#pragma once
+// A room's retained messages: a ring of the last N message events, each kept in both wire
+// formats as rendered when it was published, so replaying costs no encoding.
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace crier {
+
+struct history_entry {
+  std::uint64_t seq = 0;
+  std::shared_ptr<std::string const> text; // what raw members receive
+  std::shared_ptr<std::string const> json; // the rendered "message" event
+};
+
+// Not thread-safe: the room guards it with its lock. Sequence numbers are pushed consecutively.
+class history_ring {
+public:
+  explicit history_ring(std::size_t capacity) : capacity_(capacity) {}
+
+  std::size_t capacity() const noexcept { return capacity_; }
+  std::size_t size() const noexcept { return entries_.size(); }
+  std::optional<std::uint64_t> oldest_seq() const;
+
+  void push(history_entry e);
+
+  // Entries with seq > since, oldest first.
+  std::vector<history_entry const*> after(std::uint64_t since) const;
+  // Up to `limit` of the newest entries with seq < before, oldest first.
+  std::vector<history_entry const*> before(std::uint64_t before, std::size_t limit) const;
+
+private:
+  history_entry const& at(std::size_t i) const { return entries_[(start_ + i) % entries_.size()]; }
+
+  std::size_t capacity_;
+  std::vector<history_entry> entries_; // grows to capacity_, then wraps at start_
+  std::size_t start_ = 0;
+};
+
+// The resume arithmetic. A client has seen every message up to `since`; the room's newest seq is
+// `last` and its ring starts at `oldest` (nullopt when empty). The resume is complete when no
+// message after `since` has left the ring. A `since` beyond `last` is from another life of the
+// room and cannot be complete.
+bool resume_is_complete(std::uint64_t since, std::uint64_t last, std::optional<std::uint64_t> oldest) noexcept;
+
+} // namespace crier

@@ -1,0 +1,161 @@
+#include "server/metrics.hpp"
+
+#include <fstream>
+#include <sstream>
+#include <string_view>
+#include <vector>
+#include <unistd.h>
+
+#include <dirent.h>
+
+namespace crier {
+namespace {
+
+struct process_figures {
+  double cpu_seconds = 0;
+  double start_time = 0;
+  std::uint64_t rss_bytes = 0;
+  std::uint64_t open_fds = 0;
+  std::uint64_t max_fds = 0;
+};
+
+process_figures read_process() {
+  process_figures p;
+  auto const ticks = static_cast<double>(::sysconf(_SC_CLK_TCK));
+  auto const page = static_cast<std::uint64_t>(::sysconf(_SC_PAGESIZE));
+  std::ifstream stat("/proc/self/stat");
+  std::string line;
+  if (std::getline(stat, line)) {
+    // Fields after the command name, which sits in parentheses and may hold spaces.
+    std::istringstream rest(line.substr(line.rfind(')') + 2));
+    std::string field;
+    std::vector<std::string> f;
+    while (rest >> field) f.push_back(field);
+    // f[0] is field 3 (state): utime is field 14, stime 15, starttime 22, rss 24.
+    if (f.size() > 21) {
+      p.cpu_seconds = (std::stod(f[11]) + std::stod(f[12])) / ticks;
+      p.rss_bytes = std::stoull(f[21]) * page;
+      std::ifstream uptime_file("/proc/uptime");
+      double uptime = 0;
+      uptime_file >> uptime;
+      auto const boot = static_cast<double>(::time(nullptr)) - uptime;
+      p.start_time = boot + std::stod(f[19]) / ticks;
+    }
+  }
+  if (auto* dir = ::opendir("/proc/self/fd")) {
+    while (auto* e = ::readdir(dir))
+      if (e->d_name[0] != '.') ++p.open_fds;
+    ::closedir(dir);
+    if (p.open_fds > 0) --p.open_fds; // the directory handle itself
+  }
+  std::ifstream limits("/proc/self/limits");
+  while (std::getline(limits, line)) {
+    if (line.starts_with("Max open files")) {
+      std::istringstream in(line.substr(14));
+      in >> p.max_fds;
+    }
+  }
+  return p;
+}
+
+class writer {
+public:
+  void family(std::string_view name, std::string_view type, std::string_view help) {
+    out_ << "# HELP " << name << ' ' << help << "\n# TYPE " << name << ' ' << type << '\n';
+  }
+  template <class V>
+  void sample(std::string_view name, V value, std::string_view labels = {}) {
+    out_ << name;
+    if (!labels.empty()) out_ << '{' << labels << '}';
+    out_ << ' ' << value << '\n';
+  }
+  std::string str() const { return out_.str(); }
+
+private:
+  std::ostringstream out_;
+};
+
+} // namespace
+
+void metrics::closed(std::uint16_t code) noexcept {
+  if (code == 0) code = 1006;
+  for (std::size_t i = 0; i < close_codes_.size(); ++i) {
+    if (close_codes_[i] == code) {
+      bump(closes_[i]);
+      return;
+    }
+  }
+  bump(closes_.back());
+}
+
+std::string metrics::render(metrics_gauges const& g) const {
+  auto const load = [](auto const& a) { return a.load(std::memory_order_relaxed); };
+  writer w;
+  w.family("crier_build_info", "gauge", "Build information; the value is always 1.");
+  w.sample("crier_build_info", 1, "version=\"" CRIER_VERSION "\"");
+
+  w.family("crier_connections", "gauge", "WebSocket sessions open now.");
+  w.sample("crier_connections", g.sessions);
+  w.family("crier_connections_total", "counter", "WebSocket upgrade attempts by outcome.");
+  static constexpr std::array<std::string_view, 5> outcome_names{"accepted", "rejected_origin", "rejected_auth",
+                                                                 "rejected_limit", "handshake_failed"};
+  for (std::size_t i = 0; i < outcome_names.size(); ++i)
+    w.sample("crier_connections_total", load(outcomes_[i]), "outcome=\"" + std::string(outcome_names[i]) + "\"");
+
+  w.family("crier_closes_total", "counter", "Closed WebSocket sessions by close code (1006: no close frame).");
+  for (std::size_t i = 0; i < close_codes_.size(); ++i)
+    w.sample("crier_closes_total", load(closes_[i]), "code=\"" + std::to_string(close_codes_[i]) + "\"");
+  w.sample("crier_closes_total", load(closes_.back()), "code=\"other\"");
+
+  w.family("crier_messages_in_total", "counter", "Messages received from clients.");
+  w.sample("crier_messages_in_total", load(messages_in_.v));
+  w.family("crier_bytes_in_total", "counter", "Payload bytes received from clients.");
+  w.sample("crier_bytes_in_total", load(bytes_in_.v));
+  w.family("crier_fanout_deliveries_total", "counter", "Messages queued for members by broadcasts.");
+  w.sample("crier_fanout_deliveries_total", load(deliveries_.v));
+  w.family("crier_fanout_bytes_total", "counter", "Payload bytes queued for members by broadcasts.");
+  w.sample("crier_fanout_bytes_total", load(fanout_bytes_.v));
+  w.family("crier_messages_out_total", "counter", "Messages written to clients.");
+  w.sample("crier_messages_out_total", load(messages_out_.v));
+  w.family("crier_bytes_out_total", "counter", "Payload bytes written to clients.");
+  w.sample("crier_bytes_out_total", load(bytes_out_.v));
+
+  w.family("crier_slow_consumer_closes_total", "counter", "Sessions closed with 1008 for falling behind.");
+  w.sample("crier_slow_consumer_closes_total", load(slow_closes_.v));
+  w.family("crier_slow_consumer_dropped_total", "counter", "Messages dropped for slow sessions (drop-oldest).");
+  w.sample("crier_slow_consumer_dropped_total", load(slow_drops_.v));
+  w.family("crier_rate_limited_total", "counter", "Messages refused by the per-connection rate limit.");
+  w.sample("crier_rate_limited_total", load(rate_limited_.v));
+  w.family("crier_protocol_errors_total", "counter", "crier.v1 messages answered with an error event.");
+  w.sample("crier_protocol_errors_total", load(protocol_errors_.v));
+  w.family("crier_http_requests_total", "counter", "HTTP requests read (upgrades included).");
+  w.sample("crier_http_requests_total", load(http_requests_.v));
+
+  w.family("crier_timeouts_total", "counter", "Connections ended by a timeout, by kind.");
+  w.sample("crier_timeouts_total", load(handshake_timeouts_.v), "kind=\"handshake\"");
+  w.sample("crier_timeouts_total", load(idle_timeouts_.v), "kind=\"idle\"");
+  w.family("crier_accept_errors_total", "counter", "Failed accepts (e.g. out of file descriptors).");
+  w.sample("crier_accept_errors_total", load(accept_errors_.v));
+
+  w.family("crier_rooms", "gauge", "Rooms in memory, with members or keeping history.");
+  w.sample("crier_rooms", g.rooms);
+  w.family("crier_queued_bytes", "gauge", "Bytes waiting in all sessions' outbound queues.");
+  w.sample("crier_queued_bytes", g.queued_bytes);
+  w.family("crier_ready", "gauge", "1 while the server accepts new sessions (see /readyz).");
+  w.sample("crier_ready", g.ready ? 1 : 0);
+
+  auto const p = read_process();
+  w.family("process_cpu_seconds_total", "counter", "User and system CPU time spent, in seconds.");
+  w.sample("process_cpu_seconds_total", p.cpu_seconds);
+  w.family("process_resident_memory_bytes", "gauge", "Resident memory size in bytes.");
+  w.sample("process_resident_memory_bytes", p.rss_bytes);
+  w.family("process_open_fds", "gauge", "Open file descriptors.");
+  w.sample("process_open_fds", p.open_fds);
+  w.family("process_max_fds", "gauge", "Limit on open file descriptors.");
+  w.sample("process_max_fds", p.max_fds);
+  w.family("process_start_time_seconds", "gauge", "Start time of the process since the epoch, in seconds.");
+  w.sample("process_start_time_seconds", static_cast<std::uint64_t>(p.start_time));
+  return w.str();
+}
+
+} // namespace crier

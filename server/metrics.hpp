@@ -1,0 +1,79 @@
+#pragma once
+// Counters for /metrics (Prometheus text exposition 0.0.4). Hot-path counters are relaxed
+// atomics, each on its own cache line, bumped once per message or per written batch, never per
+// recipient: fan-out adds the member count once per publish. Gauges (sessions, rooms, queued
+// bytes, process figures) are read at scrape time instead of being maintained.
+
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <string>
+
+namespace crier {
+
+enum class conn_outcome : std::uint8_t {
+  accepted,
+  rejected_origin,
+  rejected_auth,
+  rejected_limit,
+  handshake_failed,
+  count_
+};
+
+struct metrics_gauges {
+  std::size_t sessions = 0;
+  std::size_t rooms = 0;
+  std::size_t queued_bytes = 0;
+  bool ready = true;
+};
+
+class metrics {
+public:
+  void connection(conn_outcome o) noexcept { bump(outcomes_[static_cast<std::size_t>(o)]); }
+  // A session ended with `code` (0: no close frame either way, reported as 1006).
+  void closed(std::uint16_t code) noexcept;
+  void message_in(std::size_t bytes) noexcept {
+    bump(messages_in_.v);
+    bump(bytes_in_.v, bytes);
+  }
+  void fanout(std::size_t deliveries, std::size_t bytes) noexcept {
+    bump(deliveries_.v, deliveries);
+    bump(fanout_bytes_.v, bytes);
+  }
+  void written(std::size_t messages, std::size_t bytes) noexcept {
+    bump(messages_out_.v, messages);
+    bump(bytes_out_.v, bytes);
+  }
+  void slow_consumer_close() noexcept { bump(slow_closes_.v); }
+  void slow_consumer_drops(std::size_t n) noexcept { bump(slow_drops_.v, n); }
+  void rate_limited() noexcept { bump(rate_limited_.v); }
+  void protocol_error() noexcept { bump(protocol_errors_.v); }
+  void http_request() noexcept { bump(http_requests_.v); }
+  void handshake_timeout() noexcept { bump(handshake_timeouts_.v); }
+  void idle_timeout() noexcept { bump(idle_timeouts_.v); }
+  void accept_error() noexcept { bump(accept_errors_.v); }
+
+  std::string render(metrics_gauges const& g) const;
+
+  // Test and bench access.
+  std::uint64_t messages_in() const noexcept { return messages_in_.v.load(std::memory_order_relaxed); }
+  std::uint64_t deliveries() const noexcept { return deliveries_.v.load(std::memory_order_relaxed); }
+
+private:
+  struct alignas(64) padded {
+    std::atomic<std::uint64_t> v{0};
+  };
+  static void bump(std::atomic<std::uint64_t>& c, std::uint64_t n = 1) noexcept {
+    c.fetch_add(n, std::memory_order_relaxed);
+  }
+
+  std::array<std::atomic<std::uint64_t>, static_cast<std::size_t>(conn_outcome::count_)> outcomes_{};
+  static constexpr std::array<std::uint16_t, 13> close_codes_{1000, 1001, 1002, 1003, 1005, 1006, 1007,
+                                                              1008, 1009, 1010, 1011, 1012, 1013};
+  std::array<std::atomic<std::uint64_t>, close_codes_.size() + 1> closes_{}; // the last: any other code
+  padded messages_in_, bytes_in_, deliveries_, fanout_bytes_, messages_out_, bytes_out_;
+  padded slow_closes_, slow_drops_, rate_limited_, protocol_errors_, http_requests_;
+  padded handshake_timeouts_, idle_timeouts_, accept_errors_;
+};
+
+} // namespace crier
