@@ -6,6 +6,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/address.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
@@ -15,6 +16,7 @@
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/write.hpp>
+#include <boost/beast/ssl/ssl_stream.hpp>
 
 #include <algorithm>
 #include <cstdint>
@@ -36,31 +38,36 @@ namespace {
 
 constexpr std::string_view usage =
     "usage: crier healthcheck [URL]\n"
-    "  GETs URL (default http://127.0.0.1:${CRIER_PORT:-8080}/healthz; a bare path such\n"
-    "  as /readyz means that host and port) and exits 0 on 200, 1 otherwise.\n";
+    "  GETs URL (default http://127.0.0.1:${CRIER_PORT:-8080}/healthz, https when CRIER_TLS_CERT\n"
+    "  is set; a bare path such as /readyz means that host and port) and exits 0 on 200, 1\n"
+    "  otherwise. https does not verify the certificate: it checks that crier answers.\n";
 
 struct http_url {
+  bool tls = false;
   std::string host; // without brackets, for the resolver
   std::string port;
   std::string target;
   std::string host_header;
 };
 
-// http://HOST[:PORT][/PATH]; HOST may be a bracketed IPv6 address.
+// http[s]://HOST[:PORT][/PATH]; HOST may be a bracketed IPv6 address.
 std::variant<http_url, std::string> parse_http_url(std::string_view url) {
-  constexpr std::string_view scheme = "http://";
-  if (url.substr(0, scheme.size()) != scheme) {
-    if (url.find("://") != std::string_view::npos) return "only http:// URLs are supported";
-    return "not an http:// URL";
+  http_url out;
+  if (url.starts_with("https://")) {
+    out.tls = true;
+    url.remove_prefix(8);
+  } else if (url.starts_with("http://")) {
+    url.remove_prefix(7);
+  } else {
+    if (url.find("://") != std::string_view::npos) return "only http:// and https:// URLs are supported";
+    return "not an http:// or https:// URL";
   }
-  url.remove_prefix(scheme.size());
   auto const slash = url.find('/');
   auto const authority = url.substr(0, slash);
-  http_url out;
   out.target = slash == std::string_view::npos ? "/" : std::string(url.substr(slash));
   out.host_header = std::string(authority);
 
-  std::string_view host = authority, port = "80";
+  std::string_view host = authority, port = out.tls ? "443" : "80";
   if (!authority.empty() && authority.front() == '[') {
     auto const close = authority.find(']');
     if (close == std::string_view::npos) return "unclosed '[' in the host";
@@ -89,19 +96,48 @@ struct probe_result {
   std::string error; // what failed, when there is no response
 };
 
-// GET with one deadline over resolve, connect, write and read. The timer closes whatever is
-// pending, so every step completes by then.
+// Sends the GET on a connected (and, for https, handshaken) stream and reads the answer.
+template <class Stream>
+asio::awaitable<void> exchange(Stream& stream, http_url const& url, probe_result& result) {
+  auto const nothrow = asio::as_tuple(asio::use_awaitable);
+  http::request<http::empty_body> req{http::verb::get, url.target, 11};
+  req.set(http::field::host, url.host_header);
+  req.set(http::field::user_agent, "crier-healthcheck/" CRIER_VERSION);
+  req.set(http::field::connection, "close");
+  auto [wec, written] = co_await http::async_write(stream, req, nothrow);
+  if (wec) {
+    result.error = "send: " + wec.message();
+    co_return;
+  }
+  beast::flat_buffer buffer;
+  http::response_parser<http::string_body> parser;
+  parser.body_limit(std::uint64_t{64} * 1024);
+  auto [rec, read] = co_await http::async_read(stream, buffer, parser, nothrow);
+  if (rec) {
+    result.error = "reading the response: " + rec.message();
+    co_return;
+  }
+  result.response = parser.release();
+}
+
+// GET with one deadline over resolve, connect, TLS handshake, write and read. The timer closes
+// whatever is pending, so every step completes by then.
 probe_result probe(http_url const& url) {
   asio::io_context ioc;
+  // A probe checks that crier answers, not who it is: its certificate is usually for a public
+  // name, not for the loopback address the probe uses, so it is not verified.
+  asio::ssl::context tls(asio::ssl::context::tls_client);
+  tls.set_verify_mode(asio::ssl::verify_none);
   tcp::resolver resolver(ioc);
-  beast::tcp_stream stream(ioc);
+  beast::ssl_stream<beast::tcp_stream> stream(ioc, tls);
+  auto& tcp_stream = beast::get_lowest_layer(stream);
   asio::steady_timer deadline(ioc, healthcheck_timeout);
   bool timed_out = false;
   deadline.async_wait([&](boost::system::error_code ec) {
     if (ec) return;
     timed_out = true;
     resolver.cancel();
-    stream.close();
+    tcp_stream.close();
   });
 
   probe_result result;
@@ -112,29 +148,21 @@ probe_result probe(http_url const& url) {
       result.error = "cannot resolve '" + url.host + "': " + rec.message();
       co_return;
     }
-    auto [cec, ep] = co_await asio::async_connect(stream.socket(), endpoints, nothrow);
+    auto [cec, ep] = co_await asio::async_connect(tcp_stream.socket(), endpoints, nothrow);
     if (cec) {
       result.error = "connect: " + cec.message();
       co_return;
     }
-    http::request<http::empty_body> req{http::verb::get, url.target, 11};
-    req.set(http::field::host, url.host_header);
-    req.set(http::field::user_agent, "crier-healthcheck/" CRIER_VERSION);
-    req.set(http::field::connection, "close");
-    auto [wec, written] = co_await http::async_write(stream, req, nothrow);
-    if (wec) {
-      result.error = "send: " + wec.message();
+    if (!url.tls) {
+      co_await exchange(tcp_stream, url, result);
       co_return;
     }
-    beast::flat_buffer buffer;
-    http::response_parser<http::string_body> parser;
-    parser.body_limit(std::uint64_t{64} * 1024);
-    auto [hec, read] = co_await http::async_read(stream, buffer, parser, nothrow);
+    auto [hec] = co_await stream.async_handshake(asio::ssl::stream_base::client, nothrow);
     if (hec) {
-      result.error = "reading the response: " + hec.message();
+      result.error = "TLS handshake: " + hec.message();
       co_return;
     }
-    result.response = parser.release();
+    co_await exchange(stream, url, result);
   };
   asio::co_spawn(ioc, get(), [&](std::exception_ptr const& e) {
     deadline.cancel();
@@ -168,8 +196,10 @@ std::string default_healthcheck_url() {
     // answers only there.
     if (!ec && !a.is_unspecified()) host = a.is_v6() ? "[" + a.to_string() + "]" : a.to_string();
   }
-  char const* port = std::getenv("CRIER_PORT"); // NOLINT(concurrency-mt-unsafe): one thread
-  return "http://" + host + ":" + (port != nullptr && *port != '\0' ? port : "8080") + "/healthz";
+  char const* port = std::getenv("CRIER_PORT");    // NOLINT(concurrency-mt-unsafe): one thread
+  char const* tls = std::getenv("CRIER_TLS_CERT"); // NOLINT(concurrency-mt-unsafe): one thread
+  return std::string(tls != nullptr && *tls != '\0' ? "https" : "http") + "://" + host + ":" +
+         (port != nullptr && *port != '\0' ? port : "8080") + "/healthz";
 }
 
 int run_healthcheck(std::vector<std::string> const& args) {

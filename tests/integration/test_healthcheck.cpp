@@ -6,6 +6,10 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <gtest/gtest.h>
 
+#include <cstdlib>
+#include <filesystem>
+#include <unistd.h>
+
 namespace crier::test {
 namespace {
 
@@ -68,13 +72,56 @@ TEST(healthcheck, a_server_that_never_answers_times_out) {
 }
 
 TEST(healthcheck, bad_urls_are_unhealthy_not_a_crash) {
-  for (auto const* bad : {"https://127.0.0.1/healthz", "127.0.0.1:8080", "http://127.0.0.1:99999/", "http://[::1/"}) {
+  for (auto const* bad : {"ftp://127.0.0.1/healthz", "127.0.0.1:8080", "http://127.0.0.1:99999/", "http://[::1/"}) {
     auto const r = crier_process::run_to_exit({"healthcheck", bad});
     EXPECT_EQ(r.status, 1) << bad;
     EXPECT_NE(r.err.find("bad URL"), std::string::npos) << bad << ": " << r.err;
   }
   auto const extra = crier_process::run_to_exit({"healthcheck", "http://127.0.0.1/", "more"});
   EXPECT_EQ(extra.status, 1);
+}
+
+// A self-signed certificate for 127.0.0.1, made with the openssl command line tool.
+struct test_certificate {
+  std::filesystem::path dir, cert, key;
+  test_certificate() {
+    dir = std::filesystem::temp_directory_path() / ("crier-healthcheck-tls-" + std::to_string(::getpid()));
+    std::filesystem::create_directories(dir);
+    cert = dir / "cert.pem";
+    key = dir / "key.pem";
+    auto const cmd = "openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=127.0.0.1 -addext "
+                     "subjectAltName=IP:127.0.0.1 -keyout " +
+                     key.string() + " -out " + cert.string() + " >/dev/null 2>&1";
+    if (std::system(cmd.c_str()) != 0) throw std::runtime_error("openssl could not make a test certificate");
+  }
+  ~test_certificate() { std::filesystem::remove_all(dir); }
+  test_certificate(test_certificate const&) = delete;
+  test_certificate& operator=(test_certificate const&) = delete;
+};
+
+TEST(healthcheck, a_tls_server_is_probed_over_https_and_the_default_follows_crier_tls_cert) {
+  test_certificate tc;
+  crier_process server({"--tls-cert", tc.cert.string(), "--tls-key", tc.key.string()});
+  auto const https = "https://127.0.0.1:" + std::to_string(server.port()) + "/healthz";
+  auto const r = crier_process::run_to_exit({"healthcheck", https});
+  EXPECT_EQ(r.status, 0) << r.err;
+  // What the image's HEALTHCHECK runs when the container is configured for TLS.
+  auto const by_env = crier_process::run_to_exit(
+      {"healthcheck"}, 10s, {"CRIER_PORT=" + std::to_string(server.port()), "CRIER_TLS_CERT=" + tc.cert.string()});
+  EXPECT_EQ(by_env.status, 0) << by_env.err;
+  EXPECT_NE(by_env.out.find(https), std::string::npos) << by_env.out;
+  // Plain http to a TLS port gets no HTTP answer.
+  auto const plain = crier_process::run_to_exit({"healthcheck", url(server.port())});
+  EXPECT_EQ(plain.status, 1);
+  EXPECT_NE(plain.err.find("unhealthy"), std::string::npos) << plain.err;
+}
+
+TEST(healthcheck, https_to_a_plain_server_fails_the_handshake) {
+  crier_process server;
+  auto const r =
+      crier_process::run_to_exit({"healthcheck", "https://127.0.0.1:" + std::to_string(server.port()) + "/"});
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.err.find("TLS handshake"), std::string::npos) << r.err;
 }
 
 } // namespace
