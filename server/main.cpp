@@ -2,6 +2,7 @@
 // a message and a non-zero status; nothing is half-started.
 
 #include "common/config.hpp"
+#include "server/healthcheck.hpp"
 #include "server/logging.hpp"
 #include "server/server.hpp"
 
@@ -9,9 +10,12 @@
 
 #include <cstdio>
 #include <exception>
+#include <string_view>
 #include <variant>
 
 int main(int argc, char** argv) {
+  // `crier healthcheck [URL]` probes a running crier (for container health checks) and exits.
+  if (argc > 1 && std::string_view(argv[1]) == "healthcheck") return crier::run_healthcheck({argv + 2, argv + argc});
   auto parsed = crier::parse_command_line(argc, argv);
   if (auto const* e = std::get_if<crier::early_exit>(&parsed)) {
     std::fputs(e->output.c_str(), e->status == 0 ? stdout : stderr);

@@ -1,0 +1,245 @@
+#include "server/healthcheck.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/connect.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/address.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/empty_body.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <boost/beast/http/write.hpp>
+#include <boost/beast/ssl/ssl_stream.hpp>
+
+#include <algorithm>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <exception>
+#include <optional>
+#include <string_view>
+#include <variant>
+
+namespace crier {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = asio::ip::tcp;
+
+namespace {
+
+constexpr std::string_view usage =
+    "usage: crier healthcheck [URL]\n"
+    "  GETs URL (default http://127.0.0.1:${CRIER_PORT:-8080}/healthz, https when CRIER_TLS_CERT\n"
+    "  is set; a bare path such as /readyz means that host and port) and exits 0 on 200, 1\n"
+    "  otherwise. https does not verify the certificate: it checks that crier answers.\n";
+
+struct http_url {
+  bool tls = false;
+  std::string host; // without brackets, for the resolver
+  std::string port;
+  std::string target;
+  std::string host_header;
+};
+
+// http[s]://HOST[:PORT][/PATH]; HOST may be a bracketed IPv6 address.
+std::variant<http_url, std::string> parse_http_url(std::string_view url) {
+  http_url out;
+  if (url.starts_with("https://")) {
+    out.tls = true;
+    url.remove_prefix(8);
+  } else if (url.starts_with("http://")) {
+    url.remove_prefix(7);
+  } else {
+    if (url.find("://") != std::string_view::npos) return "only http:// and https:// URLs are supported";
+    return "not an http:// or https:// URL";
+  }
+  auto const slash = url.find('/');
+  auto const authority = url.substr(0, slash);
+  out.target = slash == std::string_view::npos ? "/" : std::string(url.substr(slash));
+  out.host_header = std::string(authority);
+
+  std::string_view host = authority, port = out.tls ? "443" : "80";
+  if (!authority.empty() && authority.front() == '[') {
+    auto const close = authority.find(']');
+    if (close == std::string_view::npos) return "unclosed '[' in the host";
+    host = authority.substr(1, close - 1);
+    auto const rest = authority.substr(close + 1);
+    if (!rest.empty()) {
+      if (rest.front() != ':') return "unexpected characters after ']'";
+      port = rest.substr(1);
+    }
+  } else if (auto const colon = authority.rfind(':'); colon != std::string_view::npos) {
+    host = authority.substr(0, colon);
+    port = authority.substr(colon + 1);
+  }
+  if (host.empty()) return "no host";
+  if (host.find('@') != std::string_view::npos) return "user information is not supported";
+  if (port.empty() || port.size() > 5 || port.find_first_not_of("0123456789") != std::string_view::npos ||
+      std::stoul(std::string(port)) > 65535)
+    return "'" + std::string(port) + "' is not a port";
+  out.host = std::string(host);
+  out.port = std::string(port);
+  return out;
+}
+
+struct probe_result {
+  std::optional<http::response<http::string_body>> response;
+  std::string error; // what failed, when there is no response
+};
+
+// Sends the GET on a connected (and, for https, handshaken) stream and reads the answer.
+template <class Stream>
+asio::awaitable<void> exchange(Stream& stream, http_url const& url, probe_result& result) {
+  auto const nothrow = asio::as_tuple(asio::use_awaitable);
+  http::request<http::empty_body> req{http::verb::get, url.target, 11};
+  req.set(http::field::host, url.host_header);
+  req.set(http::field::user_agent, "crier-healthcheck/" CRIER_VERSION);
+  req.set(http::field::connection, "close");
+  auto [wec, written] = co_await http::async_write(stream, req, nothrow);
+  if (wec) {
+    result.error = "send: " + wec.message();
+    co_return;
+  }
+  beast::flat_buffer buffer;
+  http::response_parser<http::string_body> parser;
+  parser.body_limit(std::uint64_t{64} * 1024);
+  auto [rec, read] = co_await http::async_read(stream, buffer, parser, nothrow);
+  if (rec) {
+    result.error = "reading the response: " + rec.message();
+    co_return;
+  }
+  result.response = parser.release();
+}
+
+// GET with one deadline over resolve, connect, TLS handshake, write and read. The timer closes
+// whatever is pending, so every step completes by then.
+probe_result probe(http_url const& url) {
+  asio::io_context ioc;
+  // A probe checks that crier answers, not who it is: its certificate is usually for a public
+  // name, not for the loopback address the probe uses, so it is not verified.
+  asio::ssl::context tls(asio::ssl::context::tls_client);
+  tls.set_verify_mode(asio::ssl::verify_none);
+  tcp::resolver resolver(ioc);
+  beast::ssl_stream<beast::tcp_stream> stream(ioc, tls);
+  auto& tcp_stream = beast::get_lowest_layer(stream);
+  asio::steady_timer deadline(ioc, healthcheck_timeout);
+  bool timed_out = false;
+  deadline.async_wait([&](boost::system::error_code ec) {
+    if (ec) return;
+    timed_out = true;
+    resolver.cancel();
+    tcp_stream.close();
+  });
+
+  probe_result result;
+  auto const nothrow = asio::as_tuple(asio::use_awaitable);
+  auto get = [&]() -> asio::awaitable<void> {
+    auto [rec, endpoints] = co_await resolver.async_resolve(url.host, url.port, nothrow);
+    if (rec) {
+      result.error = "cannot resolve '" + url.host + "': " + rec.message();
+      co_return;
+    }
+    auto [cec, ep] = co_await asio::async_connect(tcp_stream.socket(), endpoints, nothrow);
+    if (cec) {
+      result.error = "connect: " + cec.message();
+      co_return;
+    }
+    if (!url.tls) {
+      co_await exchange(tcp_stream, url, result);
+      co_return;
+    }
+    auto [hec] = co_await stream.async_handshake(asio::ssl::stream_base::client, nothrow);
+    if (hec) {
+      result.error = "TLS handshake: " + hec.message();
+      co_return;
+    }
+    co_await exchange(stream, url, result);
+  };
+  asio::co_spawn(ioc, get(), [&](std::exception_ptr const& e) {
+    deadline.cancel();
+    if (!e) return;
+    try {
+      std::rethrow_exception(e);
+    } catch (std::exception const& ex) {
+      result.error = ex.what();
+    }
+  });
+  ioc.run();
+  if (timed_out && !result.response)
+    result.error = "no answer within " + std::to_string(healthcheck_timeout.count()) + "s";
+  return result;
+}
+
+std::string first_line(std::string_view text) {
+  auto const end = text.find_first_of("\r\n");
+  return std::string(text.substr(0, std::min<std::size_t>(end, 200)));
+}
+
+} // namespace
+
+std::string default_healthcheck_url() {
+  std::string host = "127.0.0.1";
+  if (char const* address = std::getenv("CRIER_ADDRESS"); // NOLINT(concurrency-mt-unsafe): one thread
+      address != nullptr && *address != '\0') {
+    boost::system::error_code ec;
+    auto const a = asio::ip::make_address(address, ec);
+    // A server listening on every address answers on loopback; one bound to a single address
+    // answers only there.
+    if (!ec && !a.is_unspecified()) host = a.is_v6() ? "[" + a.to_string() + "]" : a.to_string();
+  }
+  char const* port = std::getenv("CRIER_PORT");    // NOLINT(concurrency-mt-unsafe): one thread
+  char const* tls = std::getenv("CRIER_TLS_CERT"); // NOLINT(concurrency-mt-unsafe): one thread
+  return std::string(tls != nullptr && *tls != '\0' ? "https" : "http") + "://" + host + ":" +
+         (port != nullptr && *port != '\0' ? port : "8080") + "/healthz";
+}
+
+int run_healthcheck(std::vector<std::string> const& args) {
+  if (!args.empty() && (args[0] == "--help" || args[0] == "-h")) {
+    std::fputs(usage.data(), stdout);
+    return 0;
+  }
+  if (args.size() > 1) {
+    std::fprintf(stderr, "unhealthy: crier healthcheck takes at most one URL\n%s", usage.data());
+    return 1;
+  }
+  std::string url = default_healthcheck_url();
+  if (!args.empty()) {
+    if (!args[0].empty() && args[0].front() == '/')
+      url = url.substr(0, url.rfind("/healthz")) + args[0];
+    else
+      url = args[0];
+  }
+
+  auto const parsed = parse_http_url(url);
+  if (auto const* why = std::get_if<std::string>(&parsed)) {
+    std::fprintf(stderr, "unhealthy: bad URL '%s': %s\n", url.c_str(), why->c_str());
+    return 1;
+  }
+  auto const result = probe(std::get<http_url>(parsed));
+  if (!result.response) {
+    std::fprintf(stderr, "unhealthy: GET %s: %s\n", url.c_str(), result.error.c_str());
+    return 1;
+  }
+  auto const& res = *result.response;
+  auto const status = res.result_int();
+  std::string const reason(res.reason());
+  if (status == 200) {
+    std::printf("healthy: GET %s: %u %s\n", url.c_str(), status, reason.c_str());
+    return 0;
+  }
+  auto const body = first_line(res.body());
+  std::fprintf(stderr, "unhealthy: GET %s: %u %s%s%s\n", url.c_str(), status, reason.c_str(), body.empty() ? "" : ": ",
+               body.c_str());
+  return 1;
+}
+
+} // namespace crier
