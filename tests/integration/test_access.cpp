@@ -1,5 +1,6 @@
 // Who may connect, on the real binary: the Origin check, the token, and TLS.
 #include "tests/support/crier_process.hpp"
+#include "tests/support/test_certificate.hpp"
 #include "tests/support/ws_client.hpp"
 
 #include <boost/asio/connect.hpp>
@@ -99,21 +100,6 @@ TEST(access, the_token_is_not_logged_even_at_debug) {
   EXPECT_NE(server.log().find("token=***"), std::string::npos) << server.log();
 }
 
-// A self-signed certificate for 127.0.0.1, made with the openssl command line tool.
-struct test_certificate {
-  std::filesystem::path dir, cert, key;
-  test_certificate() {
-    dir = std::filesystem::temp_directory_path() / ("crier-tls-" + std::to_string(::getpid()));
-    std::filesystem::create_directories(dir);
-    cert = dir / "cert.pem";
-    key = dir / "key.pem";
-    auto const cmd = "openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=127.0.0.1 -addext "
-                     "subjectAltName=IP:127.0.0.1 -keyout " +
-                     key.string() + " -out " + cert.string() + " >/dev/null 2>&1";
-    if (std::system(cmd.c_str()) != 0) throw std::runtime_error("openssl could not make a test certificate");
-  }
-  ~test_certificate() { std::filesystem::remove_all(dir); }
-};
 
 TEST(access, tls_serves_https_and_wss_on_one_port) {
   test_certificate tc;

@@ -1,6 +1,7 @@
 // `crier healthcheck [URL]`, the container health probe, against a real server and against
 // addresses where nothing (or nothing useful) answers.
 #include "tests/support/crier_process.hpp"
+#include "tests/support/test_certificate.hpp"
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -81,26 +82,9 @@ TEST(healthcheck, bad_urls_are_unhealthy_not_a_crash) {
   EXPECT_EQ(extra.status, 1);
 }
 
-// A self-signed certificate for 127.0.0.1, made with the openssl command line tool.
-struct test_certificate {
-  std::filesystem::path dir, cert, key;
-  test_certificate() {
-    dir = std::filesystem::temp_directory_path() / ("crier-healthcheck-tls-" + std::to_string(::getpid()));
-    std::filesystem::create_directories(dir);
-    cert = dir / "cert.pem";
-    key = dir / "key.pem";
-    auto const cmd = "openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=127.0.0.1 -addext "
-                     "subjectAltName=IP:127.0.0.1 -keyout " +
-                     key.string() + " -out " + cert.string() + " >/dev/null 2>&1";
-    if (std::system(cmd.c_str()) != 0) throw std::runtime_error("openssl could not make a test certificate");
-  }
-  ~test_certificate() { std::filesystem::remove_all(dir); }
-  test_certificate(test_certificate const&) = delete;
-  test_certificate& operator=(test_certificate const&) = delete;
-};
 
 TEST(healthcheck, a_tls_server_is_probed_over_https_and_the_default_follows_crier_tls_cert) {
-  test_certificate tc;
+  test_certificate tc("healthcheck-tls");
   crier_process server({"--tls-cert", tc.cert.string(), "--tls-key", tc.key.string()});
   auto const https = "https://127.0.0.1:" + std::to_string(server.port()) + "/healthz";
   auto const r = crier_process::run_to_exit({"healthcheck", https});
