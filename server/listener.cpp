@@ -10,7 +10,10 @@
 #include <boost/asio/use_awaitable.hpp>
 #include "server/logging.hpp"
 
+#include <cerrno>
+#include <fcntl.h>
 #include <sstream>
+#include <unistd.h>
 #include <system_error>
 
 namespace crier {
@@ -57,12 +60,20 @@ void listener::stop() {
 
 asio::awaitable<void> listener::accept_loop() {
   bool out_of_descriptors = false;
+  // A descriptor held in reserve: when the process runs out, giving it back lets the failure be
+  // logged (and lets sanitizers, which need one to inspect memory, work) before anything else.
+  int reserve = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
   while (acceptor_.is_open()) {
     // Each connection gets its own strand, so its reader, writer and timers never race.
     auto [ec, socket] = co_await acceptor_.async_accept(asio::make_strand(ioc_), nothrow);
-    if (ec == asio::error::operation_aborted || !acceptor_.is_open()) break;
-    if (ec == asio::error::no_descriptors || ec == asio::error::no_buffer_space ||
-        ec.value() == ENFILE || ec.value() == ENOMEM) {
+    // Checked by value first, without touching the error category, since out of descriptors
+    // even that may fail under a sanitizer. accept() only reports system errors.
+    int const errnum = ec ? ec.value() : 0;
+    if (errnum == EMFILE || errnum == ENFILE || errnum == ENOBUFS || errnum == ENOMEM) {
+      if (reserve >= 0) {
+        ::close(reserve);
+        reserve = -1;
+      }
       // Accepting again at once would spin: the condition lasts until connections close.
       state_.metrics().accept_error();
       if (!out_of_descriptors) log_error("accept failed: backing off until connections close", {{"error", ec.message()}});
@@ -71,6 +82,7 @@ asio::awaitable<void> listener::accept_loop() {
       co_await backoff_.async_wait(nothrow);
       continue;
     }
+    if (ec == asio::error::operation_aborted || !acceptor_.is_open()) break;
     if (ec) {
       state_.metrics().accept_error();
       log_warn("accept failed", {{"error", ec.message()}});
@@ -78,10 +90,12 @@ asio::awaitable<void> listener::accept_loop() {
     }
     if (out_of_descriptors) log_info("accepting connections again");
     out_of_descriptors = false;
+    if (reserve < 0) reserve = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
     boost::system::error_code ignored;
     socket.set_option(tcp::no_delay(true), ignored); // chat messages are small: do not let Nagle hold them
     start_http_session(std::move(socket), state_);
   }
+  if (reserve >= 0) ::close(reserve);
 }
 
 } // namespace crier
