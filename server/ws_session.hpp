@@ -7,6 +7,7 @@
 #include "server/outbound_queue.hpp"
 #include "server/room.hpp"
 #include "server/server_state.hpp"
+#include "server/write_gate.hpp"
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -65,6 +66,7 @@ private:
   boost::asio::awaitable<void> run(upgrade_request req);
   boost::asio::awaitable<void> reader();
   boost::asio::awaitable<void> writer();
+  boost::asio::awaitable<bool> write_batch(std::vector<frame> const& batch);
   boost::asio::awaitable<void> refuse_join(room_registry::refusal why, upgrade_request const& req);
   void handle_text(std::string text);
   bool admit_by_rate();
@@ -77,7 +79,9 @@ private:
   void wake_writer();
   void log_closed(boost::system::error_code ec);
 
-  boost::beast::websocket::stream<Stream> ws_;
+  // Beast frames and reads; the gate beneath it lets the writer's batches and Beast's own
+  // frames take turns on the socket.
+  boost::beast::websocket::stream<write_gate<Stream>> ws_;
   // A timer used as a condition variable: the idle writer waits on it until the next ping is
   // due, and wake_writer() cancels it from the strand.
   boost::asio::steady_timer wake_;
