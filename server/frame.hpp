@@ -28,7 +28,7 @@ inline constexpr std::size_t max_frame_header = 10;
 // bits (crier negotiates no extension), text or binary, unmasked, the length in its shortest
 // form. These are the bytes Beast writes for a message with auto-fragment off and no
 // permessage-deflate, so the writer can send many messages in one write without Beast framing
-// each one (tests/unit/test_frame.cpp reads them back with Beast). Returns the header's length.
+// each one (tests/unit/test_frame.cpp compares them with Beast's own header writer). Returns the header's length.
 inline std::size_t encode_frame_header(std::uint8_t* out, std::size_t payload_size, bool binary) noexcept {
   out[0] = static_cast<std::uint8_t>(0x80u | (binary ? 0x2u : 0x1u));
   if (payload_size < 126) {

@@ -42,7 +42,11 @@ public:
   }
 
   // Writes all of `buffers` (a "write some" that always writes everything, which the concept
-  // allows), after every write asked for earlier has finished.
+  // allows), after every write asked for earlier has finished. The unit that goes out whole is
+  // one call: a caller that must not be split passes its whole sequence at once (asio::async_write
+  // would pass at most 64 buffers per call). Beast's control frames are a few buffers each.
+  // Each call, before and after, is one frame or more, so the pieces of Beast's composed writes
+  // may have other frames between them, which RFC 6455 allows for control frames.
   template <class ConstBufferSequence, class WriteToken>
   auto async_write_some(ConstBufferSequence const& buffers, WriteToken&& token) {
     return boost::asio::async_initiate<WriteToken, void(boost::system::error_code, std::size_t)>(

@@ -408,7 +408,10 @@ asio::awaitable<bool> ws_session<Stream>::write_batch(std::vector<frame> const& 
     }
   }
   if (out != segment) buffers.emplace_back(segment, static_cast<std::size_t>(out - segment));
-  auto [ec, n] = co_await asio::async_write(ws_.next_layer(), buffers, nothrow);
+  // One call to the gate, not asio::async_write on it: async_write would hand the gate at most 64
+  // buffers at a time, and a pong could take its turn between two of those pieces, in the middle
+  // of a frame. The gate itself writes the whole sequence before anything else.
+  auto [ec, n] = co_await ws_.next_layer().async_write_some(buffers, nothrow);
   co_return !ec;
 }
 
