@@ -31,7 +31,7 @@ void room::join(room_member* m, join_options const& options) {
     auto const entries = since ? history_.after(*since) : history_.after(0);
     std::vector<std::string const*> history;
     history.reserve(entries.size());
-    for (auto const* e : entries) history.push_back(e->json.get());
+    for (auto const* e : entries) history.push_back(json_of(*e));
     bool const resumed = since && resume_is_complete(*since, seq_, history_.oldest_seq());
     m->deliver(frame{shared(render_welcome({m->info(), name_, epoch_, members, history, seq_, resumed})), false});
   } else if (since) {
@@ -68,16 +68,26 @@ void room::deliver_presence_locked(std::string_view type, room_member const* sub
 void room::publish_text(member_info const& from, std::shared_ptr<std::string const> text) {
   std::lock_guard lock(mutex_);
   auto const seq = ++seq_;
+  auto const ts = now_ms();
   frame const raw{std::move(text), false};
   frame json{nullptr, false};
-  // Rendered once, for all JSON members and the history alike.
-  if (json_members_ > 0 || history_.capacity() > 0) {
-    json.payload = shared(render_message(seq, now_ms(), from, *raw.payload));
+  // Rendered once, for all JSON members and the history alike; not at all while only raw
+  // members listen (the history renders it if a JSON member ever asks).
+  if (json_members_ > 0) {
+    json.payload = shared(render_message(seq, ts, from, *raw.payload));
     json_renders_.fetch_add(1, std::memory_order_relaxed);
   }
-  history_.push({seq, raw.payload, json.payload});
+  if (history_.capacity() > 0) history_.push({seq, ts, from, raw.payload, json.payload});
   for (auto* m : members_) m->deliver(m->format() == wire_format::json ? json : raw);
   if (metrics_ != nullptr) metrics_->fanout(members_.size(), members_.size() * raw.size());
+}
+
+std::string const* room::json_of(history_entry const& e) const {
+  if (!e.json) {
+    e.json = shared(render_message(e.seq, e.ts, e.from, *e.text));
+    json_renders_.fetch_add(1, std::memory_order_relaxed);
+  }
+  return e.json.get();
 }
 
 void room::publish_binary(std::shared_ptr<std::string const> data) {
@@ -92,7 +102,7 @@ frame room::history_page(history_request const& req) const {
   auto const entries = history_.before(req.before.value_or(seq_ + 1), std::min(req.limit, max_history_page));
   std::vector<std::string const*> messages;
   messages.reserve(entries.size());
-  for (auto const* e : entries) messages.push_back(e->json.get());
+  for (auto const* e : entries) messages.push_back(json_of(*e));
   return frame{shared(render_history(messages)), false};
 }
 

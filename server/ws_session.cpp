@@ -257,10 +257,11 @@ asio::awaitable<void> ws_session<Stream>::reader() {
     if (!queue_.closing()) {
       // One copy out of the read buffer into the immutable payload that every member shares.
       auto data = beast::buffers_to_string(read_buffer_.data());
-      if (ws_.got_text() && !is_valid_utf8(data)) {
+      if (ws_.got_text() && !ends_in_complete_utf8(data)) {
         // Beast checks UTF-8 as frames arrive, but it skips the end-of-message check when the last
         // fragment is empty, so "\xce" followed by an empty final continuation reaches us as a
-        // complete text message. RFC 6455 section 8.1 says to fail the connection with 1007; the
+        // complete text message. Everything before the end was checked, so only the last
+        // sequence needs looking at. RFC 6455 section 8.1 says to fail the connection with 1007; the
         // writer sends the close, and reading goes on until the peer answers or the close times out.
         log_info("ws text message is not UTF-8, closing with 1007", {{"peer", peer_}, {"room", room_name_}});
         request_close(websocket::close_code::bad_payload, "invalid UTF-8", true);

@@ -9,7 +9,7 @@ namespace {
 history_ring filled(std::size_t capacity, std::uint64_t count) {
   history_ring ring(capacity);
   for (std::uint64_t s = 1; s <= count; ++s)
-    ring.push({s, std::make_shared<std::string const>(std::to_string(s)), nullptr});
+    ring.push({s, 0, {}, std::make_shared<std::string const>(std::to_string(s)), nullptr});
   return ring;
 }
 
