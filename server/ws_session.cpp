@@ -249,14 +249,27 @@ asio::awaitable<void> ws_session<Stream>::reader() {
   boost::system::error_code ec;
   for (;;) {
     std::size_t n = 0;
-    std::tie(ec, n) = co_await ws_.async_read(read_buffer_, nothrow);
+    std::tie(ec, n) = co_await ws_.async_read_some(asio::buffer(first_bytes_), nothrow);
     if (ec) break;
+    // The message becomes the immutable payload every member shares: one copy of the first bytes,
+    // and the rest read straight into it, sized by what Beast knows of the frame (the rest of it,
+    // for a final frame). Beast has already refused a frame that would exceed
+    // --max-message-size, so the sizes here are bounded by it.
+    std::string data(first_bytes_.data(), n);
+    while (!ws_.is_message_done()) {
+      auto const have = data.size();
+      auto const want = std::min<std::size_t>(ws_.read_size_hint(4096), std::size_t{1} << 20);
+      data.resize(have + want);
+      std::tie(ec, n) = co_await ws_.async_read_some(asio::buffer(data.data() + have, want), nothrow);
+      data.resize(have + n);
+      if (ec) break;
+    }
+    if (ec) break;
+    n = data.size();
     last_rx_ = clock::now();
     state_.metrics().message_in(n);
     // Once a close is decided nothing more is acted on; and over the rate, nothing is published.
     if (!queue_.closing()) {
-      // One copy out of the read buffer into the immutable payload that every member shares.
-      auto data = beast::buffers_to_string(read_buffer_.data());
       if (ws_.got_text() && !ends_in_complete_utf8(data)) {
         // Beast checks UTF-8 as frames arrive, but it skips the end-of-message check when the last
         // fragment is empty, so "\xce" followed by an empty final continuation reaches us as a
@@ -275,9 +288,6 @@ asio::awaitable<void> ws_session<Stream>::reader() {
         handle_text(std::move(data));
       }
     }
-    read_buffer_.consume(n);
-    // A large message must not pin its buffer for the rest of a quiet session.
-    if (read_buffer_.capacity() > 64 * 1024) read_buffer_.shrink_to_fit();
   }
   state_.rooms().leave(room_, this);
   if (queue_.stop()) wake_.cancel();
@@ -346,6 +356,7 @@ asio::awaitable<void> ws_session<Stream>::writer() {
     }
     switch (queue_.take(batch, close)) {
     case outbound_queue::take_result::idle: {
+      if (batch.capacity() > 4) batch = {}; // a quiet session keeps no memory of a burst
       // Sleep until woken by a delivery, or until the next ping or idle check is due.
       auto wake_at = clock::time_point::max();
       if (pings) wake_at = next_ping_;

@@ -11,7 +11,6 @@
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/empty_body.hpp>
 #include <boost/beast/http/message.hpp>
@@ -86,7 +85,9 @@ private:
   // due, and wake_writer() cancels it from the strand.
   boost::asio::steady_timer wake_;
   outbound_queue queue_;
-  boost::beast::flat_buffer read_buffer_;
+  // Where each message's first bytes land. It lives in the session so that a connection waiting
+  // for its next message holds no read buffer on the heap; most chat messages fit in it whole.
+  std::array<char, 128> first_bytes_;
   server_state& state_;
   std::shared_ptr<room> room_;
   std::string const room_name_;
