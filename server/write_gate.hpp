@@ -69,6 +69,27 @@ public:
   // True while a write is in progress or waiting.
   bool writing() const noexcept { return busy_; }
 
+  // Writes what the socket takes of `buffers` right now, without waiting, if no write is in
+  // progress, and returns how many bytes that was (usually all of them: the socket has room).
+  // A synchronous write on the strand cannot interleave with anything. This saves the whole
+  // asynchronous machinery for the common case of a reader that keeps up. Plain TCP only: a TLS
+  // stream must encrypt, so it always returns 0 there, as it does when anything goes wrong (the
+  // asynchronous write that follows then meets the error).
+  template <class ConstBufferSequence>
+  std::size_t write_now(ConstBufferSequence const& buffers) {
+    if constexpr (requires { next_.socket(); } && !requires { next_.next_layer(); }) {
+      if (busy_) return 0;
+      auto& socket = next_.socket();
+      boost::system::error_code ec;
+      if (!socket.non_blocking()) socket.non_blocking(true, ec); // only synchronous calls care
+      if (ec) return 0;
+      auto const n = socket.write_some(buffers, ec);
+      return ec ? 0 : n;
+    } else {
+      return 0;
+    }
+  }
+
 private:
   using handler_type = boost::asio::any_completion_handler<void(boost::system::error_code, std::size_t)>;
   struct waiting_write {

@@ -154,7 +154,6 @@ void ws_session<Stream>::start_writer() {
   // suspended coroutine.
   if (writer_running_) return;
   writer_running_ = true;
-  wake_.cancel();
   asio::co_spawn(ws_.get_executor(), [self = this->shared_from_this()] { return self->writer(); }, asio::detached);
 }
 
@@ -165,10 +164,15 @@ void ws_session<Stream>::arm_timer() {
   auto wake_at = clock::time_point::max();
   if (cfg.ping_interval.count() > 0) wake_at = next_ping_;
   if (cfg.idle_timeout.count() > 0) wake_at = std::min(wake_at, last_rx_ + cfg.idle_timeout);
-  if (wake_at == clock::time_point::max()) return;
-  wake_.expires_at(wake_at);
+  // Left pending while the writer runs; re-armed only when the wake-up time changes (a ping went
+  // out, or the peer was heard from and the idle check moves), not on every message.
+  if (wake_at == timer_at_ || wake_at == clock::time_point::max()) return;
+  timer_at_ = wake_at;
+  wake_.expires_at(wake_at); // cancels a pending wait, whose handler then does nothing
   wake_.async_wait([self = this->shared_from_this()](boost::system::error_code ec) {
-    if (!ec) self->start_writer();
+    if (ec) return;
+    self->timer_at_ = clock::time_point::max();
+    self->start_writer();
   });
 }
 
@@ -361,6 +365,8 @@ asio::awaitable<void> ws_session<Stream>::writer() {
   bool const pings = cfg.ping_interval.count() > 0;
   bool const idle_check = cfg.idle_timeout.count() > 0;
   std::vector<frame> batch;
+  std::vector<std::uint8_t> scratch;       // the batch's headers and small payloads
+  std::vector<asio::const_buffer> buffers; // the gather write
   close_request close;
   for (;;) {
     auto const now = clock::now();
@@ -404,10 +410,25 @@ asio::awaitable<void> ws_session<Stream>::writer() {
     // A close was decided (send nothing more), or Beast is closing (the peer's close came in and
     // Beast has answered it): no data frame may follow a close frame.
     if (!queue_.discarding() && ws_.is_open()) {
-      if (!co_await write_batch(batch)) {
-        // The reader will fail too; make sure it does not wait for data that cannot come.
-        beast::get_lowest_layer(ws_).close();
-        co_return;
+      auto const total = frame_batch(batch, scratch, buffers);
+      // Most of the time the socket has room and the batch goes out here and now; what it does
+      // not take goes through the gate.
+      auto written = ws_.next_layer().write_now(buffers);
+      if (written < total) {
+        // Drop what went out from the front of the buffer sequence.
+        auto first = buffers.begin();
+        while (written > 0 && written >= first->size()) written -= (first++)->size();
+        if (written > 0) *first += written;
+        buffers.erase(buffers.begin(), first);
+        // One call to the gate, not asio::async_write on it: async_write would hand the gate at
+        // most 64 buffers at a time, and a pong could take its turn between two of those pieces,
+        // in the middle of a frame. The gate itself writes the whole sequence before anything else.
+        auto [ec, n] = co_await ws_.next_layer().async_write_some(buffers, nothrow);
+        if (ec) {
+          // The reader will fail too; make sure it does not wait for data that cannot come.
+          beast::get_lowest_layer(ws_).close();
+          co_return;
+        }
       }
       state_.metrics().written(batch.size(), taken);
     }
@@ -417,7 +438,8 @@ asio::awaitable<void> ws_session<Stream>::writer() {
 }
 
 template <class Stream>
-asio::awaitable<bool> ws_session<Stream>::write_batch(std::vector<frame> const& batch) {
+std::size_t ws_session<Stream>::frame_batch(std::vector<frame> const& batch, std::vector<std::uint8_t>& scratch,
+                                            std::vector<asio::const_buffer>& buffers) {
   // Everything queued goes out in one gather write instead of one write per message: this is
   // what keeps the cost per delivery down when a session has several messages waiting. Small
   // payloads are copied next to their headers, so that a batch of chat messages is one
@@ -425,9 +447,9 @@ asio::awaitable<bool> ws_session<Stream>::write_batch(std::vector<frame> const& 
   constexpr std::size_t copy_below = 2048;
   std::size_t scratch_size = 0;
   for (auto const& f : batch) scratch_size += max_frame_header + (f.size() < copy_below ? f.size() : 0);
-  // Local, so a session that has gone quiet holds no write buffer.
-  std::vector<std::uint8_t> scratch(scratch_size);
-  std::vector<asio::const_buffer> buffers;
+  scratch.resize(scratch_size);
+  buffers.clear();
+  std::size_t total = 0;
   std::uint8_t* out = scratch.data();
   std::uint8_t const* segment = out; // the start of the scratch bytes not yet in `buffers`
   for (auto const& f : batch) {
@@ -438,15 +460,12 @@ asio::awaitable<bool> ws_session<Stream>::write_batch(std::vector<frame> const& 
     } else {
       buffers.emplace_back(segment, static_cast<std::size_t>(out - segment));
       buffers.emplace_back(f.payload->data(), f.size());
+      total += f.size();
       segment = out;
     }
   }
   if (out != segment) buffers.emplace_back(segment, static_cast<std::size_t>(out - segment));
-  // One call to the gate, not asio::async_write on it: async_write would hand the gate at most 64
-  // buffers at a time, and a pong could take its turn between two of those pieces, in the middle
-  // of a frame. The gate itself writes the whole sequence before anything else.
-  auto [ec, n] = co_await ws_.next_layer().async_write_some(buffers, nothrow);
-  co_return !ec;
+  return total + static_cast<std::size_t>(out - scratch.data());
 }
 
 template <class Stream>

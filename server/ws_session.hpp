@@ -64,7 +64,9 @@ private:
 
   boost::asio::awaitable<void> run(upgrade_request req);
   boost::asio::awaitable<void> writer();
-  boost::asio::awaitable<bool> write_batch(std::vector<frame> const& batch);
+  // Frames `batch` into `scratch` and `buffers` for one gather write; returns the bytes.
+  static std::size_t frame_batch(std::vector<frame> const& batch, std::vector<std::uint8_t>& scratch,
+                                 std::vector<boost::asio::const_buffer>& buffers);
   boost::asio::awaitable<void> refuse_join(room_registry::refusal why, upgrade_request const& req);
   void handle_text(std::string text);
   bool admit_by_rate();
@@ -108,6 +110,9 @@ private:
   std::uint16_t sent_close_code_ = 0; // the close code the server decided on, if it did
   bool deadline_armed_ = false;
   bool writer_running_ = false; // on the strand
+  // When the timer's pending wait expires, or max() when none is pending: an idle writer that
+  // wants the same wake-up time again leaves it alone instead of re-arming it.
+  clock::time_point timer_at_ = clock::time_point::max();
   bool rate_logged_ = false;
 };
 
