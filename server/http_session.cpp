@@ -8,6 +8,7 @@
 #include "common/protocol.hpp"
 #include "common/query.hpp"
 #include "common/static_path.hpp"
+#include "server/broker.hpp"
 #include "server/logging.hpp"
 #include "server/ws_session.hpp"
 
@@ -297,7 +298,11 @@ asio::awaitable<bool> http_connection<Stream>::serve_api(request const& req, std
   if (path == "/api/rooms" || path == "/api/rooms/") {
     body = "[";
     bool first = true;
-    for (auto const& r : state_.rooms().list()) {
+    std::optional<std::vector<room_summary>> rooms;
+    // Cluster mode: counts from Redis, every node's members; this node's view if Redis is away.
+    if (auto* b = state_.broker()) rooms = co_await b->list_rooms(std::chrono::seconds(2));
+    if (!rooms) rooms = state_.rooms().list();
+    for (auto const& r : *rooms) {
       if (!first) body += ',';
       first = false;
       body += R"({"room":)" + json_string(r.name) + R"(,"members":)" + std::to_string(r.members) + "}";

@@ -2,6 +2,7 @@
 // The server as a whole: the io_context and its threads, the listener, and the shutdown drain
 // that SIGINT or SIGTERM starts.
 
+#include "server/broker.hpp"
 #include "server/listener.hpp"
 #include "server/server_state.hpp"
 
@@ -34,6 +35,8 @@ private:
   boost::asio::steady_timer drain_timer_;
   boost::asio::steady_timer sweep_timer_;
   listener listener_;
+  // --redis only. After the io_context: destroyed first, once no session can call it.
+  std::shared_ptr<broker> broker_;
 };
 
 } // namespace crier
