@@ -21,6 +21,8 @@ using namespace std::chrono_literals;
 namespace {
 
 constexpr auto nothrow = asio::as_tuple(asio::use_awaitable);
+// Channel messages a warming replica holds until its snapshot is in.
+constexpr std::size_t max_buffered = 10'000;
 
 // Sequences one text message: the seq, the stream entry and the channel message in one atomic
 // step, so that every node sees the same total order. KEYS: seq, stream, channel. ARGV: the
@@ -381,6 +383,7 @@ void broker::close_replica(std::string const& name) {
   if (it == replicas_.end()) return;
   auto rep = it->second;
   replicas_.erase(it);
+  rep->warm = rep->warming = false; // replies still in flight for it find it closed
   rep->gap_timer.cancel();
   release_waiters(*rep);
   unsubscribe(name); // or, if the SUBSCRIBE is still in flight, once it is confirmed
@@ -528,7 +531,8 @@ void broker::on_message(std::string const& ch, std::string const& payload) {
   }
   auto const& rep = it->second;
   if (rep->warming) {
-    rep->buffered.push_back(std::move(*e));
+    // Bounded: past it, text is left to the gap filler, which reads the stream.
+    if (rep->buffered.size() < max_buffered || e->type != envelope::kind::text) rep->buffered.push_back(std::move(*e));
     return;
   }
   if (!rep->warm) return;
