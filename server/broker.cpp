@@ -514,7 +514,8 @@ void broker::sync_presence(std::string const& name, std::vector<member_info> con
 void broker::when_warm(std::string const& name, std::function<void()> f) {
   if (!up_.load(std::memory_order_relaxed) || stopped_) return f();
   auto rep = replica_for(name, true);
-  if (!rep || rep->warm || !rep->warming) return f();
+  if (!rep || rep->warm) return f();
+  if (!rep->warming) warm(rep); // an earlier warm-up failed: try again
   rep->waiters.push_back(std::move(f));
 }
 
@@ -607,6 +608,7 @@ void broker::publish_text(std::string const& room, member_info const& from, std:
     auto rep = self->replica_for(room, true);
     if (!rep) return;
     if (!self->up_.load(std::memory_order_relaxed) || !rep->warm) {
+      if (self->up_.load(std::memory_order_relaxed) && !rep->warming) self->warm(rep); // it failed before
       // Local members still get it, without a seq; the other nodes never will.
       rep->r->deliver_unsequenced(from, std::move(text));
       self->metrics_.redis_dropped(1);
