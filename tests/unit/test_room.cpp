@@ -164,6 +164,7 @@ TEST(room, resume_replays_only_what_was_missed) {
   EXPECT_EQ(history[0].at("seq"), 5);
   EXPECT_EQ(history[1].at("seq"), 6);
   // A raw member resuming gets the missed texts verbatim.
+  fake_member raw;
   r.join(&raw, {.since = 5, .epoch = std::nullopt});
   ASSERT_EQ(raw.received.size(), 1U);
   EXPECT_EQ(*raw.received[0].payload, "m6");
