@@ -473,9 +473,10 @@ void broker::warmed(replica_ptr const& rep, redis_reply const& reply) {
   for (auto it = entries.rbegin(); it != entries.rend(); ++it) { // XREVRANGE: newest first
     auto e = stream_entry(*it);
     if (!e) continue;
-    // After an outage, our own messages in the stream were either delivered here already or,
-    // their reply lost, delivered here without a seq: never again.
-    if (rewarm && e->node == node_id_) continue;
+    // After an outage, our own messages in the stream were delivered here already, or were
+    // delivered without a seq when their reply was lost: never again. Only those whose reply
+    // came but which still waited for an earlier seq are due.
+    if (rewarm && e->node == node_id_ && !rep->order.holds(e->seq)) continue;
     tail.push_back({e->seq, e->ts, std::move(e->from), std::make_shared<std::string const>(std::move(e->payload))});
   }
   if (rewarm && !tail.empty() && tail.front().seq > rep->order.next()) {

@@ -45,6 +45,7 @@ public:
   // True when more is held than max_pending: the gap should be skipped rather than waited for.
   bool over_bound() const noexcept { return pending_.size() > max_pending_; }
   std::size_t held() const noexcept { return pending_.size(); }
+  bool holds(std::uint64_t seq) const { return pending_.contains(seq); }
 
 private:
   std::uint64_t next_;

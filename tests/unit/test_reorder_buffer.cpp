@@ -66,6 +66,8 @@ TEST(reorder_buffer, reset_drops_what_it_already_covers) {
   b.reset(5);
   EXPECT_EQ(b.held(), 1U);
   EXPECT_EQ(b.first_held(), 7U);
+  EXPECT_TRUE(b.holds(7));
+  EXPECT_FALSE(b.holds(3));
   EXPECT_FALSE(b.add(msg(4)));
 }
 
