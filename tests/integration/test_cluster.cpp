@@ -11,6 +11,7 @@
 #include <gtest/gtest.h>
 
 #include <csignal>
+#include <functional>
 #include <map>
 #include <regex>
 #include <thread>
@@ -89,6 +90,33 @@ void expect_no_more_messages(ws_client& c, std::chrono::milliseconds quiet = 300
 }
 
 std::string text_of(json::object const& m) { return std::string(m.at("text").as_string()); }
+
+// Reads message events until `count` that are not probes have come.
+std::vector<std::string> texts(json_client& c, std::size_t count) {
+  std::vector<std::string> out;
+  while (out.size() < count) {
+    auto t = text_of(next_message(c));
+    if (!t.starts_with("probe-")) out.push_back(std::move(t));
+  }
+  return out;
+}
+
+// After an outage: sends probes with `send` until one reaches a fresh client of `room` on the
+// node at `port`, i.e. until both nodes are warm again. A read that times out ends a client, so
+// each probe gets a new one.
+bool wait_until_messages_cross(std::function<void(std::string const&)> const& send, std::uint16_t port,
+                               std::string const& room) {
+  auto const deadline = clock::now() + 15s;
+  for (int k = 0; clock::now() < deadline; ++k) {
+    json_client p(port, "/ws/" + room + "?name=probe");
+    p.next();
+    auto const text = "probe-" + std::to_string(k);
+    send(text);
+    for (auto r = p.read(500ms); !r.ec; r = p.read(500ms))
+      if (r.message.data.find(R"("text":")" + text + '"') != std::string::npos) return true;
+  }
+  return false;
+}
 
 TEST_F(cluster, raw_and_json_clients_on_two_nodes_get_every_message_once_in_order) {
   auto n1 = node();
@@ -260,31 +288,11 @@ TEST_F(cluster, a_redis_outage_keeps_local_delivery_and_heals_without_duplicates
   EXPECT_TRUE(wait_http(n1->port(), "/readyz", 200, "ready"));
   EXPECT_TRUE(wait_http(n2->port(), "/readyz", 200, "ready"));
   EXPECT_TRUE(wait_http(n1->port(), "/metrics", 200, "crier_redis_dropped_messages_total 1"));
-  // Wait until both replicas are warm again: a message each way gets through.
-  auto const deadline = clock::now() + 10s;
-  bool healed = false;
-  for (int i = 0; !healed && clock::now() < deadline; ++i) {
-    a.say("probe-" + std::to_string(i));
-    EXPECT_EQ(text_of(next_message(a)), "probe-" + std::to_string(i));
-    EXPECT_EQ(a_raw.receive().data, "probe-" + std::to_string(i));
-    auto r = b.read(500ms);
-    while (!r.ec && r.message.data.find(R"("type":"message")") == std::string::npos) r = b.read(500ms);
-    if (!r.ec) {
-      EXPECT_NE(r.message.data.find("probe-"), std::string::npos) << r.message.data;
-      healed = true;
-    }
-  }
-  ASSERT_TRUE(healed);
+  ASSERT_TRUE(wait_until_messages_cross([&](std::string const& t) { a.say(t); }, n2->port(), "out"));
   for (int i = 1; i <= 5; ++i) a.say("after-" + std::to_string(i));
   b.say("b-after");
-  std::int64_t last = 0;
-  std::vector<std::string> got_b, got_a;
-  for (auto const& m : messages(b, 6)) {
-    got_b.push_back(text_of(m));
-    EXPECT_GT(m.at("seq").as_int64(), last);
-    last = m.at("seq").as_int64();
-  }
-  for (auto const& m : messages(a, 6)) got_a.push_back(text_of(m));
+  auto got_b = texts(b, 6);
+  auto got_a = texts(a, 6);
   for (auto* got : {&got_a, &got_b}) {
     EXPECT_EQ(std::count(got->begin(), got->end(), "b-after"), 1);
     std::erase(*got, "b-after");
@@ -295,6 +303,47 @@ TEST_F(cluster, a_redis_outage_keeps_local_delivery_and_heals_without_duplicates
   // One line per change of state, not one per retry.
   EXPECT_EQ(count_lines(*n1, "redis: connection lost"), 1U) << n1->log();
   EXPECT_EQ(count_lines(*n1, "redis: connected"), 2U) << n1->log();
+
+}
+
+TEST_F(cluster, redis_killed_mid_stream_no_message_is_delivered_twice_or_out_of_order) {
+  auto n1 = node();
+  auto n2 = node();
+  json_client a(n1->port(), "/ws/mid?name=a");
+  a.next();
+  json_client b(n2->port(), "/ws/mid?name=b");
+  b.next();
+  ws_client sender(n2->port(), "/ws/mid");
+  auto const say = [&](int i) { sender.send_text("s-" + std::to_string(i)); };
+  for (int i = 0; i < 20; ++i) say(i);
+  for (int i = 0; i < 20; ++i) ASSERT_EQ(text_of(next_message(a)), "s-" + std::to_string(i));
+  // Redis dies while the sender keeps going: its node goes on delivering locally.
+  redis_->kill();
+  for (int i = 20; i < 60; ++i) say(i);
+  ASSERT_TRUE(n2->wait_for_line(std::regex("redis: connection lost"), 5s));
+  redis_->start();
+  ASSERT_TRUE(wait_http(n1->port(), "/readyz", 200, "ready"));
+  ASSERT_TRUE(wait_http(n2->port(), "/readyz", 200, "ready"));
+  ASSERT_TRUE(wait_until_messages_cross([&](std::string const& t) { sender.send_text(t); }, n1->port(), "mid"));
+  int const last = 80;
+  for (int i = 60; i < last; ++i) say(i);
+  std::vector<int> at_a;
+  while (at_a.empty() || at_a.back() != last - 1) {
+    auto const t = text_of(next_message(a));
+    if (t.starts_with("s-")) at_a.push_back(std::stoi(t.substr(2)));
+  }
+  // At the other node: never twice, never out of order (what went during the outage is lost).
+  for (std::size_t k = 1; k < at_a.size(); ++k) EXPECT_LT(at_a[k - 1], at_a[k]) << k;
+  // Everything sent once the nodes were back crossed.
+  auto const first = std::find_if(at_a.begin(), at_a.end(), [](int v) { return v >= 60; });
+  ASSERT_NE(first, at_a.end());
+  EXPECT_EQ(*first, 60);
+  EXPECT_EQ(at_a.end() - first, last - 60);
+  // At the sender's node: everything, once, in order, whatever Redis did.
+  auto const at_b = texts(b, last);
+  for (int k = 0; k < last; ++k) EXPECT_EQ(at_b[static_cast<std::size_t>(k)], "s-" + std::to_string(k));
+  expect_no_more_messages(a);
+  expect_no_more_messages(b);
 }
 
 TEST_F(cluster, messages_go_on_across_a_node_restart) {
