@@ -153,6 +153,11 @@ end
 return out
 )lua";
 
+// One room's member hash and seq. KEYS: members, seq.
+constexpr char const* describe_script = R"lua(
+return {redis.call('HGETALL', KEYS[1]), tonumber(redis.call('GET', KEYS[2]) or '0')}
+)lua";
+
 std::optional<std::uint64_t> seq_of_stream_id(std::string const& id) {
   std::uint64_t seq = 0;
   auto const dash = id.find('-');
@@ -694,30 +699,58 @@ asio::awaitable<void> broker::prepare(std::string room, std::chrono::millisecond
   co_await timer->async_wait(nothrow);
 }
 
-asio::awaitable<std::optional<std::vector<room_summary>>> broker::list_rooms(std::chrono::milliseconds timeout) {
+template <class T>
+asio::awaitable<std::optional<T>> broker::ask(std::vector<std::string> command, std::chrono::milliseconds timeout,
+                                              std::function<std::optional<T>(redis_reply const&)> parse) {
   auto ex = co_await asio::this_coro::executor;
+  // The timer, on the caller's strand, is a condition variable: the answer cancels it there.
   auto timer = std::make_shared<asio::steady_timer>(ex, timeout);
-  auto result = std::make_shared<std::optional<std::vector<room_summary>>>();
-  asio::post(strand_, [self = shared_from_this(), timer, result, ex] {
-    auto const answer = [timer, result, ex](std::optional<std::vector<room_summary>> rooms) {
-      asio::post(ex, [timer, result, rooms = std::move(rooms)]() mutable {
-        *result = std::move(rooms);
+  auto result = std::make_shared<std::optional<T>>();
+  asio::post(strand_, [self = shared_from_this(), command = std::move(command), parse = std::move(parse), timer, result, ex] {
+    auto const answer = [timer, result, ex](std::optional<T> value) {
+      asio::post(ex, [timer, result, value = std::move(value)]() mutable {
+        *result = std::move(value);
         timer->cancel();
       });
     };
     if (!self->up_.load(std::memory_order_relaxed)) return answer(std::nullopt);
-    self->cmd_->command({"EVAL", rooms_script, "0"}, self->settings_.command_timeout,
-                        [answer](boost::system::error_code ec, redis_reply reply) {
-                          if (ec || reply.type != redis_reply::kind::array) return answer(std::nullopt);
-                          std::vector<room_summary> rooms;
-                          for (std::size_t i = 0; i + 1 < reply.elements.size(); i += 2)
-                            rooms.push_back({reply.elements[i].str, static_cast<std::size_t>(reply.elements[i + 1].integer)});
-                          std::ranges::sort(rooms, {}, &room_summary::name);
-                          answer(std::move(rooms));
+    self->cmd_->command(command, self->settings_.command_timeout,
+                        [answer, parse](boost::system::error_code ec, redis_reply reply) {
+                          answer(ec ? std::nullopt : parse(reply));
                         });
   });
   co_await timer->async_wait(nothrow);
   co_return std::move(*result);
+}
+
+asio::awaitable<std::optional<std::vector<room_summary>>> broker::list_rooms(std::chrono::milliseconds timeout) {
+  return ask<std::vector<room_summary>>({"EVAL", rooms_script, "0"}, timeout,
+                                        [](redis_reply const& reply) -> std::optional<std::vector<room_summary>> {
+                                          if (reply.type != redis_reply::kind::array) return std::nullopt;
+                                          std::vector<room_summary> rooms;
+                                          for (std::size_t i = 0; i + 1 < reply.elements.size(); i += 2)
+                                            rooms.push_back({reply.elements[i].str,
+                                                             static_cast<std::size_t>(reply.elements[i + 1].integer)});
+                                          std::ranges::sort(rooms, {}, &room_summary::name);
+                                          return rooms;
+                                        });
+}
+
+asio::awaitable<std::optional<broker::room_detail>> broker::describe_room(std::string room, std::chrono::milliseconds timeout) {
+  return ask<room_detail>({"EVAL", describe_script, "2", key(room, "members"), key(room, "seq")}, timeout,
+                          [](redis_reply const& reply) -> std::optional<room_detail> {
+                            if (reply.type != redis_reply::kind::array || reply.elements.size() != 2) return std::nullopt;
+                            room_detail d;
+                            auto const& hash = reply.elements[0].elements;
+                            for (std::size_t i = 0; i + 1 < hash.size(); i += 2) {
+                              auto const& v = hash[i + 1].str;
+                              auto const space = v.find(' ');
+                              d.members.push_back({hash[i].str, space == std::string::npos ? v : v.substr(space + 1)});
+                            }
+                            std::ranges::sort(d.members, {}, &member_info::id);
+                            d.seq = static_cast<std::uint64_t>(std::max<long long>(reply.elements[1].integer, 0));
+                            return d;
+                          });
 }
 
 } // namespace crier

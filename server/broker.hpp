@@ -65,6 +65,12 @@ public:
   // Every room with members on any node, with its cluster-wide member count; nullopt when Redis
   // cannot answer in time.
   boost::asio::awaitable<std::optional<std::vector<room_summary>>> list_rooms(std::chrono::milliseconds timeout);
+  // One room's members on every node and its seq; nullopt when Redis cannot answer in time.
+  struct room_detail {
+    std::vector<member_info> members;
+    std::uint64_t seq = 0;
+  };
+  boost::asio::awaitable<std::optional<room_detail>> describe_room(std::string room, std::chrono::milliseconds timeout);
 
   // room_uplink: from any thread.
   void publish_text(std::string const& room, member_info const& from, std::shared_ptr<std::string const> text) override;
@@ -97,6 +103,11 @@ private:
   void sync_presence(std::string const& name, std::vector<member_info> const& local);
   void when_warm(std::string const& name, std::function<void()> f);
   void release_waiters(replica& rep);
+  // Runs `command` on the strand and hands its reply to the calling coroutine (on its strand),
+  // or nullopt after `timeout` or when Redis is down.
+  template <class T>
+  boost::asio::awaitable<std::optional<T>> ask(std::vector<std::string> command, std::chrono::milliseconds timeout,
+                                               std::function<std::optional<T>(redis_reply const&)> parse);
 
   std::string key(std::string const& room, char const* suffix) const;
   std::string channel(std::string const& room) const;

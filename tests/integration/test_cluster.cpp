@@ -255,6 +255,11 @@ TEST_F(cluster, presence_spans_nodes_and_a_killed_node_s_members_leave) {
   EXPECT_EQ(leave.at("member").at("name"), "cy");
   EXPECT_LE(took, 3 * heartbeat + 300ms) << std::chrono::duration_cast<std::chrono::milliseconds>(took).count() << " ms";
   EXPECT_TRUE(wait_http(n2->port(), "/api/rooms", 200, R"({"room":"pres","members":1})"));
+  // n2 has nobody in the room now; it still describes the room from Redis.
+  EXPECT_TRUE(wait_http(n2->port(), "/api/rooms/pres", 200, R"("members":[{"id":)"));
+  auto const detail = http_get(n2->port(), "/api/rooms/pres");
+  EXPECT_NE(detail.response.body().find(R"("name":"ann")"), std::string::npos) << detail.response.body();
+  EXPECT_EQ(detail.response.body().find(R"("name":"cy")"), std::string::npos) << detail.response.body();
   // Exactly one leave: nobody announces it twice.
   json_client dan(n2->port(), "/ws/pres?name=dan");
   EXPECT_EQ(ann.next_of("join").at("member").at("name"), "dan");
