@@ -31,15 +31,34 @@ protected:
     redis_ = std::make_unique<redis_process>();
   }
 
-  // A node of the cluster, once it has connected to Redis.
-  std::unique_ptr<crier_process> node() {
-    auto p = std::make_unique<crier_process>(std::vector<std::string>{
+  // A node of the cluster, once it has connected to Redis. The fixture owns it, so that
+  // TearDown can stop it and read its last words.
+  crier_process& node() {
+    nodes_.push_back(std::make_unique<crier_process>(std::vector<std::string>{
       "--redis", "redis://127.0.0.1:" + std::to_string(redis_->port()), "--redis-heartbeat",
-      std::to_string(heartbeat.count()) + "ms", "--threads", "2"});
-    EXPECT_TRUE(p->wait_for_line(std::regex("redis: connected"), 10s)) << p->log();
+      std::to_string(heartbeat.count()) + "ms", "--threads", "2"}));
+    auto& p = *nodes_.back();
+    EXPECT_TRUE(p.wait_for_line(std::regex("redis: connected"), 10s)) << p.log();
     return p;
   }
 
+  // Every node still running is stopped with SIGTERM and must exit 0 with no sanitizer report
+  // (under the asan-ubsan and tsan presets a report fails the test here).
+  void TearDown() override {
+    for (auto& n : nodes_) expect_clean_exit(*n);
+  }
+
+public:
+  static void expect_clean_exit(crier_process& n) {
+    if (n.wait_exit(0ms)) return; // killed on purpose
+    n.signal(SIGTERM);
+    auto const status = n.wait_exit(15s);
+    EXPECT_EQ(status, 0) << n.log();
+    EXPECT_FALSE(n.wait_for_line(std::regex("Sanitizer|runtime error:"), 5s)) << n.log();
+  }
+
+protected:
+  std::vector<std::unique_ptr<crier_process>> nodes_;
   std::unique_ptr<redis_process> redis_;
 };
 
@@ -119,8 +138,8 @@ bool wait_until_messages_cross(std::function<void(std::string const&)> const& se
 }
 
 TEST_F(cluster, raw_and_json_clients_on_two_nodes_get_every_message_once_in_order) {
-  auto n1 = node();
-  auto n2 = node();
+  auto* n1 = &node();
+  auto* n2 = &node();
   json_client ja(n1->port(), "/ws/mix?name=ja");
   ASSERT_EQ(ja.next().at("type"), "welcome");
   ws_client rb(n2->port(), "/ws/mix");
@@ -183,8 +202,8 @@ TEST_F(cluster, raw_and_json_clients_on_two_nodes_get_every_message_once_in_orde
 }
 
 TEST_F(cluster, history_and_resume_work_across_nodes) {
-  auto n1 = node();
-  auto n2 = node();
+  auto* n1 = &node();
+  auto* n2 = &node();
   json_client a(n1->port(), "/ws/hist?name=a");
   auto const wa = a.next();
   auto const epoch = std::string(wa.at("epoch").as_string());
@@ -220,9 +239,9 @@ TEST_F(cluster, history_and_resume_work_across_nodes) {
 }
 
 TEST_F(cluster, presence_spans_nodes_and_a_killed_node_s_members_leave) {
-  auto n1 = node();
-  auto n2 = node();
-  auto n3 = node();
+  auto* n1 = &node();
+  auto* n2 = &node();
+  auto* n3 = &node();
   json_client ann(n1->port(), "/ws/pres?name=ann");
   ann.next();
   // Presence reaches Redis just after the handshake; a node warming the room after that sees it.
@@ -266,8 +285,8 @@ TEST_F(cluster, presence_spans_nodes_and_a_killed_node_s_members_leave) {
 }
 
 TEST_F(cluster, a_redis_outage_keeps_local_delivery_and_heals_without_duplicates) {
-  auto n1 = node();
-  auto n2 = node();
+  auto* n1 = &node();
+  auto* n2 = &node();
   json_client a(n1->port(), "/ws/out?name=a");
   a.next();
   ws_client a_raw(n1->port(), "/ws/out");
@@ -312,8 +331,8 @@ TEST_F(cluster, a_redis_outage_keeps_local_delivery_and_heals_without_duplicates
 }
 
 TEST_F(cluster, redis_killed_mid_stream_no_message_is_delivered_twice_or_out_of_order) {
-  auto n1 = node();
-  auto n2 = node();
+  auto* n1 = &node();
+  auto* n2 = &node();
   json_client a(n1->port(), "/ws/mid?name=a");
   a.next();
   json_client b(n2->port(), "/ws/mid?name=b");
@@ -352,8 +371,8 @@ TEST_F(cluster, redis_killed_mid_stream_no_message_is_delivered_twice_or_out_of_
 }
 
 TEST_F(cluster, messages_go_on_across_a_node_restart) {
-  auto n1 = node();
-  auto n2 = node();
+  auto* n1 = &node();
+  auto* n2 = &node();
   json_client b(n2->port(), "/ws/rs?name=b");
   b.next();
   {
@@ -363,7 +382,7 @@ TEST_F(cluster, messages_go_on_across_a_node_restart) {
     n1->signal(SIGKILL);
     ASSERT_TRUE(n1->wait_exit(5s));
   }
-  n1 = node();
+  n1 = &node();
   ws_client a(n1->port(), "/ws/rs");
   for (int i = 11; i <= 20; ++i) a.send_text("m" + std::to_string(i));
   std::int64_t last = 0;
@@ -395,6 +414,8 @@ TEST_F(cluster, without_redis_at_start_a_node_serves_locally_and_says_not_ready)
   redis_->start();
   EXPECT_TRUE(wait_http(n.port(), "/readyz", 200, "ready"));
   EXPECT_EQ(count_lines(n, "redis: unavailable"), 1U) << n.log();
+  a.close();
+  expect_clean_exit(n);
 }
 
 } // namespace
