@@ -71,6 +71,7 @@ struct polled_counter {
 struct options {
   std::string host = "127.0.0.1";
   std::uint16_t port = 8080;
+  std::vector<std::uint16_t> ports; // several nodes of one cluster; client c connects to ports[c % n]
   std::string path = "/ws/bench";
   unsigned clients = 100;
   unsigned senders = 10;
@@ -115,7 +116,12 @@ preset scenario_preset(std::string const& s) {
 std::optional<int> parse(int argc, char** argv, options& o) {
   CLI::App app{"crier-bench: WebSocket broadcast load generator (loopback only)", "crier-bench"};
   app.add_option("--host", o.host, "server address; must be a loopback address")->capture_default_str();
-  app.add_option("--port", o.port, "server port")->capture_default_str();
+  auto* port = app.add_option("--port", o.port, "server port")->capture_default_str();
+  app.add_option("--ports", o.ports,
+                 "ports of several nodes of one cluster (comma-separated): client c connects to the "
+                 "(c mod n)-th, so senders and receivers are spread over every node")
+    ->delimiter(',')
+    ->excludes(port);
   auto* path = app.add_option("--path", o.path, "WebSocket path, /ws/<room>")->capture_default_str();
   std::string room;
   app.add_option("--room", room, "room name: same as --path /ws/<room>")->excludes(path);
@@ -229,8 +235,8 @@ struct stats {
 struct shared_setup {
   options const& opt;
   control& ctl;
-  tcp::endpoint endpoint;
-  std::string host_header;
+  std::vector<tcp::endpoint> endpoints; // one per node; client c uses endpoints[c % size]
+  std::vector<std::string> host_headers;
   std::vector<std::string> targets;       // per room
   std::vector<std::uint32_t> room_size;   // clients per room
   unsigned tracked_senders = 0;           // senders, or every client with --touch
@@ -379,7 +385,7 @@ void client::fail(std::string const& what, boost::system::error_code ec) {
 
 void client::connect() {
   connect_started_ = now_ns();
-  ws_.next_layer().async_connect(s_.endpoint, [this](boost::system::error_code ec) { on_connect(ec); });
+  ws_.next_layer().async_connect(s_.endpoints[id_ % s_.endpoints.size()], [this](boost::system::error_code ec) { on_connect(ec); });
 }
 
 void client::on_connect(boost::system::error_code ec) {
@@ -402,7 +408,7 @@ void client::on_connect(boost::system::error_code ec) {
       req.set(beast::http::field::sec_websocket_protocol, p);
     }));
   }
-  ws_.async_handshake(s_.host_header, s_.targets[room_], [this](boost::system::error_code e) { on_handshake(e); });
+  ws_.async_handshake(s_.host_headers[id_ % s_.host_headers.size()], s_.targets[room_], [this](boost::system::error_code e) { on_handshake(e); });
 }
 
 void client::on_handshake(boost::system::error_code ec) {
@@ -690,7 +696,10 @@ void print_json(report const& r) {
   auto const& lat = r.st.latency;
   std::string s = "{";
   s += fmt::format("\"scenario\":{},", json_string(o.scenario));
-  s += fmt::format("\"host\":{},\"port\":{},\"path\":{},", json_string(o.host), o.port, json_string(o.path));
+  std::string ports;
+  for (auto p : o.ports.empty() ? std::vector<std::uint16_t>{o.port} : o.ports) ports += (ports.empty() ? "" : ",") + std::to_string(p);
+  s += fmt::format("\"host\":{},\"port\":{},\"ports\":[{}],\"path\":{},", json_string(o.host), o.port, ports,
+                   json_string(o.path));
   s += fmt::format("\"clients\":{},\"senders\":{},\"rooms\":{},\"size\":{},\"rate\":{},\"in_flight\":{},", o.clients,
                    o.senders, o.rooms, o.size, o.rate, o.in_flight);
   s += fmt::format("\"duration_s\":{},\"warmup_s\":{},\"drain_timeout_s\":{},\"binary\":{},\"threads\":{},", o.duration,
@@ -797,9 +806,11 @@ int run(options const& o) {
   control ctl;
   shared_setup s{o, ctl, {}, {}, {}, {}, 0, 0};
   auto const address = asio::ip::make_address(o.host == "localhost" ? "127.0.0.1" : o.host);
-  s.endpoint = tcp::endpoint(address, o.port);
-  s.host_header = (address.is_v6() ? "[" + address.to_string() + "]" : address.to_string()) + ":" +
-                  std::to_string(o.port);
+  for (auto const p : o.ports.empty() ? std::vector<std::uint16_t>{o.port} : o.ports) {
+    s.endpoints.emplace_back(address, p);
+    s.host_headers.push_back((address.is_v6() ? "[" + address.to_string() + "]" : address.to_string()) + ":" +
+                             std::to_string(p));
+  }
   for (unsigned r = 0; r < o.rooms; ++r) s.targets.push_back(o.rooms == 1 ? o.path : fmt::format("{}-{}", o.path, r));
   s.room_size.assign(o.rooms, 0);
   for (unsigned c = 0; c < o.clients; ++c) ++s.room_size[s.room_of(c)];

@@ -31,7 +31,7 @@ const load = (f) => {
 // runs[scenario][server] = [result...]
 const runs = {};
 for (const f of fs.readdirSync(dir).sort()) {
-  const m = /^(i2|iii|ii|iv|i)\.(crier|node)\.(\d+)\.json$/.exec(f);
+  const m = /^(i2|iii|ii|iv|i|n2)\.(crier|node|one|two)\.(\d+)\.json$/.exec(f);
   if (!m) continue;
   let r = null;
   try {
@@ -157,6 +157,18 @@ if (runs.i2 && runs.i) {
   md += `\nScaling of (i): crier with 2 threads, unpinned, delivers ${fmtRatio(scale)} what it delivers with 1 thread pinned `;
   md += `(the issue asks that it scale: ${scale == null ? '–' : scale > 1.0 ? 'it does' : '**it does not**'}). `;
   md += 'On a 2-core machine the load generator shares those cores, so this is a lower bound.\n';
+}
+
+if (runs.n2) {
+  md += '\n## Two nodes through Redis (scale-out)\n\n';
+  md += 'Scenario (i) with its 100 clients spread over two crier nodes joined by one redis-server (client c on node c mod 2, so half the senders and half the receivers on each), against the same on one node with `--redis` too. Nothing is pinned: the nodes, Redis and crier-bench share the 2 CPUs.\n\n';
+  md += '| metric | one node | two nodes | two ÷ one |\n|---|--:|--:|--:|\n';
+  const one = (f) => pick('n2', 'one', f);
+  const two = (f) => pick('n2', 'two', f);
+  md += `| deliveries/s | ${fmtRate(one(deliveries))} | ${fmtRate(two(deliveries))} | ${fmtRatio(ratio(two(deliveries), one(deliveries)))} |\n`;
+  md += `| latency p50 | ${fmtUs(one((r) => r.latency_us.p50))} | ${fmtUs(two((r) => r.latency_us.p50))} | ${fmtRatio(ratio(two((r) => r.latency_us.p50), one((r) => r.latency_us.p50)))} |\n`;
+  md += `| latency p99 | ${fmtUs(one(p99))} | ${fmtUs(two(p99))} | ${fmtRatio(ratio(two(p99), one(p99)))} |\n`;
+  md += `| runs with no loss, gap, duplicate or reorder | ${okCount('n2', 'one')} | ${okCount('n2', 'two')} | |\n`;
 }
 
 md += '\n## Integrity\n\nRuns with no loss, gaps, duplicates, reorders or errors:\n\n| scenario | crier | Node ws |\n|---|---|---|\n';

@@ -59,4 +59,21 @@ bool is_valid_utf8(std::string_view text) noexcept {
   return true;
 }
 
+bool ends_in_complete_utf8(std::string_view valid_prefix) noexcept {
+  auto const* const p = reinterpret_cast<unsigned char const*>(valid_prefix.data());
+  std::size_t const n = valid_prefix.size();
+  // Back over the continuation bytes (10xxxxxx) to the lead byte of the last sequence.
+  std::size_t lead = n;
+  for (std::size_t back = 1; back <= 4 && back <= n; ++back) {
+    if ((p[n - back] & 0xC0) != 0x80) {
+      lead = n - back;
+      break;
+    }
+  }
+  if (lead == n) return n == 0; // empty, or no lead byte where a valid prefix must have one
+  unsigned char const b = p[lead];
+  std::size_t const need = b < 0x80 ? 1 : b < 0xE0 ? 2 : b < 0xF0 ? 3 : 4;
+  return n - lead == need;
+}
+
 } // namespace crier

@@ -9,4 +9,9 @@ namespace crier {
 // U+10FFFF, and no sequence left unfinished at the end.
 bool is_valid_utf8(std::string_view text) noexcept;
 
+// For text already known to be a valid UTF-8 *prefix* (Beast checks every frame as it arrives):
+// true when its last sequence is complete, so the whole of it is valid UTF-8. Looks at the last
+// four bytes at most, whatever the size of the text.
+bool ends_in_complete_utf8(std::string_view valid_prefix) noexcept;
+
 } // namespace crier

@@ -1,7 +1,10 @@
 #pragma once
-// One encoded message on its way out: an immutable payload shared by every recipient's queue.
+// One encoded message on its way out: an immutable payload shared by every recipient's queue,
+// and the WebSocket frame header a server puts in front of it.
 
+#include <array>
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <string>
 
@@ -16,6 +19,32 @@ struct frame {
 
 inline frame make_frame(std::string data, bool binary) {
   return frame{std::make_shared<std::string const>(std::move(data)), binary};
+}
+
+// The longest header of an unmasked frame: 2 bytes, then a 64-bit length.
+inline constexpr std::size_t max_frame_header = 10;
+
+// Writes the RFC 6455 header of a server-to-client message sent as one frame: FIN set, no RSV
+// bits (crier negotiates no extension), text or binary, unmasked, the length in its shortest
+// form. These are the bytes Beast writes for a message with auto-fragment off and no
+// permessage-deflate, so the writer can send many messages in one write without Beast framing
+// each one (tests/unit/test_frame.cpp compares them with Beast's own header writer). Returns the header's length.
+inline std::size_t encode_frame_header(std::uint8_t* out, std::size_t payload_size, bool binary) noexcept {
+  out[0] = static_cast<std::uint8_t>(0x80u | (binary ? 0x2u : 0x1u));
+  if (payload_size < 126) {
+    out[1] = static_cast<std::uint8_t>(payload_size);
+    return 2;
+  }
+  if (payload_size <= 0xffff) {
+    out[1] = 126;
+    out[2] = static_cast<std::uint8_t>(payload_size >> 8);
+    out[3] = static_cast<std::uint8_t>(payload_size);
+    return 4;
+  }
+  out[1] = 127;
+  auto const size = static_cast<std::uint64_t>(payload_size);
+  for (int i = 0; i < 8; ++i) out[2 + i] = static_cast<std::uint8_t>(size >> (56 - 8 * i));
+  return 10;
 }
 
 } // namespace crier

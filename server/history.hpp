@@ -1,6 +1,10 @@
 #pragma once
-// A room's retained messages: a ring of the last N message events, each kept in both wire
-// formats as rendered when it was published, so replaying costs no encoding.
+// A room's retained messages: a ring of the last N message events. Each keeps the text raw
+// members receive and, once some JSON member has needed it, the rendered "message" event, so a
+// message is rendered to JSON at most once whoever replays it, and a room of raw members never
+// pays for JSON at all.
+
+#include "common/protocol.hpp"
 
 #include <cstdint>
 #include <memory>
@@ -12,8 +16,12 @@ namespace crier {
 
 struct history_entry {
   std::uint64_t seq = 0;
+  std::int64_t ts = 0;                     // when it was published, ms since the epoch
+  member_info from;                        // who sent it, for rendering it later
   std::shared_ptr<std::string const> text; // what raw members receive
-  std::shared_ptr<std::string const> json; // the rendered "message" event
+  // The rendered "message" event, or null until a JSON member first needs it. The room renders
+  // it under its lock (see room::json_of), which is why it may be set through a const entry.
+  mutable std::shared_ptr<std::string const> json;
 };
 
 // Not thread-safe: the room guards it with its lock. Sequence numbers are pushed in increasing

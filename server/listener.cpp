@@ -31,8 +31,8 @@ constexpr auto nothrow = asio::as_tuple(asio::use_awaitable);
 }
 } // namespace
 
-listener::listener(asio::io_context& ioc, server_state& state)
-  : ioc_(ioc), strand_(asio::make_strand(ioc)), acceptor_(strand_), backoff_(strand_), state_(state) {
+listener::listener(asio::io_context& ioc, std::vector<asio::io_context*> workers, server_state& state)
+  : workers_(std::move(workers)), strand_(asio::make_strand(ioc)), acceptor_(strand_), backoff_(strand_), state_(state) {
   auto const& cfg = state.cfg();
   tcp::endpoint const endpoint{asio::ip::make_address(cfg.address), cfg.port};
   boost::system::error_code ec;
@@ -64,8 +64,12 @@ asio::awaitable<void> listener::accept_loop() {
   // logged (and lets sanitizers, which need one to inspect memory, work) before anything else.
   int reserve = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
   while (acceptor_.is_open()) {
-    // Each connection gets its own strand, so its reader, writer and timers never race.
-    auto [ec, socket] = co_await acceptor_.async_accept(asio::make_strand(ioc_), nothrow);
+    // Each connection gets its own strand, so its reader, writer and timers never race, on the
+    // next thread's io_context: it stays on that thread, where its state stays in that core's
+    // cache, instead of moving between threads from one handler to the next.
+    auto& worker = *workers_[next_worker_];
+    next_worker_ = (next_worker_ + 1) % workers_.size();
+    auto [ec, socket] = co_await acceptor_.async_accept(asio::make_strand(worker), nothrow);
     // Checked by value first, without touching the error category, since out of descriptors
     // even that may fail under a sanitizer. accept() only reports system errors.
     int const errnum = ec ? ec.value() : 0;

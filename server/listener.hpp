@@ -10,12 +10,16 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 
+#include <vector>
+
 namespace crier {
 
 class listener {
 public:
-  // Throws std::system_error naming the address when it cannot bind or listen.
-  listener(boost::asio::io_context& ioc, server_state& state);
+  // Throws std::system_error naming the address when it cannot bind or listen. The accept loop
+  // runs on `ioc`; accepted connections go to the `workers` in turn (one io_context per thread),
+  // so that a connection's handlers always run on the same thread.
+  listener(boost::asio::io_context& ioc, std::vector<boost::asio::io_context*> workers, server_state& state);
 
   boost::asio::ip::tcp::endpoint local_endpoint() const;
 
@@ -26,7 +30,8 @@ public:
 private:
   boost::asio::awaitable<void> accept_loop();
 
-  boost::asio::io_context& ioc_;
+  std::vector<boost::asio::io_context*> const workers_;
+  std::size_t next_worker_ = 0;
   boost::asio::strand<boost::asio::io_context::executor_type> strand_;
   boost::asio::ip::tcp::acceptor acceptor_;
   boost::asio::steady_timer backoff_;

@@ -110,8 +110,9 @@ outbound_queue::take_result outbound_queue::take(std::vector<frame>& batch, clos
     return take_result::close;
   }
   if (state_ == state::close_taken) return take_result::stop;
-  // Idle: give back memory a burst left behind, so a quiet session stays small.
-  if (pending_.capacity() > 64) pending_ = {};
+  // Idle: give back memory a burst left behind, so a quiet session stays small (the writer does
+  // the same with its batch vector). A few slots stay for the next message.
+  if (pending_.capacity() > 4) pending_ = {};
   waiting_ = true;
   return take_result::idle;
 }

@@ -33,7 +33,7 @@ void room::join(room_member* m, join_options const& options) {
     auto const entries = since ? history_.after(*since) : history_.after(0);
     std::vector<std::string const*> history;
     history.reserve(entries.size());
-    for (auto const* e : entries) history.push_back(e->json.get());
+    for (auto const* e : entries) history.push_back(json_of(*e));
     bool const resumed = since && resume_is_complete(*since, seq_, history_.oldest_seq());
     m->deliver(frame{shared(render_welcome({m->info(), name_, epoch_, members, history, seq_, resumed})), false});
   } else if (since) {
@@ -77,16 +77,26 @@ void room::publish_text(member_info const& from, std::shared_ptr<std::string con
   }
   std::lock_guard lock(mutex_);
   auto const seq = ++seq_;
+  auto const ts = now_ms();
   frame const raw{std::move(text), false};
   frame json{nullptr, false};
-  // Rendered once, for all JSON members and the history alike.
-  if (json_members_ > 0 || history_.capacity() > 0) {
-    json.payload = shared(render_message(seq, now_ms(), from, *raw.payload));
+  // Rendered once, for all JSON members and the history alike; not at all while only raw
+  // members listen (the history renders it if a JSON member ever asks).
+  if (json_members_ > 0) {
+    json.payload = shared(render_message(seq, ts, from, *raw.payload));
     json_renders_.fetch_add(1, std::memory_order_relaxed);
   }
-  history_.push({seq, raw.payload, json.payload});
+  if (history_.capacity() > 0) history_.push({seq, ts, from, raw.payload, json.payload});
   for (auto* m : members_) m->deliver(m->format() == wire_format::json ? json : raw);
   if (metrics_ != nullptr) metrics_->fanout(members_.size(), members_.size() * raw.size());
+}
+
+std::string const* room::json_of(history_entry const& e) const {
+  if (!e.json) {
+    e.json = shared(render_message(e.seq, e.ts, e.from, *e.text));
+    json_renders_.fetch_add(1, std::memory_order_relaxed);
+  }
+  return e.json.get();
 }
 
 void room::publish_binary(std::shared_ptr<std::string const> data, member_info const& from) {
@@ -102,11 +112,12 @@ void room::push_message_locked(replicated_message const& m, bool deliver) {
   seq_ = m.seq;
   frame const raw{m.text, false};
   frame json{nullptr, false};
-  if ((deliver && json_members_ > 0) || history_.capacity() > 0) {
+  // As for publish_text: rendered once, and only if a JSON member listens now.
+  if (deliver && json_members_ > 0) {
     json.payload = shared(render_message(m.seq, m.ts, m.from, *m.text));
     json_renders_.fetch_add(1, std::memory_order_relaxed);
   }
-  history_.push({m.seq, raw.payload, json.payload});
+  if (history_.capacity() > 0) history_.push({m.seq, m.ts, m.from, raw.payload, json.payload});
   if (!deliver) return;
   for (auto* member : members_) member->deliver(member->format() == wire_format::json ? json : raw);
   if (metrics_ != nullptr) metrics_->fanout(members_.size(), members_.size() * raw.size());
@@ -192,7 +203,7 @@ frame room::history_page(history_request const& req) const {
   auto const entries = history_.before(req.before.value_or(seq_ + 1), std::min(req.limit, max_history_page));
   std::vector<std::string const*> messages;
   messages.reserve(entries.size());
-  for (auto const* e : entries) messages.push_back(e->json.get());
+  for (auto const* e : entries) messages.push_back(json_of(*e));
   return frame{shared(render_history(messages)), false};
 }
 

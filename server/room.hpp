@@ -129,12 +129,15 @@ public:
   std::chrono::steady_clock::time_point empty_since() const;
 
   // How many message events have been rendered to JSON: one per message at most, however many
-  // members there are (the render-once rule, checked by tests).
+  // members there are and however often it is replayed (the render-once rule, checked by
+  // tests), and none while the room has only raw members.
   std::uint64_t json_renders() const noexcept { return json_renders_.load(std::memory_order_relaxed); }
 
 private:
   void deliver_presence_locked(std::string_view type, member_info const& subject, room_member const* skip);
   void push_message_locked(replicated_message const& m, bool deliver);
+  // The entry's JSON rendering, made now if nobody needed it before. Under the lock.
+  std::string const* json_of(history_entry const& e) const;
 
   std::string const name_;
   room_uplink* const uplink_;
@@ -146,7 +149,7 @@ private:
   std::uint64_t seq_ = 0;
   history_ring history_;
   std::chrono::steady_clock::time_point empty_since_;
-  std::atomic<std::uint64_t> json_renders_{0};
+  mutable std::atomic<std::uint64_t> json_renders_{0};
   class metrics* metrics_ = nullptr;
 };
 

@@ -23,16 +23,31 @@ constexpr auto nothrow = asio::as_tuple(asio::use_awaitable);
 std::string url_host(asio::ip::address const& a) {
   return a.is_v6() ? "[" + a.to_string() + "]" : a.to_string();
 }
+
+std::vector<std::unique_ptr<asio::io_context>> make_workers(unsigned threads) {
+  std::vector<std::unique_ptr<asio::io_context>> workers;
+  for (unsigned i = 1; i < threads; ++i) workers.push_back(std::make_unique<asio::io_context>(1));
+  return workers;
+}
+
+// Every io_context that runs connections: the main one and the workers.
+std::vector<asio::io_context*> all_contexts(asio::io_context& main,
+                                            std::vector<std::unique_ptr<asio::io_context>> const& workers) {
+  std::vector<asio::io_context*> out{&main};
+  for (auto const& w : workers) out.push_back(w.get());
+  return out;
+}
 } // namespace
 
 server::server(config cfg)
   : state_(std::move(cfg)),
-    ioc_(static_cast<int>(state_.cfg().threads)),
+    ioc_(1),
+    workers_(make_workers(state_.cfg().threads)),
     strand_(asio::make_strand(ioc_)),
     signals_(strand_, SIGINT, SIGTERM),
     drain_timer_(strand_),
     sweep_timer_(strand_),
-    listener_(ioc_, state_) {
+    listener_(ioc_, all_contexts(ioc_, workers_), state_) {
   auto const& c = state_.cfg();
   if (c.redis_url.empty()) return; // single-node: no broker, nothing on the hot path
   broker_ = broker::create(ioc_, broker::settings{c.redis, c.redis_heartbeat, c.history}, state_.rooms(), state_.metrics());
@@ -63,9 +78,17 @@ int server::run() {
   log_info("listening on " + std::string(scheme) + "://" + url_host(ep.address()) + ":" + std::to_string(ep.port()));
 
   std::vector<std::jthread> threads;
-  threads.reserve(cfg.threads - 1);
-  for (unsigned i = 1; i < cfg.threads; ++i) threads.emplace_back([this] { ioc_.run(); });
+  threads.reserve(workers_.size());
+  for (auto& w : workers_) {
+    threads.emplace_back([&ctx = *w] {
+      // A worker has nothing to do until the listener hands it a connection: keep it running
+      // until stop_all().
+      auto guard = asio::make_work_guard(ctx);
+      ctx.run();
+    });
+  }
   ioc_.run();
+  stop_all(); // ioc_ stops only through stop_all(), but make sure
   for (auto& t : threads) t.join();
   // Sessions that outlived the drain are destroyed with the io_context; they must not post to it.
   state_.set_idle_callback({});
@@ -81,7 +104,7 @@ asio::awaitable<void> server::handle_signals() {
   std::tie(ec, signal) = co_await signals_.async_wait(nothrow);
   if (ec) co_return;
   log_warn("received a second signal: exiting without waiting", {{"signal", signal}, {"sessions", state_.live_sessions()}});
-  ioc_.stop();
+  stop_all();
 }
 
 asio::awaitable<void> server::sweep_rooms() {
@@ -124,6 +147,11 @@ asio::awaitable<void> server::drain(int signal) {
     drain_timer_.expires_after(std::chrono::milliseconds(200));
     co_await drain_timer_.async_wait(nothrow);
   }
+  stop_all();
+}
+
+void server::stop_all() {
+  for (auto& w : workers_) w->stop();
   ioc_.stop();
 }
 

@@ -1,6 +1,7 @@
 #pragma once
-// The server as a whole: the io_context and its threads, the listener, and the shutdown drain
-// that SIGINT or SIGTERM starts.
+// The server as a whole: one io_context per thread, the listener, and the shutdown drain that
+// SIGINT or SIGTERM starts. The first io_context, run by the main thread, also runs the
+// listener, the signals and the timers of the server itself.
 
 #include "server/broker.hpp"
 #include "server/listener.hpp"
@@ -11,6 +12,9 @@
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
+
+#include <memory>
+#include <vector>
 
 namespace crier {
 
@@ -26,10 +30,13 @@ private:
   boost::asio::awaitable<void> handle_signals();
   boost::asio::awaitable<void> drain(int signal);
   boost::asio::awaitable<void> sweep_rooms();
+  void stop_all();
 
   // Declared first so it outlives the io_context, whose destruction may end sessions.
   server_state state_;
   boost::asio::io_context ioc_;
+  // The io_contexts of the other threads (--threads minus one), each run by one thread.
+  std::vector<std::unique_ptr<boost::asio::io_context>> workers_;
   boost::asio::strand<boost::asio::io_context::executor_type> strand_;
   boost::asio::signal_set signals_;
   boost::asio::steady_timer drain_timer_;

@@ -10,6 +10,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/beast/core/buffers_to_string.hpp>
 #include <boost/beast/http/field.hpp>
 #include <boost/beast/http/string_body.hpp>
@@ -17,6 +18,8 @@
 #include <boost/beast/websocket/error.hpp>
 #include <boost/beast/websocket/rfc6455.hpp>
 #include <boost/beast/websocket/ssl.hpp>
+
+#include <cstring>
 
 namespace crier {
 
@@ -251,18 +254,32 @@ asio::awaitable<void> ws_session<Stream>::reader() {
   boost::system::error_code ec;
   for (;;) {
     std::size_t n = 0;
-    std::tie(ec, n) = co_await ws_.async_read(read_buffer_, nothrow);
+    std::tie(ec, n) = co_await ws_.async_read_some(asio::buffer(first_bytes_), nothrow);
     if (ec) break;
+    // The message becomes the immutable payload every member shares: one copy of the first bytes,
+    // and the rest read straight into it, sized by what Beast knows of the frame (the rest of it,
+    // for a final frame). Beast has already refused a frame that would exceed
+    // --max-message-size, so the sizes here are bounded by it.
+    std::string data(first_bytes_.data(), n);
+    while (!ws_.is_message_done()) {
+      auto const have = data.size();
+      auto const want = std::min<std::size_t>(ws_.read_size_hint(4096), std::size_t{1} << 20);
+      data.resize(have + want);
+      std::tie(ec, n) = co_await ws_.async_read_some(asio::buffer(data.data() + have, want), nothrow);
+      data.resize(have + n);
+      if (ec) break;
+    }
+    if (ec) break;
+    n = data.size();
     last_rx_ = clock::now();
     state_.metrics().message_in(n);
     // Once a close is decided nothing more is acted on; and over the rate, nothing is published.
     if (!queue_.closing()) {
-      // One copy out of the read buffer into the immutable payload that every member shares.
-      auto data = beast::buffers_to_string(read_buffer_.data());
-      if (ws_.got_text() && !is_valid_utf8(data)) {
+      if (ws_.got_text() && !ends_in_complete_utf8(data)) {
         // Beast checks UTF-8 as frames arrive, but it skips the end-of-message check when the last
         // fragment is empty, so "\xce" followed by an empty final continuation reaches us as a
-        // complete text message. RFC 6455 section 8.1 says to fail the connection with 1007; the
+        // complete text message. Everything before the end was checked, so only the last
+        // sequence needs looking at. RFC 6455 section 8.1 says to fail the connection with 1007; the
         // writer sends the close, and reading goes on until the peer answers or the close times out.
         log_info("ws text message is not UTF-8, closing with 1007", {{"peer", peer_}, {"room", room_name_}});
         request_close(websocket::close_code::bad_payload, "invalid UTF-8", true);
@@ -276,9 +293,6 @@ asio::awaitable<void> ws_session<Stream>::reader() {
         handle_text(std::move(data));
       }
     }
-    read_buffer_.consume(n);
-    // A large message must not pin its buffer for the rest of a quiet session.
-    if (read_buffer_.capacity() > 64 * 1024) read_buffer_.shrink_to_fit();
   }
   state_.rooms().leave(room_, this);
   if (queue_.stop()) wake_.cancel();
@@ -347,6 +361,7 @@ asio::awaitable<void> ws_session<Stream>::writer() {
     }
     switch (queue_.take(batch, close)) {
     case outbound_queue::take_result::idle: {
+      if (batch.capacity() > 4) batch = {}; // a quiet session keeps no memory of a burst
       // Sleep until woken by a delivery, or until the next ping or idle check is due.
       auto wake_at = clock::time_point::max();
       if (pings) wake_at = next_ping_;
@@ -369,23 +384,52 @@ asio::awaitable<void> ws_session<Stream>::writer() {
     }
     std::size_t taken = 0;
     for (auto const& f : batch) taken += f.size();
-    std::size_t sent = 0, sent_bytes = 0;
-    for (auto const& f : batch) {
-      if (queue_.discarding()) break; // a close was decided: send nothing more
-      ws_.binary(f.binary);
-      auto [ec, n] = co_await ws_.async_write(asio::buffer(*f.payload), nothrow);
-      if (ec) {
+    // A close was decided (send nothing more), or Beast is closing (the peer's close came in and
+    // Beast has answered it): no data frame may follow a close frame.
+    if (!queue_.discarding() && ws_.is_open()) {
+      if (!co_await write_batch(batch)) {
         // The reader will fail too; make sure it does not wait for data that cannot come.
         beast::get_lowest_layer(ws_).close();
         co_return;
       }
-      ++sent;
-      sent_bytes += f.size();
+      state_.metrics().written(batch.size(), taken);
     }
-    state_.metrics().written(sent, sent_bytes);
     queue_.written(taken);
     batch.clear();
   }
+}
+
+template <class Stream>
+asio::awaitable<bool> ws_session<Stream>::write_batch(std::vector<frame> const& batch) {
+  // Everything queued goes out in one gather write instead of one write per message: this is
+  // what keeps the cost per delivery down when a session has several messages waiting. Small
+  // payloads are copied next to their headers, so that a batch of chat messages is one
+  // contiguous buffer; large ones are sent from the shared payload where they are.
+  constexpr std::size_t copy_below = 2048;
+  std::size_t scratch_size = 0;
+  for (auto const& f : batch) scratch_size += max_frame_header + (f.size() < copy_below ? f.size() : 0);
+  // Local, so a session that has gone quiet holds no write buffer.
+  std::vector<std::uint8_t> scratch(scratch_size);
+  std::vector<asio::const_buffer> buffers;
+  std::uint8_t* out = scratch.data();
+  std::uint8_t const* segment = out; // the start of the scratch bytes not yet in `buffers`
+  for (auto const& f : batch) {
+    out += encode_frame_header(out, f.size(), f.binary);
+    if (f.size() < copy_below) {
+      if (f.size() > 0) std::memcpy(out, f.payload->data(), f.size());
+      out += f.size();
+    } else {
+      buffers.emplace_back(segment, static_cast<std::size_t>(out - segment));
+      buffers.emplace_back(f.payload->data(), f.size());
+      segment = out;
+    }
+  }
+  if (out != segment) buffers.emplace_back(segment, static_cast<std::size_t>(out - segment));
+  // One call to the gate, not asio::async_write on it: async_write would hand the gate at most 64
+  // buffers at a time, and a pong could take its turn between two of those pieces, in the middle
+  // of a frame. The gate itself writes the whole sequence before anything else.
+  auto [ec, n] = co_await ws_.next_layer().async_write_some(buffers, nothrow);
+  co_return !ec;
 }
 
 template <class Stream>

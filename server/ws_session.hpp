@@ -7,10 +7,10 @@
 #include "server/outbound_queue.hpp"
 #include "server/room.hpp"
 #include "server/server_state.hpp"
+#include "server/write_gate.hpp"
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/empty_body.hpp>
 #include <boost/beast/http/message.hpp>
@@ -65,6 +65,7 @@ private:
   boost::asio::awaitable<void> run(upgrade_request req);
   boost::asio::awaitable<void> reader();
   boost::asio::awaitable<void> writer();
+  boost::asio::awaitable<bool> write_batch(std::vector<frame> const& batch);
   boost::asio::awaitable<void> refuse_join(room_registry::refusal why, upgrade_request const& req);
   void handle_text(std::string text);
   bool admit_by_rate();
@@ -77,12 +78,16 @@ private:
   void wake_writer();
   void log_closed(boost::system::error_code ec);
 
-  boost::beast::websocket::stream<Stream> ws_;
+  // Beast frames and reads; the gate beneath it lets the writer's batches and Beast's own
+  // frames take turns on the socket.
+  boost::beast::websocket::stream<write_gate<Stream>> ws_;
   // A timer used as a condition variable: the idle writer waits on it until the next ping is
   // due, and wake_writer() cancels it from the strand.
   boost::asio::steady_timer wake_;
   outbound_queue queue_;
-  boost::beast::flat_buffer read_buffer_;
+  // Where each message's first bytes land. It lives in the session so that a connection waiting
+  // for its next message holds no read buffer on the heap; most chat messages fit in it whole.
+  std::array<char, 128> first_bytes_;
   server_state& state_;
   std::shared_ptr<room> room_;
   std::string const room_name_;

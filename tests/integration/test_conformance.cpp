@@ -376,3 +376,97 @@ TEST_F(conformance, a_fragmented_message_with_pings_interleaved_is_delivered_as_
 
 } // namespace
 } // namespace crier::test
+
+namespace crier::test {
+namespace {
+
+// The writer sends everything a session has queued in one gather write of frames it framed
+// itself, while Beast answers pings from inside its read operation. Here the client stops
+// reading so the server's writes back up, and pings all the while: every pong must come out as
+// a frame of its own between whole messages (never inside one), the messages must come out whole
+// and in order, with the header Beast would have written for each size, and every pong in order.
+TEST(write_batches, pongs_never_land_inside_a_batch_and_every_size_is_framed_right) {
+  crier_process server({"--max-queue-bytes", "64MiB", "--max-message-size", "1MiB"});
+  raw_ws c(server.port(), "/ws/batches");
+  ws_client speaker(server.port(), "/ws/batches");
+
+  // Sizes at every boundary of the length encoding, and large ones that fill the socket.
+  std::vector<std::size_t> const sizes = {0,     1,     125,    126,    127,     2047, 2048, 65535,
+                                          65536, 65537, 300000, 700000, 1 << 20, 17,   900000, 5};
+  std::vector<std::string> sent;
+  int pings = 0;
+  for (std::size_t i = 0; i < sizes.size(); ++i) {
+    std::string payload(sizes[i], static_cast<char>('a' + i % 26));
+    if (!payload.empty()) payload[0] = static_cast<char>('A' + i % 26); // tells them apart
+    bool const binary = i % 3 == 1;
+    if (binary) speaker.send_binary(payload);
+    else speaker.send_text(payload);
+    sent.push_back(payload);
+    // A few pings per message, while the server is writing to this client that does not read.
+    for (int k = 0; k < 3; ++k) c.send(out_frame{ws_op::ping, "ping " + std::to_string(pings++)});
+  }
+
+  std::vector<std::string> got, pongs;
+  while (got.size() < sent.size() || static_cast<int>(pongs.size()) < pings) {
+    auto const r = c.read_frame(10s);
+    ASSERT_EQ(r.status, raw_ws::read_status::frame)
+      << r.ec.message() << " after " << got.size() << " messages and " << pongs.size() << " pongs";
+    auto const& f = r.frame;
+    EXPECT_TRUE(f.fin);
+    EXPECT_FALSE(f.masked);
+    EXPECT_FALSE(f.rsv1 || f.rsv2 || f.rsv3);
+    if (f.opcode == ws_op::pong) {
+      pongs.push_back(f.payload);
+      continue;
+    }
+    ASSERT_LT(got.size(), sent.size()) << "an extra data frame, opcode " << int{f.opcode};
+    EXPECT_EQ(f.opcode, got.size() % 3 == 1 ? ws_op::binary : ws_op::text) << "message " << got.size();
+    got.push_back(f.payload);
+  }
+  ASSERT_EQ(got.size(), sent.size());
+  for (std::size_t i = 0; i < sent.size(); ++i) {
+    EXPECT_EQ(got[i].size(), sent[i].size()) << "message " << i;
+    EXPECT_TRUE(got[i] == sent[i]) << "message " << i << " differs";
+  }
+  for (int k = 0; k < pings; ++k) EXPECT_EQ(pongs[static_cast<std::size_t>(k)], "ping " + std::to_string(k));
+
+  // The closing handshake still works after all that: the server's close frame follows the data.
+  server.signal(SIGTERM);
+  auto const r = c.read_frame();
+  ASSERT_EQ(r.status, raw_ws::read_status::frame) << r.ec.message();
+  EXPECT_EQ(r.frame.opcode, ws_op::close);
+  EXPECT_EQ(r.frame.close_code(), 1001);
+  c.send(out_frame{ws_op::close, close_payload(1001)});
+  EXPECT_TRUE(c.wait_tcp_close());
+  c.close_tcp(); // the server's teardown waits for our end of the TCP connection
+  ws_client::read_result s;
+  while (!s.ec) s = speaker.read();
+  EXPECT_EQ(s.ec, boost::beast::websocket::error::closed) << s.ec.message();
+  EXPECT_EQ(server.wait_exit(10s), 0) << server.log();
+}
+
+// The writer's frames carry no RSV1 bit because crier negotiates no extension: a client that
+// offers permessage-deflate (every browser does) gets a 101 without Sec-WebSocket-Extensions,
+// and then uncompressed frames, which is what RFC 7692 requires when the offer is declined.
+TEST(write_batches, an_offer_of_permessage_deflate_is_declined_and_frames_are_plain) {
+  crier_process server;
+  raw_ws c;
+  c.connect_tcp(server.port());
+  auto request = raw_ws::upgrade_request("/ws/deflate");
+  request.insert(request.size() - 2, "Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n");
+  c.write_raw(request);
+  auto const head = c.read_http();
+  ASSERT_TRUE(head);
+  ASSERT_EQ(head->status, 101u);
+  EXPECT_EQ(head->field("sec-websocket-extensions"), "");
+  std::string const text(3000, 'z');
+  c.send(out_frame{ws_op::text, text});
+  auto const r = c.read_frame();
+  ASSERT_EQ(r.status, raw_ws::read_status::frame) << r.ec.message();
+  EXPECT_EQ(r.frame.opcode, ws_op::text);
+  EXPECT_FALSE(r.frame.rsv1);
+  EXPECT_EQ(r.frame.payload, text);
+}
+
+} // namespace
+} // namespace crier::test

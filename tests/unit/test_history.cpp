@@ -9,7 +9,7 @@ namespace {
 history_ring filled(std::size_t capacity, std::uint64_t count) {
   history_ring ring(capacity);
   for (std::uint64_t s = 1; s <= count; ++s)
-    ring.push({s, std::make_shared<std::string const>(std::to_string(s)), nullptr});
+    ring.push({s, 0, {}, std::make_shared<std::string const>(std::to_string(s)), nullptr});
   return ring;
 }
 
@@ -63,7 +63,7 @@ TEST(history_ring, seqs_with_gaps_are_found_by_value) {
   // A cluster node may skip a seq it never received.
   history_ring ring(4);
   for (std::uint64_t s : {2U, 3U, 7U, 9U, 12U})
-    ring.push({s, std::make_shared<std::string const>(std::to_string(s)), nullptr});
+    ring.push({s, 0, {}, std::make_shared<std::string const>(std::to_string(s)), nullptr});
   EXPECT_EQ(seqs(ring.after(0)), (std::vector<std::uint64_t>{3, 7, 9, 12}));
   EXPECT_EQ(seqs(ring.after(3)), (std::vector<std::uint64_t>{7, 9, 12}));
   EXPECT_EQ(seqs(ring.after(5)), (std::vector<std::uint64_t>{7, 9, 12}));

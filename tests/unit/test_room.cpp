@@ -70,6 +70,26 @@ TEST(room, renders_json_once_per_message_however_many_members) {
   EXPECT_EQ(r.json_renders(), 10U);
 }
 
+TEST(room, raw_only_rooms_render_no_json_until_a_json_member_replays_the_history) {
+  room r("raw", 5, "e");
+  fake_member raw;
+  r.join(&raw, {});
+  for (int i = 1; i <= 8; ++i) r.publish_text(alice, text("m" + std::to_string(i)));
+  EXPECT_EQ(r.json_renders(), 0U); // nobody speaks JSON: no rendering at all
+  fake_member late(wire_format::json, "j1", "jay");
+  r.join(&late, {});
+  EXPECT_EQ(r.json_renders(), 5U); // the retained five, for the welcome
+  auto const history = late.event(0).at("history").as_array();
+  ASSERT_EQ(history.size(), 5U);
+  EXPECT_EQ(history[0].at("seq"), 4);
+  EXPECT_EQ(history[0].at("text"), "m4");
+  EXPECT_EQ(history[0].at("from").at("name"), "alice");
+  fake_member later(wire_format::json, "j2", "kay");
+  r.join(&later, {});
+  EXPECT_EQ(r.json_renders(), 5U); // rendered once, replayed twice
+  EXPECT_EQ(later.event(0).at("history").as_array(), history);
+}
+
 TEST(room, binary_goes_to_both_formats_as_it_is) {
   room r("lobby", 10, "e");
   fake_member raw, js(wire_format::json);

@@ -35,5 +35,18 @@ TEST(utf8, a_sequence_cut_at_the_end_is_refused_wherever_the_text_ends) {
   }
 }
 
+// The reader trusts Beast's per-frame check and only asks whether the message ends on a whole
+// sequence. For every prefix of valid text, that must agree with checking the whole prefix.
+TEST(utf8, the_end_check_agrees_with_the_full_check_on_every_prefix_of_valid_text) {
+  std::string const text = "a\xc2\x80" "b\xdf\xbf\xe0\xa0\x80\xef\xbf\xbf\xf0\x90\x80\x80" "cd\xf4\x8f\xbf\xbf"
+                           "\xce\xba\xe1\xbd\xb9\xcf\x83\xce\xbc\xce\xb5 0123456789\xf0\x9f\x98\x80";
+  ASSERT_TRUE(is_valid_utf8(text));
+  for (std::size_t cut = 0; cut <= text.size(); ++cut) {
+    auto const prefix = std::string_view(text).substr(0, cut);
+    EXPECT_EQ(ends_in_complete_utf8(prefix), is_valid_utf8(prefix)) << cut;
+  }
+  EXPECT_TRUE(ends_in_complete_utf8(""));
+}
+
 } // namespace
 } // namespace crier

@@ -1,0 +1,121 @@
+#pragma once
+// A stream layer between Beast's WebSocket stream and the socket that lets whole writes take
+// turns. The session's writer sends a batch of pre-framed messages in one gather write through
+// it, while Beast keeps writing its own frames (the pongs and close replies its read operation
+// sends on its own, and the pings and close frames the writer asks it for) through it too. Each
+// write through the gate goes out whole before the next one starts, in the order they were
+// asked for, so a frame of Beast's can never land in the middle of the writer's batch, nor the
+// other way round. Beast's own writes still see real backpressure: they complete when their
+// bytes are in the socket, not when they are queued.
+//
+// Everything runs on the connection's strand, like every other operation on the stream.
+
+#include <boost/asio/any_completion_handler.hpp>
+#include <boost/asio/async_result.hpp>
+#include <boost/asio/buffer.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core/role.hpp>
+#include <boost/beast/websocket/teardown.hpp>
+#include <boost/system/error_code.hpp>
+
+#include <utility>
+#include <vector>
+
+namespace crier {
+
+template <class Next>
+class write_gate {
+public:
+  using next_layer_type = Next;
+  using executor_type = typename Next::executor_type;
+
+  explicit write_gate(Next&& next) : next_(std::move(next)) {}
+  write_gate(write_gate&&) = default;
+
+  executor_type get_executor() noexcept { return next_.get_executor(); }
+  Next& next_layer() noexcept { return next_; }
+  Next const& next_layer() const noexcept { return next_; }
+
+  template <class MutableBufferSequence, class ReadToken>
+  auto async_read_some(MutableBufferSequence const& buffers, ReadToken&& token) {
+    return next_.async_read_some(buffers, std::forward<ReadToken>(token));
+  }
+
+  // Writes all of `buffers` (a "write some" that always writes everything, which the concept
+  // allows), after every write asked for earlier has finished. The unit that goes out whole is
+  // one call: a caller that must not be split passes its whole sequence at once (asio::async_write
+  // would pass at most 64 buffers per call). Beast's control frames are a few buffers each.
+  // Each call, before and after, is one frame or more, so the pieces of Beast's composed writes
+  // may have other frames between them, which RFC 6455 allows for control frames.
+  template <class ConstBufferSequence, class WriteToken>
+  auto async_write_some(ConstBufferSequence const& buffers, WriteToken&& token) {
+    return boost::asio::async_initiate<WriteToken, void(boost::system::error_code, std::size_t)>(
+      [this](auto handler, ConstBufferSequence const& b) {
+        if (!busy_) {
+          busy_ = true;
+          start(b, std::move(handler));
+        } else {
+          // Waiting its turn: keep the buffer descriptors (the caller keeps the bytes alive until
+          // its handler runs) and the handler, type-erased. Only Beast's control frames and the
+          // writer's next batch ever wait here, so this is rare and small.
+          waiting_.push_back({std::vector<boost::asio::const_buffer>(boost::asio::buffer_sequence_begin(b),
+                                                                     boost::asio::buffer_sequence_end(b)),
+                              handler_type(std::move(handler))});
+        }
+      },
+      token, buffers);
+  }
+
+  // True while a write is in progress or waiting.
+  bool writing() const noexcept { return busy_; }
+
+private:
+  using handler_type = boost::asio::any_completion_handler<void(boost::system::error_code, std::size_t)>;
+  struct waiting_write {
+    std::vector<boost::asio::const_buffer> buffers;
+    handler_type handler;
+  };
+
+  template <class Buffers, class Handler>
+  void start(Buffers const& buffers, Handler&& handler) {
+    boost::asio::async_write(next_, buffers,
+                             [this, h = std::forward<Handler>(handler)](boost::system::error_code ec, std::size_t n) mutable {
+                               next_turn();
+                               std::move(h)(ec, n);
+                             });
+  }
+
+  // Starts the oldest waiting write, if any, before the finished write's handler runs, so that
+  // the order writes were asked in is the order they go out.
+  void next_turn() {
+    if (waiting_.empty()) {
+      busy_ = false;
+      return;
+    }
+    auto w = std::move(waiting_.front());
+    waiting_.erase(waiting_.begin());
+    start(std::move(w.buffers), std::move(w.handler));
+  }
+
+  Next next_;
+  // A vector, not a deque: libstdc++'s deque allocates even when empty, and every connection
+  // has a gate.
+  std::vector<waiting_write> waiting_;
+  bool busy_ = false;
+};
+
+// Beast tears a WebSocket connection down through these once the close handshake is done; the
+// gate has nothing of its own to tear down.
+template <class Next>
+void teardown(boost::beast::role_type role, write_gate<Next>& s, boost::system::error_code& ec) {
+  using boost::beast::websocket::teardown;
+  teardown(role, s.next_layer(), ec);
+}
+
+template <class Next, class TeardownHandler>
+void async_teardown(boost::beast::role_type role, write_gate<Next>& s, TeardownHandler&& handler) {
+  using boost::beast::websocket::async_teardown;
+  async_teardown(role, s.next_layer(), std::forward<TeardownHandler>(handler));
+}
+
+} // namespace crier
