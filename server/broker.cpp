@@ -294,6 +294,12 @@ void broker::connected() {
       log_info("redis: connected", {{"node", self->node_id_}});
       self->link_ = link::up;
     }
+    self->cmd_->command({"SCRIPT", "LOAD", publish_script}, self->settings_.command_timeout,
+                        [weak, gen](boost::system::error_code ec2, redis_reply sha) {
+                          auto me = weak.lock();
+                          if (me && gen == me->generation_ && !ec2 && sha.type == redis_reply::kind::string)
+                            me->publish_sha_ = sha.str;
+                        });
     self->tick_timer_.cancel(); // heartbeat at once, then on schedule
     for (auto& [name, rep] : self->replicas_) self->warm(rep);
     for (auto const& name : std::exchange(self->stale_rooms_, {})) self->sync_presence(name, {});
@@ -320,6 +326,7 @@ void broker::fail(std::string const& reason) {
     rep->gap_timer.cancel();
     release_waiters(*rep); // sessions join locally rather than wait for Redis
   }
+  publish_sha_.clear();
   subscribing_.clear();
   subscribed_.clear();
   unsubscribing_.clear();
@@ -622,23 +629,35 @@ void broker::publish_text(std::string const& room, member_info const& from, std:
     }
     envelope e{envelope::kind::text, 0, self->node_id_, now_ms(), from, *text};
     auto [head, tail] = encode_split(e);
-    auto const ts = e.ts;
-    auto const gen = self->generation_;
-    self->cmd_->command(
-      {"EVAL", publish_script, "3", self->key(room, "seq"), self->key(room, "stream"), self->channel(room),
-       std::move(head), std::move(tail), std::to_string(self->settings_.history)},
-      self->settings_.command_timeout,
-      [self, rep, from = std::move(from), text = std::move(text), ts, gen](boost::system::error_code ec, redis_reply reply) mutable {
-        if (ec || reply.type != redis_reply::kind::integer || gen != self->generation_ || !rep->warm) {
-          // No seq came back (it may or may not be in Redis): deliver here without one, once.
-          rep->r->deliver_unsequenced(from, std::move(text));
-          self->metrics_.redis_dropped(1);
-          return;
-        }
-        if (!rep->order.add({static_cast<std::uint64_t>(reply.integer), ts, std::move(from), std::move(text)})) return;
-        self->drain(rep);
-      });
+    self->send_text(rep, std::make_shared<outgoing_text>(outgoing_text{room, std::move(from), std::move(text), std::move(head),
+                                                                      std::move(tail), e.ts}));
   });
+}
+
+void broker::send_text(replica_ptr const& rep, std::shared_ptr<outgoing_text> const& out) {
+  // EVALSHA of the script loaded at connect time: the script's text is not sent, nor hashed by
+  // Redis, once per message. EVAL until it is loaded, and again if Redis lost it.
+  bool const by_sha = !publish_sha_.empty();
+  auto const gen = generation_;
+  cmd_->command(
+    {by_sha ? "EVALSHA" : "EVAL", by_sha ? publish_sha_ : publish_script, "3", key(out->room, "seq"),
+     key(out->room, "stream"), channel(out->room), out->head, out->tail, std::to_string(settings_.history)},
+    settings_.command_timeout,
+    [self = shared_from_this(), rep, out, gen, by_sha](boost::system::error_code ec, redis_reply reply) {
+      if (!ec && by_sha && reply.type == redis_reply::kind::error && reply.str.starts_with("NOSCRIPT") &&
+          gen == self->generation_) {
+        self->publish_sha_.clear(); // the script did not run: send it whole
+        return self->send_text(rep, out);
+      }
+      if (ec || reply.type != redis_reply::kind::integer || gen != self->generation_ || !rep->warm) {
+        // No seq came back (it may or may not be in Redis): deliver here without one, once.
+        rep->r->deliver_unsequenced(out->from, out->text);
+        self->metrics_.redis_dropped(1);
+        return;
+      }
+      if (!rep->order.add({static_cast<std::uint64_t>(reply.integer), out->ts, out->from, out->text})) return;
+      self->drain(rep);
+    });
 }
 
 void broker::publish_binary(std::string const& room, member_info const& from, std::shared_ptr<std::string const> data) {

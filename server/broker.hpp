@@ -103,6 +103,15 @@ private:
   void sync_presence(std::string const& name, std::vector<member_info> const& local);
   void when_warm(std::string const& name, std::function<void()> f);
   void release_waiters(replica& rep);
+  // A text message on its way to the publish script.
+  struct outgoing_text {
+    std::string room;
+    member_info from;
+    std::shared_ptr<std::string const> text;
+    std::string head, tail; // the envelope around its seq
+    std::int64_t ts = 0;
+  };
+  void send_text(replica_ptr const& rep, std::shared_ptr<outgoing_text> const& out);
   // Runs `command` on the strand and hands its reply to the calling coroutine (on its strand),
   // or nullopt after `timeout` or when Redis is down.
   template <class T>
@@ -120,6 +129,7 @@ private:
   std::string const node_id_;
   std::string const channel_prefix_;
   std::shared_ptr<redis_connection> cmd_, sub_;
+  std::string publish_sha_; // the publish script's SHA1 once loaded; empty: use EVAL
   boost::asio::steady_timer retry_timer_, tick_timer_;
   std::unordered_map<std::string, replica_ptr> replicas_;
   // Rooms this node left while Redis was away: its entries there are removed once it is back.

@@ -6,6 +6,9 @@
 #include "tests/support/redis_process.hpp"
 #include "tests/support/ws_client.hpp"
 
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/read_until.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/beast/websocket/error.hpp>
 #include <boost/json/serialize.hpp>
 #include <gtest/gtest.h>
@@ -61,6 +64,17 @@ protected:
   std::vector<std::unique_ptr<crier_process>> nodes_;
   std::unique_ptr<redis_process> redis_;
 };
+
+// Sends one inline command to Redis and returns its first reply line ("+OK", ...).
+std::string redis_inline(std::uint16_t port, std::string const& command) {
+  boost::asio::io_context ioc;
+  boost::asio::ip::tcp::socket s(ioc);
+  s.connect({boost::asio::ip::make_address("127.0.0.1"), port});
+  boost::asio::write(s, boost::asio::buffer(command + "\r\n"));
+  std::string reply;
+  boost::asio::read_until(s, boost::asio::dynamic_buffer(reply), "\r\n");
+  return reply.substr(0, reply.find('\r'));
+}
 
 std::size_t count_lines(crier_process const& p, std::string const& pattern) {
   std::size_t n = 0;
@@ -235,6 +249,13 @@ TEST_F(cluster, history_and_resume_work_across_nodes) {
   a.say("m6");
   EXPECT_EQ(text_of(next_message(c)), "m6");
   EXPECT_EQ(raw.receive().data, "m6");
+  // Redis forgets the publish script (SCRIPT FLUSH): the node sends it again, nothing is lost.
+  EXPECT_EQ(redis_inline(redis_->port(), "SCRIPT FLUSH"), "+OK");
+  a.say("m7");
+  auto const m7 = next_message(c);
+  EXPECT_EQ(text_of(m7), "m7");
+  EXPECT_TRUE(m7.contains("seq"));
+  EXPECT_EQ(raw.receive().data, "m7");
   expect_no_more_messages(raw);
 }
 
