@@ -41,8 +41,8 @@ std::vector<asio::io_context*> all_contexts(asio::io_context& main,
 
 server::server(config cfg)
   : state_(std::move(cfg)),
-    ioc_(1),
     workers_(make_workers(state_.cfg().threads)),
+    ioc_(1),
     strand_(asio::make_strand(ioc_)),
     signals_(strand_, SIGINT, SIGTERM),
     drain_timer_(strand_),

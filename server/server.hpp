@@ -34,9 +34,11 @@ private:
 
   // Declared first so it outlives the io_context, whose destruction may end sessions.
   server_state state_;
-  boost::asio::io_context ioc_;
-  // The io_contexts of the other threads (--threads minus one), each run by one thread.
+  // The io_contexts of the other threads (--threads minus one), each run by one thread. Declared
+  // before ioc_ so they outlive it: the listener's pending accept on ioc_ holds a socket bound to
+  // a worker's strand, and is destroyed with ioc_.
   std::vector<std::unique_ptr<boost::asio::io_context>> workers_;
+  boost::asio::io_context ioc_;
   boost::asio::strand<boost::asio::io_context::executor_type> strand_;
   boost::asio::signal_set signals_;
   boost::asio::steady_timer drain_timer_;

@@ -119,7 +119,7 @@ void ws_session<Stream>::request_close(std::uint16_t code, std::string_view reas
   auto const r = queue_.request_close(close_request{code, std::string(reason)}, discard);
   if (!r.decided) return;
   close_decided();
-  if (r.wake) wake_.cancel();
+  if (r.wake) start_writer();
 }
 
 template <class Stream>
@@ -144,8 +144,33 @@ void ws_session<Stream>::wake_writer() {
   // Called from other strands: the timer may only be touched on ours. The session is alive here
   // because it is still a room member, and it leaves its room before it can be destroyed.
   if (auto self = this->weak_from_this().lock()) {
-    asio::post(ws_.get_executor(), [self = std::move(self)] { self->wake_.cancel(); });
+    asio::post(ws_.get_executor(), [self = std::move(self)] { self->start_writer(); });
   }
+}
+
+template <class Stream>
+void ws_session<Stream>::start_writer() {
+  // On the strand. The writer coroutine exists only while there is something to do; an idle
+  // session keeps just the timer for its next ping or idle check, which is much smaller than a
+  // suspended coroutine.
+  if (writer_running_) return;
+  writer_running_ = true;
+  wake_.cancel();
+  asio::co_spawn(ws_.get_executor(), [self = this->shared_from_this()] { return self->writer(); }, asio::detached);
+}
+
+template <class Stream>
+void ws_session<Stream>::arm_timer() {
+  // On the strand, as the writer goes idle: start it again when the next ping or idle check is due.
+  auto const& cfg = state_.cfg();
+  auto wake_at = clock::time_point::max();
+  if (cfg.ping_interval.count() > 0) wake_at = next_ping_;
+  if (cfg.idle_timeout.count() > 0) wake_at = std::min(wake_at, last_rx_ + cfg.idle_timeout);
+  if (wake_at == clock::time_point::max()) return;
+  wake_.expires_at(wake_at);
+  wake_.async_wait([self = this->shared_from_this()](boost::system::error_code ec) {
+    if (!ec) self->start_writer();
+  });
 }
 
 template <class Stream>
@@ -201,11 +226,11 @@ asio::awaitable<void> ws_session<Stream>::run(upgrade_request req) {
     co_return;
   }
   room_ = std::move(joined.joined);
-  auto [ec] = co_await ws_.async_accept(req, nothrow);
-  if (ec) {
-    if (ec == beast::error::timeout) state_.metrics().handshake_timeout();
+  auto [accept_ec] = co_await ws_.async_accept(req, nothrow);
+  if (accept_ec) {
+    if (accept_ec == beast::error::timeout) state_.metrics().handshake_timeout();
     state_.metrics().connection(conn_outcome::handshake_failed);
-    log_info("ws handshake failed", {{"peer", peer_}, {"room", room_name_}, {"error", ec.message()}});
+    log_info("ws handshake failed", {{"peer", peer_}, {"room", room_name_}, {"error", accept_ec.message()}});
     state_.rooms().leave(room_, this);
     co_return;
   }
@@ -219,38 +244,9 @@ asio::awaitable<void> ws_session<Stream>::run(upgrade_request req) {
                        {"id", identity_.id},
                        {"mode", format_ == wire_format::json ? "json" : "raw"}});
 
-  asio::co_spawn(ws_.get_executor(), [self = this->shared_from_this()] { return self->writer(); }, asio::detached);
-  co_await reader();
-}
+  start_writer();
 
-template <class Stream>
-bool ws_session<Stream>::admit_by_rate() {
-  auto const& cfg = state_.cfg();
-  if (cfg.rate_limit <= 0) return true;
-  auto const now = clock::now();
-  std::chrono::duration<double> const elapsed = now - refilled_;
-  refilled_ = now;
-  tokens_ = std::min(cfg.rate_burst, tokens_ + elapsed.count() * cfg.rate_limit);
-  if (tokens_ >= 1) {
-    tokens_ -= 1;
-    return true;
-  }
-  state_.metrics().rate_limited();
-  if (!rate_logged_) {
-    rate_logged_ = true;
-    log_info("ws rate limit exceeded", {{"peer", peer_}, {"room", room_name_}, {"id", identity_.id},
-                                        {"action", cfg.rate_limit_action}});
-  }
-  if (cfg.rate_limit_action == "close") {
-    request_close(websocket::close_code::policy_error, "rate limit exceeded", false);
-  } else if (format_ == wire_format::json) {
-    reply(render_error("rate_limited", "message dropped: over the rate limit"));
-  }
-  return false;
-}
-
-template <class Stream>
-asio::awaitable<void> ws_session<Stream>::reader() {
+  // The reader, in this same coroutine: one suspended coroutine fewer per idle connection.
   boost::system::error_code ec;
   for (;;) {
     std::size_t n = 0;
@@ -295,8 +291,35 @@ asio::awaitable<void> ws_session<Stream>::reader() {
     }
   }
   state_.rooms().leave(room_, this);
-  if (queue_.stop()) wake_.cancel();
+  queue_.stop();
+  wake_.cancel(); // the idle writer's timer holds the session: let it go
   log_closed(ec);
+}
+
+template <class Stream>
+bool ws_session<Stream>::admit_by_rate() {
+  auto const& cfg = state_.cfg();
+  if (cfg.rate_limit <= 0) return true;
+  auto const now = clock::now();
+  std::chrono::duration<double> const elapsed = now - refilled_;
+  refilled_ = now;
+  tokens_ = std::min(cfg.rate_burst, tokens_ + elapsed.count() * cfg.rate_limit);
+  if (tokens_ >= 1) {
+    tokens_ -= 1;
+    return true;
+  }
+  state_.metrics().rate_limited();
+  if (!rate_logged_) {
+    rate_logged_ = true;
+    log_info("ws rate limit exceeded", {{"peer", peer_}, {"room", room_name_}, {"id", identity_.id},
+                                        {"action", cfg.rate_limit_action}});
+  }
+  if (cfg.rate_limit_action == "close") {
+    request_close(websocket::close_code::policy_error, "rate limit exceeded", false);
+  } else if (format_ == wire_format::json) {
+    reply(render_error("rate_limited", "message dropped: over the rate limit"));
+  }
+  return false;
 }
 
 template <class Stream>
@@ -360,17 +383,16 @@ asio::awaitable<void> ws_session<Stream>::writer() {
       }
     }
     switch (queue_.take(batch, close)) {
-    case outbound_queue::take_result::idle: {
+    case outbound_queue::take_result::idle:
+      // Nothing to send: the writer ends here, and the next delivery (or the timer, when a ping or
+      // idle check is due) starts it again. The queue has marked it waiting under its lock, so a
+      // delivery from now on asks for a wake, which runs on this strand after this returns.
       if (batch.capacity() > 4) batch = {}; // a quiet session keeps no memory of a burst
-      // Sleep until woken by a delivery, or until the next ping or idle check is due.
-      auto wake_at = clock::time_point::max();
-      if (pings) wake_at = next_ping_;
-      if (idle_check) wake_at = std::min(wake_at, last_rx_ + cfg.idle_timeout);
-      wake_.expires_at(wake_at);
-      co_await wake_.async_wait(nothrow);
-      continue;
-    }
+      writer_running_ = false;
+      arm_timer();
+      co_return;
     case outbound_queue::take_result::stop:
+      writer_running_ = false;
       co_return;
     case outbound_queue::take_result::close: {
       sent_close_code_ = close.code;

@@ -1,7 +1,7 @@
 #pragma once
-// One WebSocket connection after the HTTP upgrade: a reader coroutine that publishes each message
-// to the room, and a writer coroutine that drains the session's bounded outbound queue and sends
-// the pings. Both run on the connection's strand, which is what Beast requires: one read and one
+// One WebSocket connection after the HTTP upgrade: a reader coroutine (run(), after the
+// handshake) that publishes each message to the room, and a writer coroutine that drains the
+// session's bounded outbound queue and sends the pings, and exists only while it has work. Both run on the connection's strand, which is what Beast requires: one read and one
 // write in flight. The session is a template over the byte stream: plain TCP or TLS.
 
 #include "server/outbound_queue.hpp"
@@ -63,7 +63,6 @@ private:
   using clock = std::chrono::steady_clock;
 
   boost::asio::awaitable<void> run(upgrade_request req);
-  boost::asio::awaitable<void> reader();
   boost::asio::awaitable<void> writer();
   boost::asio::awaitable<bool> write_batch(std::vector<frame> const& batch);
   boost::asio::awaitable<void> refuse_join(room_registry::refusal why, upgrade_request const& req);
@@ -76,13 +75,15 @@ private:
   void close_decided();
   void request_close(std::uint16_t code, std::string_view reason, bool discard);
   void wake_writer();
+  void start_writer();
+  void arm_timer();
   void log_closed(boost::system::error_code ec);
 
   // Beast frames and reads; the gate beneath it lets the writer's batches and Beast's own
   // frames take turns on the socket.
   boost::beast::websocket::stream<write_gate<Stream>> ws_;
-  // A timer used as a condition variable: the idle writer waits on it until the next ping is
-  // due, and wake_writer() cancels it from the strand.
+  // While the writer is idle (and not running), this timer starts it again when the next ping
+  // or idle check is due; start_writer() cancels it.
   boost::asio::steady_timer wake_;
   outbound_queue queue_;
   // Where each message's first bytes land. It lives in the session so that a connection waiting
@@ -106,6 +107,7 @@ private:
   std::size_t error_count_ = 0;
   std::uint16_t sent_close_code_ = 0; // the close code the server decided on, if it did
   bool deadline_armed_ = false;
+  bool writer_running_ = false; // on the strand
   bool rate_logged_ = false;
 };
 
