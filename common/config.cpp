@@ -66,6 +66,47 @@ std::string one_line(std::string text) {
 
 } // namespace
 
+std::optional<redis_endpoint> parse_redis_url(std::string_view url) {
+  constexpr std::string_view scheme = "redis://";
+  if (!url.starts_with(scheme)) return std::nullopt;
+  url.remove_prefix(scheme.size());
+  redis_endpoint ep;
+  if (auto slash = url.find('/'); slash != std::string_view::npos) {
+    auto const db = url.substr(slash + 1);
+    url = url.substr(0, slash);
+    if (!db.empty()) {
+      if (db.size() > 5 || db.find_first_not_of("0123456789") != std::string_view::npos) return std::nullopt;
+      ep.db = static_cast<unsigned>(std::stoul(std::string(db)));
+    }
+  }
+  std::string_view port;
+  if (url.starts_with('[')) { // [IPv6]:port
+    auto const close = url.find(']');
+    if (close == std::string_view::npos) return std::nullopt;
+    ep.host = std::string(url.substr(1, close - 1));
+    auto rest = url.substr(close + 1);
+    if (!rest.empty()) {
+      if (rest[0] != ':') return std::nullopt;
+      port = rest.substr(1);
+    }
+  } else {
+    auto const colon = url.rfind(':');
+    ep.host = std::string(url.substr(0, colon));
+    if (colon != std::string_view::npos) port = url.substr(colon + 1);
+    // Credentials (user:pass@) are not supported: say so rather than misparse them.
+    if (ep.host.find_first_of("@:") != std::string::npos) return std::nullopt;
+  }
+  if (ep.host.empty()) return std::nullopt;
+  if (port.data() != nullptr) {
+    if (port.empty() || port.size() > 5 || port.find_first_not_of("0123456789") != std::string_view::npos)
+      return std::nullopt;
+    auto const p = std::stoul(std::string(port));
+    if (p == 0 || p > 65535) return std::nullopt;
+    ep.port = static_cast<std::uint16_t>(p);
+  }
+  return ep;
+}
+
 std::string version_string() { return CRIER_VERSION; }
 
 std::filesystem::path default_static_dir() {
@@ -212,6 +253,23 @@ std::variant<config, early_exit> parse_command_line(int argc, char const* const*
     ->check(CLI::IsMember({"text", "json"}))
     ->capture_default_str();
 
+  // Scale-out.
+  std::string redis_heartbeat;
+  app.add_option("--redis", cfg.redis_url,
+                 "redis://HOST:PORT[/DB]: share rooms, history and presence with every crier using this Redis")
+    ->envname("CRIER_REDIS")
+    ->check(CLI::Validator(
+      [](std::string& value) -> std::string {
+        if (!value.empty() && !parse_redis_url(value)) return "'" + value + "' is not a redis://HOST:PORT[/DB] URL";
+        return {};
+      },
+      "URL"));
+  app.add_option("--redis-heartbeat", redis_heartbeat,
+                 "How often this node tells Redis it is alive; others announce its members' leave after 3 missed")
+    ->envname("CRIER_REDIS_HEARTBEAT")
+    ->check(duration_validator())
+    ->default_str("5s");
+
   try {
     app.parse(argc, argv);
   } catch (CLI::CallForHelp const&) {
@@ -235,6 +293,9 @@ std::variant<config, early_exit> parse_command_line(int argc, char const* const*
     return early_exit{exit_usage, "crier: " + std::move(message) + " (see crier --help)\n"};
   };
   if (cfg.handshake_timeout.count() == 0) return usage("--handshake-timeout: must be more than 0");
+  convert(redis_heartbeat, cfg.redis_heartbeat, parse_duration);
+  if (cfg.redis_heartbeat.count() < 10) return usage("--redis-heartbeat: must be at least 10ms");
+  if (!cfg.redis_url.empty()) cfg.redis = *parse_redis_url(cfg.redis_url);
   if (cfg.close_timeout.count() == 0) return usage("--close-timeout: must be more than 0");
   if (cfg.idle_timeout.count() > 0 && cfg.ping_interval.count() > 0 && cfg.ping_interval >= cfg.idle_timeout)
     return usage("--ping-interval: must be shorter than --idle-timeout, or a live peer would time out");

@@ -6,10 +6,23 @@
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
+#include <optional>
+#include <string_view>
 #include <string>
 #include <variant>
 
 namespace crier {
+
+// Where Redis is, from --redis redis://HOST:PORT[/DB].
+struct redis_endpoint {
+  std::string host;
+  std::uint16_t port = 6379;
+  unsigned db = 0;
+};
+
+// Parses redis://HOST:PORT[/DB] (HOST a name, an IPv4 address or a bracketed IPv6 one; the port
+// defaults to 6379). nullopt when it is not such a URL.
+std::optional<redis_endpoint> parse_redis_url(std::string_view url);
 
 struct config {
   std::string address = "0.0.0.0";
@@ -47,6 +60,11 @@ struct config {
 
   // Operations.
   std::string log_format = "text"; // text | json
+
+  // Scale-out (issue #7): empty redis_url keeps the server single-node.
+  std::string redis_url;
+  redis_endpoint redis;
+  std::chrono::milliseconds redis_heartbeat{5'000};
 };
 
 // What parsing decided when the server should not run: --help, --version, or a bad flag.

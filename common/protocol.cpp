@@ -102,6 +102,19 @@ std::string render_message(std::uint64_t seq, std::int64_t ts, member_info const
   return out;
 }
 
+std::string render_unsequenced_message(std::int64_t ts, member_info const& from, std::string_view text) {
+  std::string out;
+  out.reserve(96 + from.id.size() + from.name.size() + text.size());
+  out += R"({"type":"message","ts":)";
+  out += std::to_string(ts);
+  out += R"(,"from":)";
+  append_member(out, from);
+  out += R"(,"text":)";
+  append_string(out, text);
+  out += '}';
+  return out;
+}
+
 std::string render_presence(std::string_view type, std::int64_t ts, member_info const& member) {
   std::string out = R"({"type":)";
   append_string(out, type);

@@ -39,6 +39,8 @@ client_message decode_client_message(std::string_view text);
 
 // Server to client. `ts` is milliseconds since the epoch.
 std::string render_message(std::uint64_t seq, std::int64_t ts, member_info const& from, std::string_view text);
+// A message that has no seq: sent while a cluster node could not reach Redis (see docs/scaling.md).
+std::string render_unsequenced_message(std::int64_t ts, member_info const& from, std::string_view text);
 std::string render_presence(std::string_view type, std::int64_t ts, member_info const& member);
 std::string render_error(std::string_view code, std::string_view reason);
 

@@ -24,7 +24,8 @@ struct history_entry {
   mutable std::shared_ptr<std::string const> json;
 };
 
-// Not thread-safe: the room guards it with its lock. Sequence numbers are pushed consecutively.
+// Not thread-safe: the room guards it with its lock. Sequence numbers are pushed in increasing
+// order, consecutively on a single node (a cluster node may leave a gap).
 class history_ring {
 public:
   explicit history_ring(std::size_t capacity) : capacity_(capacity) {}
@@ -34,6 +35,7 @@ public:
   std::optional<std::uint64_t> oldest_seq() const;
 
   void push(history_entry e);
+  void clear();
 
   // Entries with seq > since, oldest first.
   std::vector<history_entry const*> after(std::uint64_t since) const;
@@ -41,6 +43,7 @@ public:
   std::vector<history_entry const*> before(std::uint64_t before, std::size_t limit) const;
 
 private:
+  std::size_t first_index_above(std::uint64_t seq) const;
   history_entry const& at(std::size_t i) const { return entries_[(start_ + i) % entries_.size()]; }
 
   std::size_t capacity_;

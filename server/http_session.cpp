@@ -8,6 +8,7 @@
 #include "common/protocol.hpp"
 #include "common/query.hpp"
 #include "common/static_path.hpp"
+#include "server/broker.hpp"
 #include "server/logging.hpp"
 #include "server/ws_session.hpp"
 
@@ -297,7 +298,11 @@ asio::awaitable<bool> http_connection<Stream>::serve_api(request const& req, std
   if (path == "/api/rooms" || path == "/api/rooms/") {
     body = "[";
     bool first = true;
-    for (auto const& r : state_.rooms().list()) {
+    std::optional<std::vector<room_summary>> rooms;
+    // Cluster mode: counts from Redis, every node's members; this node's view if Redis is away.
+    if (auto* b = state_.broker()) rooms = co_await b->list_rooms(std::chrono::seconds(2));
+    if (!rooms) rooms = state_.rooms().list();
+    for (auto const& r : *rooms) {
       if (!first) body += ',';
       first = false;
       body += R"({"room":)" + json_string(r.name) + R"(,"members":)" + std::to_string(r.members) + "}";
@@ -306,16 +311,26 @@ asio::awaitable<bool> http_connection<Stream>::serve_api(request const& req, std
   } else if (path.starts_with("/api/rooms/") && is_valid_room_name(path.substr(11))) {
     auto const name = std::string(path.substr(11));
     auto const r = state_.rooms().find(name);
-    body = R"({"room":)" + json_string(name) + R"(,"members":[)";
-    if (r) {
-      bool first = true;
-      for (auto const& member : r->members()) {
-        if (!first) body += ',';
-        first = false;
-        body += R"({"id":)" + json_string(member.id) + R"(,"name":)" + json_string(member.name) + "}";
-      }
+    std::vector<member_info> members;
+    std::uint64_t seq = 0;
+    std::optional<broker::room_detail> cluster;
+    // Cluster mode: every node's members, from Redis; this node's view if Redis is away.
+    if (auto* b = state_.broker()) cluster = co_await b->describe_room(name, std::chrono::seconds(2));
+    if (cluster) {
+      members = std::move(cluster->members);
+      seq = cluster->seq;
+    } else if (r) {
+      members = r->members();
+      seq = r->last_seq();
     }
-    body += R"(],"seq":)" + std::to_string(r ? r->last_seq() : 0) + "}";
+    body = R"({"room":)" + json_string(name) + R"(,"members":[)";
+    bool first = true;
+    for (auto const& member : members) {
+      if (!first) body += ',';
+      first = false;
+      body += R"({"id":)" + json_string(member.id) + R"(,"name":)" + json_string(member.name) + "}";
+    }
+    body += R"(],"seq":)" + std::to_string(seq) + "}";
   } else {
     status = http::status::not_found;
     body = R"({"error":"not found"})";

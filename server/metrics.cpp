@@ -144,6 +144,17 @@ std::string metrics::render(metrics_gauges const& g) const {
   w.family("crier_ready", "gauge", "1 while the server accepts new sessions (see /readyz).");
   w.sample("crier_ready", g.ready ? 1 : 0);
 
+  if (g.redis_up >= 0) {
+    w.family("crier_redis_up", "gauge", "1 while this node is connected to Redis (--redis).");
+    w.sample("crier_redis_up", g.redis_up);
+    w.family("crier_redis_dropped_messages_total", "counter",
+             "Text messages delivered on this node only, without a seq, because Redis was unreachable.");
+    w.sample("crier_redis_dropped_messages_total", load(redis_dropped_.v));
+    w.family("crier_redis_skipped_messages_total", "counter",
+             "Seqs this node gave up waiting for (lost on the channel and no longer in the stream).");
+    w.sample("crier_redis_skipped_messages_total", load(redis_skipped_.v));
+  }
+
   auto const p = read_process();
   w.family("process_cpu_seconds_total", "counter", "User and system CPU time spent, in seconds.");
   w.sample("process_cpu_seconds_total", p.cpu_seconds);

@@ -25,6 +25,7 @@ struct metrics_gauges {
   std::size_t rooms = 0;
   std::size_t queued_bytes = 0;
   bool ready = true;
+  int redis_up = -1; // -1: no --redis; else 0 or 1
 };
 
 class metrics {
@@ -52,6 +53,11 @@ public:
   void handshake_timeout() noexcept { bump(handshake_timeouts_.v); }
   void idle_timeout() noexcept { bump(idle_timeouts_.v); }
   void accept_error() noexcept { bump(accept_errors_.v); }
+  // --redis: text messages that went out without a seq (Redis unreachable), and seqs a node gave
+  // up waiting for (lost, or trimmed from the stream).
+  void redis_dropped(std::uint64_t n) noexcept { bump(redis_dropped_.v, n); }
+  void redis_skipped(std::uint64_t n) noexcept { bump(redis_skipped_.v, n); }
+  std::uint64_t redis_dropped() const noexcept { return redis_dropped_.v.load(std::memory_order_relaxed); }
 
   std::string render(metrics_gauges const& g) const;
 
@@ -74,6 +80,7 @@ private:
   padded messages_in_, bytes_in_, deliveries_, fanout_bytes_, messages_out_, bytes_out_;
   padded slow_closes_, slow_drops_, rate_limited_, protocol_errors_, http_requests_;
   padded handshake_timeouts_, idle_timeouts_, accept_errors_;
+  padded redis_dropped_, redis_skipped_;
 };
 
 } // namespace crier

@@ -77,6 +77,8 @@ struct redis_connection::subscription_state {
   message_handler on_message;
   done_handler on_done;
   redis_connection* owner;
+  std::string channel;
+  done_handler on_unsubscribed;
 };
 
 redis_connection::redis_connection(boost::asio::any_io_executor strand)
@@ -185,7 +187,7 @@ void redis_connection::subscribe(std::string const& channel, message_handler on_
     boost::asio::post(strand_, [done = std::move(done)] { done(redis_error::not_connected); });
     return;
   }
-  auto* state = new subscription_state{std::move(on_message), std::move(done), this};
+  auto* state = new subscription_state{std::move(on_message), std::move(done), this, channel, {}};
   char const* argv[] = {"SUBSCRIBE", channel.data()};
   std::size_t const lens[] = {9, channel.size()};
   if (redisAsyncCommandArgv(ac_, on_subscription, state, 2, argv, lens) != REDIS_OK) {
@@ -195,10 +197,16 @@ void redis_connection::subscribe(std::string const& channel, message_handler on_
     return;
   }
   ++pending_;
+  subscriptions_[channel] = state;
 }
 
-void redis_connection::unsubscribe(std::string const& channel) {
-  if (!connected()) return;
+void redis_connection::unsubscribe(std::string const& channel, done_handler done) {
+  auto it = subscriptions_.find(channel);
+  if (!connected() || it == subscriptions_.end()) {
+    if (done) boost::asio::post(strand_, [done = std::move(done)] { done(redis_error::not_connected); });
+    return;
+  }
+  it->second->on_unsubscribed = std::move(done);
   char const* argv[] = {"UNSUBSCRIBE", channel.data()};
   std::size_t const lens[] = {11, channel.size()};
   // The confirmation goes to the channel's own callback, which then lets go of its state.
@@ -211,11 +219,15 @@ void redis_connection::on_subscription(redisAsyncContext* ac, void* reply, void*
   auto const* r = static_cast<redisReply*>(reply);
   auto const finished = [&] {
     --self->pending_;
+    if (auto it = self->subscriptions_.find(state->channel); it != self->subscriptions_.end() && it->second == state)
+      self->subscriptions_.erase(it);
+    auto unsubscribed = std::move(state->on_unsubscribed);
     delete state;
+    return unsubscribed;
   };
   if (r == nullptr) { // the connection ended
     if (state->on_done) std::exchange(state->on_done, {})(redis_error::disconnected);
-    finished();
+    if (auto unsubscribed = finished()) unsubscribed(redis_error::disconnected);
     return;
   }
   if (r->type != REDIS_REPLY_ARRAY || r->elements < 3 || r->element[0]->type != REDIS_REPLY_STRING) return;
@@ -225,7 +237,7 @@ void redis_connection::on_subscription(redisAsyncContext* ac, void* reply, void*
   } else if (kind == "message" && r->element[1]->type == REDIS_REPLY_STRING && r->element[2]->type == REDIS_REPLY_STRING) {
     state->on_message(std::string(r->element[1]->str, r->element[1]->len), std::string(r->element[2]->str, r->element[2]->len));
   } else if (kind == "unsubscribe") {
-    finished(); // hiredis has dropped this callback
+    if (auto unsubscribed = finished()) unsubscribed({}); // hiredis has dropped this callback
   }
 }
 

@@ -17,6 +17,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 struct redisAsyncContext;
@@ -64,7 +65,9 @@ public:
   // Subscribes to `channel`; `on_message` gets every message published to it until unsubscribe()
   // or the connection ends. `done` gets the subscription's confirmation or an error.
   void subscribe(std::string const& channel, message_handler on_message, done_handler done);
-  void unsubscribe(std::string const& channel);
+  // `done`, when given, hears when Redis confirmed (or the connection ended first). Subscribing
+  // to the channel again must wait for it: hiredis keeps one callback per channel.
+  void unsubscribe(std::string const& channel, done_handler done = {});
 
   // Called once when an established connection is lost (not after close()).
   void on_disconnect(disconnect_handler h) { on_disconnect_ = std::move(h); }
@@ -102,6 +105,7 @@ private:
   redisAsyncContext* ac_ = nullptr;
   done_handler connect_done_;
   disconnect_handler on_disconnect_;
+  std::unordered_map<std::string, subscription_state*> subscriptions_;
   std::size_t pending_ = 0;
   bool connected_ = false;
   bool reading_ = false, read_waiting_ = false;

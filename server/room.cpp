@@ -10,8 +10,9 @@ namespace {
 std::shared_ptr<std::string const> shared(std::string s) { return std::make_shared<std::string const>(std::move(s)); }
 } // namespace
 
-room::room(std::string name, std::size_t history_capacity, std::string epoch)
+room::room(std::string name, std::size_t history_capacity, std::string epoch, room_uplink* uplink)
   : name_(std::move(name)),
+    uplink_(uplink),
     epoch_(std::move(epoch)),
     history_(history_capacity),
     empty_since_(std::chrono::steady_clock::now()) {}
@@ -25,8 +26,9 @@ void room::join(room_member* m, join_options const& options) {
 
   if (m->format() == wire_format::json) {
     std::vector<member_info const*> members;
-    members.reserve(members_.size() + 1);
+    members.reserve(members_.size() + remote_members_.size() + 1);
     for (auto const* other : members_) members.push_back(&other->info());
+    for (auto const& other : remote_members_) members.push_back(&other);
     members.push_back(&m->info());
     auto const entries = since ? history_.after(*since) : history_.after(0);
     std::vector<std::string const*> history;
@@ -38,9 +40,10 @@ void room::join(room_member* m, join_options const& options) {
     for (auto const* e : history_.after(*since)) m->deliver(frame{e->text, false});
   }
 
-  deliver_presence_locked("join", m);
+  deliver_presence_locked("join", m->info(), m);
   members_.push_back(m);
   if (m->format() == wire_format::json) ++json_members_;
+  if (uplink_) uplink_->joined(name_, m->info());
 }
 
 bool room::leave(room_member* m) {
@@ -50,7 +53,8 @@ bool room::leave(room_member* m) {
   *it = members_.back(); // order among members does not matter; removal is O(1)
   members_.pop_back();
   if (m->format() == wire_format::json) --json_members_;
-  deliver_presence_locked("leave", m);
+  deliver_presence_locked("leave", m->info(), m);
+  if (uplink_) uplink_->left(name_, m->info());
   if (members_.empty()) {
     members_.shrink_to_fit();
     empty_since_ = std::chrono::steady_clock::now();
@@ -58,14 +62,19 @@ bool room::leave(room_member* m) {
   return members_.empty();
 }
 
-void room::deliver_presence_locked(std::string_view type, room_member const* subject) {
+void room::deliver_presence_locked(std::string_view type, member_info const& subject, room_member const* skip) {
   if (json_members_ == 0) return; // raw members hear no presence
-  frame const f{shared(render_presence(type, now_ms(), subject->info())), false};
+  frame const f{shared(render_presence(type, now_ms(), subject)), false};
   for (auto* m : members_)
-    if (m != subject && m->format() == wire_format::json) m->deliver(f);
+    if (m != skip && m->format() == wire_format::json) m->deliver(f);
 }
 
 void room::publish_text(member_info const& from, std::shared_ptr<std::string const> text) {
+  if (uplink_) {
+    // Sequenced cluster-wide first; the broker hands it back through deliver_sequenced().
+    uplink_->publish_text(name_, from, std::move(text));
+    return;
+  }
   std::lock_guard lock(mutex_);
   auto const seq = ++seq_;
   auto const ts = now_ms();
@@ -90,11 +99,103 @@ std::string const* room::json_of(history_entry const& e) const {
   return e.json.get();
 }
 
-void room::publish_binary(std::shared_ptr<std::string const> data) {
+void room::publish_binary(std::shared_ptr<std::string const> data, member_info const& from) {
   std::lock_guard lock(mutex_);
   frame const f{std::move(data), true};
   for (auto* m : members_) m->deliver(f);
   if (metrics_ != nullptr) metrics_->fanout(members_.size(), members_.size() * f.size());
+  // Binary has no seq: local members have it now, the other nodes off the channel.
+  if (uplink_) uplink_->publish_binary(name_, from, f.payload);
+}
+
+void room::push_message_locked(replicated_message const& m, bool deliver) {
+  seq_ = m.seq;
+  frame const raw{m.text, false};
+  frame json{nullptr, false};
+  // As for publish_text: rendered once, and only if a JSON member listens now.
+  if (deliver && json_members_ > 0) {
+    json.payload = shared(render_message(m.seq, m.ts, m.from, *m.text));
+    json_renders_.fetch_add(1, std::memory_order_relaxed);
+  }
+  if (history_.capacity() > 0) history_.push({m.seq, m.ts, m.from, raw.payload, json.payload});
+  if (!deliver) return;
+  for (auto* member : members_) member->deliver(member->format() == wire_format::json ? json : raw);
+  if (metrics_ != nullptr) metrics_->fanout(members_.size(), members_.size() * raw.size());
+}
+
+void room::deliver_sequenced(replicated_message const& m) {
+  std::lock_guard lock(mutex_);
+  if (m.seq <= seq_) return; // already delivered: never twice
+  push_message_locked(m, true);
+}
+
+void room::deliver_unsequenced(member_info const& from, std::shared_ptr<std::string const> text) {
+  std::lock_guard lock(mutex_);
+  frame const raw{std::move(text), false};
+  frame json{nullptr, false};
+  if (json_members_ > 0) {
+    json.payload = shared(render_unsequenced_message(now_ms(), from, *raw.payload));
+    json_renders_.fetch_add(1, std::memory_order_relaxed);
+  }
+  for (auto* m : members_) m->deliver(m->format() == wire_format::json ? json : raw);
+  if (metrics_ != nullptr) metrics_->fanout(members_.size(), members_.size() * raw.size());
+}
+
+void room::deliver_remote_binary(std::shared_ptr<std::string const> data) {
+  std::lock_guard lock(mutex_);
+  frame const f{std::move(data), true};
+  for (auto* m : members_) m->deliver(f);
+  if (metrics_ != nullptr) metrics_->fanout(members_.size(), members_.size() * f.size());
+}
+
+void room::remote_join(member_info const& m) {
+  std::lock_guard lock(mutex_);
+  if (std::ranges::find(remote_members_, m.id, &member_info::id) != remote_members_.end()) return;
+  remote_members_.push_back(m);
+  deliver_presence_locked("join", m, nullptr);
+}
+
+void room::remote_leave(member_info const& m) {
+  std::lock_guard lock(mutex_);
+  auto it = std::ranges::find(remote_members_, m.id, &member_info::id);
+  if (it == remote_members_.end()) return;
+  auto const gone = std::move(*it);
+  remote_members_.erase(it);
+  deliver_presence_locked("leave", gone, nullptr);
+}
+
+void room::set_remote_members(std::vector<member_info> members) {
+  std::lock_guard lock(mutex_);
+  for (auto const& old : remote_members_)
+    if (std::ranges::find(members, old.id, &member_info::id) == members.end()) deliver_presence_locked("leave", old, nullptr);
+  for (auto const& now : members)
+    if (std::ranges::find(remote_members_, now.id, &member_info::id) == remote_members_.end())
+      deliver_presence_locked("join", now, nullptr);
+  remote_members_ = std::move(members);
+}
+
+void room::reseed(std::string const& epoch, std::uint64_t seq, std::vector<replicated_message> const& tail) {
+  std::lock_guard lock(mutex_);
+  bool const fresh = members_.empty() || epoch != epoch_;
+  if (fresh) {
+    // Nobody here has seen this room's messages: the stream's tail is the history, as it is.
+    epoch_ = epoch;
+    history_.clear();
+    seq_ = 0;
+  }
+  for (auto const& m : tail)
+    if (m.seq > seq_) push_message_locked(m, !fresh); // after an outage: what members missed
+  seq_ = std::max(seq_, seq);
+}
+
+std::string room::epoch() const {
+  std::lock_guard lock(mutex_);
+  return epoch_;
+}
+
+std::size_t room::cluster_size() const {
+  std::lock_guard lock(mutex_);
+  return members_.size() + remote_members_.size();
 }
 
 frame room::history_page(history_request const& req) const {
@@ -117,6 +218,15 @@ std::size_t room::size() const {
 }
 
 std::vector<member_info> room::members() const {
+  std::lock_guard lock(mutex_);
+  std::vector<member_info> out;
+  out.reserve(members_.size() + remote_members_.size());
+  for (auto const* m : members_) out.push_back(m->info());
+  out.insert(out.end(), remote_members_.begin(), remote_members_.end());
+  return out;
+}
+
+std::vector<member_info> room::local_members() const {
   std::lock_guard lock(mutex_);
   std::vector<member_info> out;
   out.reserve(members_.size());

@@ -43,13 +43,39 @@ struct join_options {
   std::optional<std::string> epoch;   // the room epoch `since` belongs to, when the client knows it
 };
 
+// Where a room replicated across nodes sends what its local members do (the broker, with
+// --redis). Called from session strands, sometimes with the room's lock held: it must only
+// queue the work (post to its strand), never block or call back into the room.
+class room_uplink {
+public:
+  virtual void publish_text(std::string const& room, member_info const& from, std::shared_ptr<std::string const> text) = 0;
+  virtual void publish_binary(std::string const& room, member_info const& from, std::shared_ptr<std::string const> data) = 0;
+  virtual void joined(std::string const& room, member_info const& m) = 0;
+  virtual void left(std::string const& room, member_info const& m) = 0;
+
+protected:
+  ~room_uplink() = default;
+};
+
+// A message as the stream kept it, for seeding a replica's history.
+struct replicated_message {
+  std::uint64_t seq = 0;
+  std::int64_t ts = 0;
+  member_info from;
+  std::shared_ptr<std::string const> text;
+};
+
 // Thread-safe.
 class room {
 public:
-  room(std::string name, std::size_t history_capacity, std::string epoch);
+  // With an uplink (cluster mode) the room is this node's replica of a room shared through Redis:
+  // text goes to the uplink, which sequences it cluster-wide and hands it back through
+  // deliver_sequenced(); presence and binary go out through it too. Without one, all is local.
+  room(std::string name, std::size_t history_capacity, std::string epoch,
+       room_uplink* uplink = nullptr);
 
   std::string const& name() const noexcept { return name_; }
-  std::string const& epoch() const noexcept { return epoch_; }
+  std::string epoch() const;
 
   // Adds `m`. A JSON member gets its welcome (and a raw member resuming with `since` gets the
   // missed texts) in its queue before anything published later; the others hear a join event.
@@ -64,15 +90,37 @@ public:
   // increases by exactly one. A delivery only appends a pointer to a bounded queue.
   void publish_text(member_info const& from, std::shared_ptr<std::string const> text);
   // Binary is relayed as it is to every member of both formats; it has no seq and no history.
-  void publish_binary(std::shared_ptr<std::string const> data);
+  void publish_binary(std::shared_ptr<std::string const> data, member_info const& from = {});
+
+  // Cluster mode, from the broker. A message sequenced cluster-wide, in seq order: rendered once
+  // per format, kept in the history, delivered to every local member.
+  void deliver_sequenced(replicated_message const& m);
+  // A text message that could not be sequenced (Redis unreachable): local members get it without
+  // a seq; it is not kept, and cannot be resumed.
+  void deliver_unsequenced(member_info const& from, std::shared_ptr<std::string const> text);
+  // Binary from another node.
+  void deliver_remote_binary(std::shared_ptr<std::string const> data);
+  // Presence on other nodes. Idempotent: a join of a known member or a leave of an unknown one
+  // is not announced.
+  void remote_join(member_info const& m);
+  void remote_leave(member_info const& m);
+  // Replaces the view of other nodes' members, announcing the differences to local members.
+  void set_remote_members(std::vector<member_info> members);
+  // Seeds the replica from Redis: the room's epoch, its newest seq and the stream's tail, oldest
+  // first. When the epoch changed, the history is replaced; otherwise newer messages are added.
+  void reseed(std::string const& epoch, std::uint64_t seq, std::vector<replicated_message> const& tail);
 
   // A reply to a history request, rendered for the one member who asked.
   frame history_page(history_request const& req) const;
 
   void close_all(std::uint16_t code, std::string_view reason);
 
+  // Local members only: a room with none here is empty on this node.
   std::size_t size() const;
+  // Local and, in cluster mode, remote members.
+  std::size_t cluster_size() const;
   std::vector<member_info> members() const;
+  std::vector<member_info> local_members() const;
   std::uint64_t last_seq() const;
   std::size_t queued_bytes() const;
   // Where fan-out is counted: once per publish, with the member count.
@@ -86,14 +134,17 @@ public:
   std::uint64_t json_renders() const noexcept { return json_renders_.load(std::memory_order_relaxed); }
 
 private:
-  void deliver_presence_locked(std::string_view type, room_member const* subject);
+  void deliver_presence_locked(std::string_view type, member_info const& subject, room_member const* skip);
+  void push_message_locked(replicated_message const& m, bool deliver);
   // The entry's JSON rendering, made now if nobody needed it before. Under the lock.
   std::string const* json_of(history_entry const& e) const;
 
   std::string const name_;
-  std::string const epoch_;
+  room_uplink* const uplink_;
+  std::string epoch_;
   mutable std::mutex mutex_;
   std::vector<room_member*> members_;
+  std::vector<member_info> remote_members_; // cluster mode: members on other nodes
   std::size_t json_members_ = 0;
   std::uint64_t seq_ = 0;
   history_ring history_;

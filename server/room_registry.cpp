@@ -6,27 +6,44 @@
 
 namespace crier {
 
+std::shared_ptr<room>* room_registry::slot_locked(std::string const& name) {
+  auto it = rooms_.find(name);
+  if (it != rooms_.end()) return &it->second;
+  if (rooms_.size() >= settings_.max_rooms) {
+    // Rooms kept only for their history make way before a new room is refused.
+    sweep_locked(std::chrono::steady_clock::now());
+    if (rooms_.size() >= settings_.max_rooms && empty_rooms_ > 0) evict_oldest_empty_locked();
+    if (rooms_.size() >= settings_.max_rooms) return nullptr;
+  }
+  auto& slot = rooms_[name];
+  // A fresh epoch tells resuming clients that seq numbers restarted.
+  slot = std::make_shared<room>(name, settings_.history, random_hex(8), uplink_);
+  slot->set_metrics(settings_.metrics);
+  ++empty_rooms_;
+  return &slot;
+}
+
 room_registry::join_result room_registry::join(std::string const& name, room_member* m,
                                                join_options const& options) {
   std::lock_guard lock(mutex_);
   if (draining_) return {nullptr, refusal::draining};
-  auto it = rooms_.find(name);
-  if (it == rooms_.end() && rooms_.size() >= settings_.max_rooms) {
-    // Rooms kept only for their history make way before a new room is refused.
-    sweep_locked(std::chrono::steady_clock::now());
-    if (rooms_.size() >= settings_.max_rooms && empty_rooms_ > 0) evict_oldest_empty_locked();
-    if (rooms_.size() >= settings_.max_rooms) return {nullptr, refusal::too_many_rooms};
-  }
-  auto& slot = rooms_[name];
-  if (!slot) {
-    // A fresh epoch tells resuming clients that seq numbers restarted.
-    slot = std::make_shared<room>(name, settings_.history, random_hex(8));
-    slot->set_metrics(settings_.metrics);
-  } else if (slot->size() == 0) {
-    --empty_rooms_;
-  }
-  slot->join(m, options);
-  return {slot, refusal::none};
+  auto* slot = slot_locked(name);
+  if (slot == nullptr) return {nullptr, refusal::too_many_rooms};
+  if ((*slot)->size() == 0) --empty_rooms_;
+  (*slot)->join(m, options);
+  return {*slot, refusal::none};
+}
+
+std::shared_ptr<room> room_registry::ensure(std::string const& name) {
+  std::lock_guard lock(mutex_);
+  if (draining_) return nullptr;
+  auto* slot = slot_locked(name);
+  return slot == nullptr ? nullptr : *slot;
+}
+
+void room_registry::set_uplink(room_uplink* u) {
+  std::lock_guard lock(mutex_);
+  uplink_ = u;
 }
 
 void room_registry::evict_oldest_empty_locked() {

@@ -41,6 +41,11 @@ public:
   // Adds `m` to the named room, creating it unless max_rooms exist. Refused once draining began.
   join_result join(std::string const& name, room_member* m, join_options const& options = {});
   void leave(std::shared_ptr<room> const& r, room_member* m);
+  // The named room, created (empty) if need be; null when draining or at max_rooms.
+  std::shared_ptr<room> ensure(std::string const& name);
+  // Cluster mode: rooms created from now on are replicas that report to `u`, which must outlive
+  // every call into them (the server stops its sessions before it drops the broker).
+  void set_uplink(room_uplink* u);
 
   // Drops the empty rooms past their time or over the count. Returns how many it dropped.
   std::size_t sweep(std::chrono::steady_clock::time_point now = std::chrono::steady_clock::now());
@@ -57,11 +62,13 @@ public:
 
 private:
   std::size_t sweep_locked(std::chrono::steady_clock::time_point now);
+  std::shared_ptr<room>* slot_locked(std::string const& name);
   void evict_oldest_empty_locked();
 
   room_settings const settings_;
   mutable std::mutex mutex_;
   std::unordered_map<std::string, std::shared_ptr<room>> rooms_;
+  room_uplink* uplink_ = nullptr;
   std::size_t empty_rooms_ = 0;
   bool draining_ = false;
 };

@@ -47,7 +47,13 @@ server::server(config cfg)
     signals_(strand_, SIGINT, SIGTERM),
     drain_timer_(strand_),
     sweep_timer_(strand_),
-    listener_(ioc_, all_contexts(ioc_, workers_), state_) {}
+    listener_(ioc_, all_contexts(ioc_, workers_), state_) {
+  auto const& c = state_.cfg();
+  if (c.redis_url.empty()) return; // single-node: no broker, nothing on the hot path
+  broker_ = broker::create(ioc_, broker::settings{c.redis, c.redis_heartbeat, c.history}, state_.rooms(), state_.metrics());
+  state_.set_broker(broker_.get());
+  state_.rooms().set_uplink(broker_.get());
+}
 
 int server::run() {
   auto const& cfg = state_.cfg();
@@ -64,6 +70,7 @@ int server::run() {
                                {"auth", cfg.auth_token.empty() ? "off" : "token"},
                                {"allowed_origins", cfg.allowed_origins.empty() ? "same-origin" : cfg.allowed_origins}});
   auto const ep = listener_.local_endpoint();
+  if (broker_) broker_->start();
   listener_.start();
   asio::co_spawn(strand_, handle_signals(), asio::detached);
   asio::co_spawn(strand_, sweep_rooms(), asio::detached);
@@ -85,6 +92,7 @@ int server::run() {
   for (auto& t : threads) t.join();
   // Sessions that outlived the drain are destroyed with the io_context; they must not post to it.
   state_.set_idle_callback({});
+  state_.set_broker(nullptr);
   return 0;
 }
 
@@ -133,6 +141,12 @@ asio::awaitable<void> server::drain(int signal) {
   log_info("shut down");
   signals_.cancel();
   sweep_timer_.cancel();
+  if (broker_) {
+    broker_->stop();
+    // Let the broker's last commands (this node's departure) go out, briefly.
+    drain_timer_.expires_after(std::chrono::milliseconds(200));
+    co_await drain_timer_.async_wait(nothrow);
+  }
   stop_all();
 }
 

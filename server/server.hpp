@@ -3,6 +3,7 @@
 // SIGINT or SIGTERM starts. The first io_context, run by the main thread, also runs the
 // listener, the signals and the timers of the server itself.
 
+#include "server/broker.hpp"
 #include "server/listener.hpp"
 #include "server/server_state.hpp"
 
@@ -43,6 +44,8 @@ private:
   boost::asio::steady_timer drain_timer_;
   boost::asio::steady_timer sweep_timer_;
   listener listener_;
+  // --redis only. After the io_context: destroyed first, once no session can call it.
+  std::shared_ptr<broker> broker_;
 };
 
 } // namespace crier

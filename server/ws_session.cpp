@@ -1,6 +1,7 @@
 #include "server/ws_session.hpp"
 
 #include "common/utf8.hpp"
+#include "server/broker.hpp"
 #include "server/logging.hpp"
 
 #include <boost/asio/as_tuple.hpp>
@@ -219,6 +220,10 @@ asio::awaitable<void> ws_session<Stream>::run(upgrade_request req) {
 
   // Join before the handshake completes: once a client has its 101 response it is a member, and
   // whatever the room publishes from then on waits in the queue until the writer starts.
+  // Cluster mode: the first member on this node waits (bounded) for the room's history and
+  // members from Redis, so that its welcome is the cluster's; without Redis it joins locally.
+  if (auto* b = state_.broker())
+    co_await b->prepare(room_name_, std::min<std::chrono::milliseconds>(cfg.handshake_timeout, std::chrono::seconds(2)));
   auto joined = state_.rooms().join(room_name_, this, join_);
   if (!joined.joined) {
     co_await refuse_join(joined.why, req);

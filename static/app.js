@@ -203,7 +203,7 @@
     const mine = state.myIds.has(m.from.id);
     const li = document.createElement('li');
     li.className = `msg ${mine ? 'mine' : 'theirs'}`;
-    li.dataset.seq = String(m.seq);
+    if (typeof m.seq === 'number') li.dataset.seq = String(m.seq);
     li.dataset.from = m.from.id;
 
     // Consecutive messages from the same sender share one header.
@@ -234,9 +234,15 @@
     }
   }
 
-  // Shows a message event unless this epoch's seq was already shown.
+  // Shows a message event unless this epoch's seq was already shown. A message without a seq
+  // (a cluster node that lost Redis delivers locally without one) is shown as it comes: it is
+  // never replayed, so there is nothing to dedupe.
   function receiveMessage(m) {
-    if (!m || typeof m.seq !== 'number' || !m.from) return;
+    if (!m || !m.from || typeof m.text !== 'string') return;
+    if (typeof m.seq !== 'number') {
+      showMessage(m);
+      return;
+    }
     if (state.seen.has(m.seq)) return;
     state.seen.add(m.seq);
     if (m.seq > state.lastSeq) state.lastSeq = m.seq;

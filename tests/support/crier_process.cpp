@@ -38,6 +38,10 @@ pid_t spawn(std::vector<std::string> const& argv, std::vector<std::string> const
     ::dup2(devnull, 0);
     ::dup2(out_fd, 1);
     ::dup2(err_fd, 2);
+    // Nothing else of the test's: an inherited client socket would keep that connection open
+    // after the test closed it (the server's drain would then wait for it).
+    if (::syscall(SYS_close_range, 3U, ~0U, 0U) != 0)
+      for (int fd = 3; fd < 4096; ++fd) ::close(fd);
     if (max_open_files > 0) {
       rlimit const limit{max_open_files, max_open_files};
       ::setrlimit(RLIMIT_NOFILE, &limit);

@@ -133,6 +133,52 @@ TEST(config, help_and_version_exit_0) {
   EXPECT_EQ(version.output, "crier " + version_string() + "\n");
 }
 
+TEST(config, redis_is_off_by_default) {
+  auto const c = parse_ok({});
+  EXPECT_TRUE(c.redis_url.empty());
+  EXPECT_EQ(c.redis_heartbeat, 5s);
+}
+
+TEST(config, redis_url_and_heartbeat) {
+  auto const c = parse_ok({"--redis", "redis://10.0.0.7:6380/3", "--redis-heartbeat", "250ms"});
+  EXPECT_EQ(c.redis_url, "redis://10.0.0.7:6380/3");
+  EXPECT_EQ(c.redis.host, "10.0.0.7");
+  EXPECT_EQ(c.redis.port, 6380);
+  EXPECT_EQ(c.redis.db, 3U);
+  EXPECT_EQ(c.redis_heartbeat, 250ms);
+  scoped_env env("CRIER_REDIS", "redis://redis");
+  scoped_env hb("CRIER_REDIS_HEARTBEAT", "2s");
+  auto const e = parse_ok({});
+  EXPECT_EQ(e.redis.host, "redis");
+  EXPECT_EQ(e.redis.port, 6379);
+  EXPECT_EQ(e.redis.db, 0U);
+  EXPECT_EQ(e.redis_heartbeat, 2s);
+}
+
+TEST(config, redis_urls) {
+  auto const v6 = parse_redis_url("redis://[::1]:7000/1");
+  ASSERT_TRUE(v6);
+  EXPECT_EQ(v6->host, "::1");
+  EXPECT_EQ(v6->port, 7000);
+  EXPECT_EQ(v6->db, 1U);
+  ASSERT_TRUE(parse_redis_url("redis://localhost/"));
+  for (auto const* bad : {"", "redis://", "http://h:1", "redis://h:0", "redis://h:65536", "redis://h:x", "redis://h:1/x",
+                          "redis://user:pw@h:1", "redis://[::1", "redis://h:"})
+    EXPECT_FALSE(parse_redis_url(bad)) << bad;
+}
+
+TEST(config, bad_redis_flags_exit_2_naming_the_flag) {
+  auto const url = parse_fail({"--redis", "localhost:6379"});
+  EXPECT_EQ(url.status, exit_usage);
+  EXPECT_NE(url.output.find("--redis"), std::string::npos) << url.output;
+  EXPECT_NE(url.output.find("redis://HOST:PORT"), std::string::npos) << url.output;
+  for (auto const* bad : {"0", "5ms", "soon"}) {
+    auto const hb = parse_fail({"--redis-heartbeat", bad});
+    EXPECT_EQ(hb.status, exit_usage);
+    EXPECT_NE(hb.output.find("--redis-heartbeat"), std::string::npos) << hb.output;
+  }
+}
+
 TEST(units, sizes) {
   EXPECT_EQ(parse_size("65536"), 65536U);
   EXPECT_EQ(parse_size("64KiB"), 65536U);

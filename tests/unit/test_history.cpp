@@ -59,6 +59,22 @@ TEST(history_ring, pages_backwards) {
   EXPECT_TRUE(ring.before(26, 0).empty());
 }
 
+TEST(history_ring, seqs_with_gaps_are_found_by_value) {
+  // A cluster node may skip a seq it never received.
+  history_ring ring(4);
+  for (std::uint64_t s : {2U, 3U, 7U, 9U, 12U})
+    ring.push({s, 0, {}, std::make_shared<std::string const>(std::to_string(s)), nullptr});
+  EXPECT_EQ(seqs(ring.after(0)), (std::vector<std::uint64_t>{3, 7, 9, 12}));
+  EXPECT_EQ(seqs(ring.after(3)), (std::vector<std::uint64_t>{7, 9, 12}));
+  EXPECT_EQ(seqs(ring.after(5)), (std::vector<std::uint64_t>{7, 9, 12}));
+  EXPECT_EQ(seqs(ring.after(12)), (std::vector<std::uint64_t>{}));
+  EXPECT_EQ(seqs(ring.before(9, 10)), (std::vector<std::uint64_t>{3, 7}));
+  EXPECT_EQ(seqs(ring.before(10, 1)), (std::vector<std::uint64_t>{9}));
+  EXPECT_EQ(seqs(ring.before(3, 10)), (std::vector<std::uint64_t>{}));
+  ring.clear();
+  EXPECT_EQ(ring.size(), 0U);
+}
+
 TEST(resume, arithmetic) {
   // Nothing missed.
   EXPECT_TRUE(resume_is_complete(10, 10, 1));

@@ -365,3 +365,82 @@ TEST(room_registry, an_empty_room_kept_for_history_makes_way_for_a_new_one) {
 
 } // namespace
 } // namespace crier
+
+namespace crier {
+namespace {
+
+// An uplink that records what a replica sends towards Redis.
+struct recording_uplink final : room_uplink {
+  std::vector<std::string> calls;
+  void publish_text(std::string const& room, member_info const& from, std::shared_ptr<std::string const> t) override {
+    calls.push_back("text " + room + " " + from.id + " " + *t);
+  }
+  void publish_binary(std::string const& room, member_info const&, std::shared_ptr<std::string const> d) override {
+    calls.push_back("binary " + room + " " + *d);
+  }
+  void joined(std::string const& room, member_info const& m) override { calls.push_back("join " + room + " " + m.id); }
+  void left(std::string const& room, member_info const& m) override { calls.push_back("leave " + room + " " + m.id); }
+};
+
+TEST(room_replica, text_goes_up_and_comes_back_sequenced_once_rendered_once) {
+  recording_uplink up;
+  room r("lobby", 10, "e", &up);
+  fake_member raw, j1(wire_format::json, "j1", "jo"), j2(wire_format::json, "j2", "jay");
+  for (auto* m : {&raw, &j1, &j2}) r.join(m, {});
+  j1.received.clear();
+  j2.received.clear();
+  r.publish_text(alice, text("hi"));
+  EXPECT_TRUE(raw.received.empty()); // nothing local until the seq is known
+  EXPECT_EQ(up.calls.back(), "text lobby a1 hi");
+  r.deliver_sequenced({7, 1000, alice, text("hi")});
+  r.deliver_sequenced({7, 1000, alice, text("hi")}); // a duplicate is ignored
+  ASSERT_EQ(raw.received.size(), 1U);
+  EXPECT_EQ(*raw.received[0].payload, "hi");
+  ASSERT_EQ(j1.received.size(), 1U);
+  EXPECT_EQ(j1.event(0).at("seq"), 7);
+  EXPECT_EQ(j1.received[0].payload.get(), j2.received[0].payload.get());
+  EXPECT_EQ(r.json_renders(), 1U);
+  EXPECT_EQ(r.last_seq(), 7U);
+}
+
+TEST(room_replica, remote_members_are_in_the_welcome_and_announced_once) {
+  recording_uplink up;
+  room r("lobby", 10, "e", &up);
+  fake_member j(wire_format::json, "j", "jo");
+  r.join(&j, {});
+  EXPECT_EQ(up.calls.back(), "join lobby j");
+  r.remote_join({"r1", "remote"});
+  r.remote_join({"r1", "remote"});
+  ASSERT_EQ(j.received.size(), 2U); // welcome, one join
+  EXPECT_EQ(j.event(1).at("type"), "join");
+  EXPECT_EQ(r.cluster_size(), 2U);
+  EXPECT_EQ(r.size(), 1U);
+  fake_member k(wire_format::json, "k", "kay");
+  r.join(&k, {});
+  EXPECT_EQ(k.event(0).at("members").as_array().size(), 3U);
+  r.set_remote_members({{"r2", "other"}}); // r1 went, r2 came
+  ASSERT_EQ(j.received.size(), 5U); // + k's join, r1's leave, r2's join
+  EXPECT_EQ(j.event(3).at("type"), "leave");
+  EXPECT_EQ(j.event(4).at("type"), "join");
+  r.remote_leave({"r2", "other"});
+  r.remote_leave({"r2", "other"});
+  EXPECT_EQ(j.received.size(), 6U);
+}
+
+TEST(room_replica, reseed_takes_the_cluster_history_and_skips_gaps) {
+  room r("lobby", 10, "local-epoch");
+  r.reseed("cluster-epoch", 9, {{3, 1, alice, text("three")}, {5, 2, alice, text("five")}, {9, 3, alice, text("nine")}});
+  EXPECT_EQ(r.epoch(), "cluster-epoch");
+  EXPECT_EQ(r.last_seq(), 9U);
+  fake_member j(wire_format::json);
+  r.join(&j, {.since = 4, .epoch = "cluster-epoch"});
+  auto const history = j.event(0).at("history").as_array();
+  ASSERT_EQ(history.size(), 2U);
+  EXPECT_EQ(history[0].at("seq"), 5);
+  r.deliver_unsequenced(alice, text("no seq"));
+  EXPECT_FALSE(j.event(1).contains("seq"));
+  EXPECT_EQ(r.last_seq(), 9U);
+}
+
+} // namespace
+} // namespace crier

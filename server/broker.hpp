@@ -1,0 +1,148 @@
+#pragma once
+// Scale-out through Redis (--redis): the broker keeps this node's replicas of the rooms it has
+// members in, in step with every other node. It owns two redis_connections on one strand: one
+// for commands and scripts, one for pub/sub. Everything it does happens on that strand; rooms
+// reach it through room_uplink, whose calls only post to it.
+//
+// Per room: one channel (`crier:<db>:room:<name>`) carries envelopes (server/envelope.hpp); a
+// capped stream keeps the text messages; a hash lists the members of every node. A text message
+// is sequenced by one Lua script that INCRs the room's counter, XADDs with that seq as the
+// stream id and PUBLISHes, atomically: channel order, stream order and seq order are one order.
+// docs/scaling.md has the design and its guarantees.
+
+#include "common/config.hpp"
+#include "server/reorder_buffer.hpp"
+#include "server/redis_connection.hpp"
+#include "server/room.hpp"
+#include "server/room_registry.hpp"
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+namespace crier {
+
+class metrics;
+
+class broker final : public room_uplink, public std::enable_shared_from_this<broker> {
+public:
+  struct settings {
+    redis_endpoint endpoint;
+    std::chrono::milliseconds heartbeat{5'000};
+    std::size_t history = 100;
+    std::chrono::milliseconds command_timeout{2'000};
+    std::chrono::milliseconds gap_wait{1'000}; // how long a missing seq is waited for
+  };
+
+  static std::shared_ptr<broker> create(boost::asio::io_context& ioc, settings s, room_registry& rooms, metrics& m);
+  ~broker();
+  broker(broker const&) = delete;
+  broker& operator=(broker const&) = delete;
+
+  // Connects, and keeps reconnecting with capped backoff until stop().
+  void start();
+  // Withdraws this node (its heartbeat) and closes the connections once what is queued is sent.
+  void stop();
+
+  bool up() const noexcept { return up_.load(std::memory_order_acquire); }
+  std::string const& node_id() const noexcept { return node_id_; }
+
+  // Before a session joins `room`: completes once this node's replica of it is warm (subscribed,
+  // history and members read), at once when Redis is down, or after `timeout`. On the caller's
+  // executor, which must be a strand.
+  boost::asio::awaitable<void> prepare(std::string room, std::chrono::milliseconds timeout);
+  // Every room with members on any node, with its cluster-wide member count; nullopt when Redis
+  // cannot answer in time.
+  boost::asio::awaitable<std::optional<std::vector<room_summary>>> list_rooms(std::chrono::milliseconds timeout);
+  // One room's members on every node and its seq; nullopt when Redis cannot answer in time.
+  struct room_detail {
+    std::vector<member_info> members;
+    std::uint64_t seq = 0;
+  };
+  boost::asio::awaitable<std::optional<room_detail>> describe_room(std::string room, std::chrono::milliseconds timeout);
+
+  // room_uplink: from any thread.
+  void publish_text(std::string const& room, member_info const& from, std::shared_ptr<std::string const> text) override;
+  void publish_binary(std::string const& room, member_info const& from, std::shared_ptr<std::string const> data) override;
+  void joined(std::string const& room, member_info const& m) override;
+  void left(std::string const& room, member_info const& m) override;
+
+private:
+  struct replica;
+  using replica_ptr = std::shared_ptr<replica>;
+
+  broker(boost::asio::io_context& ioc, settings s, room_registry& rooms, metrics& m);
+
+  // All below run on strand_.
+  void connect();
+  void connected();
+  void fail(std::string const& reason);
+  void tick();
+  replica_ptr replica_for(std::string const& name, bool create);
+  void close_replica(std::string const& name);
+  void warm(replica_ptr const& rep);
+  void warmed(replica_ptr const& rep, redis_reply const& reply);
+  void subscribe(std::string const& name);
+  void unsubscribe(std::string const& name);
+  void read_snapshot(replica_ptr const& rep);
+  void on_message(std::string const& channel, std::string const& payload);
+  void apply(replica_ptr const& rep, struct envelope&& e);
+  void drain(replica_ptr const& rep);
+  void fill_gap(replica_ptr const& rep);
+  void sync_presence(std::string const& name, std::vector<member_info> const& local);
+  void when_warm(std::string const& name, std::function<void()> f);
+  void release_waiters(replica& rep);
+  // A text message on its way to the publish script.
+  struct outgoing_text {
+    std::string room;
+    member_info from;
+    std::shared_ptr<std::string const> text;
+    std::string head, tail; // the envelope around its seq
+    std::int64_t ts = 0;
+  };
+  void send_text(replica_ptr const& rep, std::shared_ptr<outgoing_text> const& out);
+  // Runs `command` on the strand and hands its reply to the calling coroutine (on its strand),
+  // or nullopt after `timeout` or when Redis is down.
+  template <class T>
+  boost::asio::awaitable<std::optional<T>> ask(std::vector<std::string> command, std::chrono::milliseconds timeout,
+                                               std::function<std::optional<T>(redis_reply const&)> parse);
+
+  std::string key(std::string const& room, char const* suffix) const;
+  std::string channel(std::string const& room) const;
+
+  boost::asio::io_context& ioc_;
+  boost::asio::strand<boost::asio::io_context::executor_type> strand_;
+  settings const settings_;
+  room_registry& rooms_;
+  metrics& metrics_;
+  std::string const node_id_;
+  std::string const channel_prefix_;
+  std::shared_ptr<redis_connection> cmd_, sub_;
+  std::string publish_sha_; // the publish script's SHA1 once loaded; empty: use EVAL
+  boost::asio::steady_timer retry_timer_, tick_timer_;
+  std::unordered_map<std::string, replica_ptr> replicas_;
+  // Rooms this node left while Redis was away: its entries there are removed once it is back.
+  std::unordered_set<std::string> stale_rooms_;
+  // Channels by state. hiredis keeps one callback per channel, so a SUBSCRIBE never overlaps
+  // another SUBSCRIBE or an UNSUBSCRIBE of the same channel.
+  std::unordered_set<std::string> subscribing_, subscribed_, unsubscribing_;
+  std::uint64_t generation_ = 0; // bumped per connection attempt: stale callbacks recognise themselves
+  unsigned attempt_ = 0;
+  int pending_connects_ = 0;
+  bool stopped_ = false;
+  enum class link { starting, up, down } link_ = link::starting;
+  std::atomic<bool> up_{false};
+};
+
+} // namespace crier

@@ -1,0 +1,61 @@
+// The envelope nodes exchange through Redis: round trips with any bytes, the split the publish
+// script joins around the seq, and malformed input refused.
+#include "server/envelope.hpp"
+
+#include <gtest/gtest.h>
+
+namespace crier {
+namespace {
+
+TEST(envelope, round_trip_keeps_every_byte) {
+  std::string payload("line one\nline two\0 with a nul and \xff\xfe", 36);
+  envelope const e{envelope::kind::binary, 0, "0123456789abcdef", 1'700'000'000'123, {"a1b2c3", "Zoë the name"}, payload};
+  auto const d = decode_envelope(encode(e));
+  ASSERT_TRUE(d);
+  EXPECT_EQ(d->type, envelope::kind::binary);
+  EXPECT_EQ(d->seq, 0U);
+  EXPECT_EQ(d->node, e.node);
+  EXPECT_EQ(d->ts, e.ts);
+  EXPECT_EQ(d->from.id, e.from.id);
+  EXPECT_EQ(d->from.name, e.from.name);
+  EXPECT_EQ(d->payload, payload);
+}
+
+TEST(envelope, the_script_puts_the_seq_between_the_halves) {
+  envelope const e{envelope::kind::text, 0, "n1", 5, {"id", "name with spaces 1 2"}, "hello 3 4\n"};
+  auto const [head, tail] = encode_split(e);
+  auto const d = decode_envelope(head + "18446744073709551615" + tail);
+  ASSERT_TRUE(d);
+  EXPECT_EQ(d->type, envelope::kind::text);
+  EXPECT_EQ(d->seq, 18446744073709551615ULL);
+  EXPECT_EQ(d->from.name, "name with spaces 1 2");
+  EXPECT_EQ(d->payload, "hello 3 4\n");
+}
+
+TEST(envelope, presence_has_no_payload) {
+  envelope const e{envelope::kind::leave, 0, "n2", 9, {"x", ""}, {}};
+  auto const d = decode_envelope(encode(e));
+  ASSERT_TRUE(d);
+  EXPECT_EQ(d->type, envelope::kind::leave);
+  EXPECT_EQ(d->from.id, "x");
+  EXPECT_TRUE(d->from.name.empty());
+  EXPECT_TRUE(d->payload.empty());
+}
+
+TEST(envelope, the_lua_scripts_format_decodes) {
+  // What the sweep and sync scripts build by hand for a leave and a join.
+  auto const d = decode_envelope("l 0 deadnode 1700000000000 3 5\nabcAlice");
+  ASSERT_TRUE(d);
+  EXPECT_EQ(d->node, "deadnode");
+  EXPECT_EQ(d->from.id, "abc");
+  EXPECT_EQ(d->from.name, "Alice");
+}
+
+TEST(envelope, malformed_is_refused) {
+  for (std::string_view bad : {"", "t", "x 1 n 2 0 0\n", "t 1 n 2 0 0", "t a n 2 0 0\n", "t 1  2 0 0\n",
+                               "t 1 n 2 9 0\nabc", "t 1 n 2 1 9\nab", "t -1 n 2 0 0\n", "t 1 n 2 0\n"})
+    EXPECT_FALSE(decode_envelope(bad)) << bad;
+}
+
+} // namespace
+} // namespace crier
