@@ -134,7 +134,8 @@ std::optional<int> parse(int argc, char** argv, options& o) {
   auto* rate = app.add_option("--rate", o.rate, "messages/s per sender; 0: as fast as --in-flight allows")
                  ->check(CLI::Range(0.0, 100'000.0));
   auto* in_flight = app.add_option("--in-flight", o.in_flight,
-                                   "messages a sender has sent and not yet received back (0: unbounded, with --rate)")
+                                   "messages a sender has sent that not every client of its room has received yet (with "
+                                   "--threads 1; with more, that the sender has not received back) (0: unbounded, with --rate)")
                       ->check(CLI::Range(0u, 4096u));
   auto* duration = app.add_option("--duration", o.duration, "measured seconds (idle hold for --senders 0)")
                      ->check(CLI::Range(0.1, 120.0));
@@ -302,6 +303,8 @@ public:
   worker(shared_setup const& s, std::vector<std::uint32_t> const& ids) : s_(s) {
     clients_.reserve(ids.size());
     for (auto id : ids) clients_.push_back(std::make_unique<client>(*this, s, ioc_, id));
+    if (ids.size() == s.opt.clients && s.opt.rate == 0 && s.opt.in_flight > 0)
+      acks_.assign(s.opt.senders, std::vector<std::uint32_t>(4 * s.opt.in_flight + 16, 0));
   }
 
   void start() {
@@ -360,6 +363,12 @@ public:
   stats st_;
   polled_counter connected_, failed_, closed_, sent_, unique_, expected_;
   std::vector<std::unique_ptr<client>> clients_;
+  // With one worker (which then has every client, clients_[id] being client id), a sender's
+  // window closes on a message only once every client of its room has it, not as soon as the
+  // sender has its own echo: otherwise a server that delivers faster than the slowest reader
+  // reads lets the senders run ahead of that reader without bound, until the server's
+  // slow-consumer bound closes it. Counts by [sender][seq % ring].
+  std::vector<std::vector<std::uint32_t>> acks_;
 
 private:
   std::thread thread_;
@@ -572,7 +581,18 @@ void worker::deliver(client& r, std::string_view payload) {
     ++st_.deliveries_window;
     st_.latency.record(now >= h->sent_ns ? now - h->sent_ns : 0);
   }
-  if (h->sender == r.id_) r.on_own_echo();
+  if (!acks_.empty()) {
+    if (h->sender < acks_.size() && res.v != seq_tracker::verdict::duplicate && res.v != seq_tracker::verdict::too_old) {
+      auto& ring = acks_[h->sender];
+      auto& count = ring[h->seq % ring.size()];
+      if (++count == s_.room_size[s_.room_of(h->sender)]) {
+        count = 0;
+        clients_[h->sender]->on_own_echo(); // every client of the room has it: the window moves
+      }
+    }
+  } else if (h->sender == r.id_) {
+    r.on_own_echo();
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
