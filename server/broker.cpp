@@ -1,7 +1,7 @@
 #include "server/broker.hpp"
 
 #include "common/identity.hpp"
-#include "server/envelope.hpp"
+#include "common/envelope.hpp"
 #include "server/logging.hpp"
 #include "server/metrics.hpp"
 

@@ -4,7 +4,7 @@
 // for commands and scripts, one for pub/sub. Everything it does happens on that strand; rooms
 // reach it through room_uplink, whose calls only post to it.
 //
-// Per room: one channel (`crier:<db>:room:<name>`) carries envelopes (server/envelope.hpp); a
+// Per room: one channel (`crier:<db>:room:<name>`) carries envelopes (common/envelope.hpp); a
 // capped stream keeps the text messages; a hash lists the members of every node. A text message
 // is sequenced by one Lua script that INCRs the room's counter, XADDs with that seq as the
 // stream id and PUBLISHes, atomically: channel order, stream order and seq order are one order.

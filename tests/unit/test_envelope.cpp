@@ -1,6 +1,6 @@
 // The envelope nodes exchange through Redis: round trips with any bytes, the split the publish
 // script joins around the seq, and malformed input refused.
-#include "server/envelope.hpp"
+#include "common/envelope.hpp"
 
 #include <gtest/gtest.h>
 

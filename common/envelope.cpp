@@ -1,4 +1,4 @@
-#include "server/envelope.hpp"
+#include "common/envelope.hpp"
 
 #include <charconv>
 
