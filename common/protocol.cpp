@@ -1,5 +1,7 @@
 #include "common/protocol.hpp"
 
+#include <optional>
+
 #include <boost/json/object.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
@@ -87,12 +89,19 @@ client_message decode_client_message(std::string_view text) {
   return protocol_error{"unknown_type", std::move(reason)};
 }
 
-std::string render_message(std::uint64_t seq, std::int64_t ts, member_info const& from, std::string_view text) {
+namespace {
+// A message event; seq is left out for a message a cluster node delivered only locally.
+std::string render_message_event(std::optional<std::uint64_t> seq, std::int64_t ts, member_info const& from,
+                                 std::string_view text) {
   std::string out;
   out.reserve(96 + from.id.size() + from.name.size() + text.size());
-  out += R"({"type":"message","seq":)";
-  out += std::to_string(seq);
-  out += R"(,"ts":)";
+  out += R"({"type":"message",)";
+  if (seq) {
+    out += R"("seq":)";
+    out += std::to_string(*seq);
+    out += ',';
+  }
+  out += R"("ts":)";
   out += std::to_string(ts);
   out += R"(,"from":)";
   append_member(out, from);
@@ -101,18 +110,14 @@ std::string render_message(std::uint64_t seq, std::int64_t ts, member_info const
   out += '}';
   return out;
 }
+} // namespace
+
+std::string render_message(std::uint64_t seq, std::int64_t ts, member_info const& from, std::string_view text) {
+  return render_message_event(seq, ts, from, text);
+}
 
 std::string render_unsequenced_message(std::int64_t ts, member_info const& from, std::string_view text) {
-  std::string out;
-  out.reserve(96 + from.id.size() + from.name.size() + text.size());
-  out += R"({"type":"message","ts":)";
-  out += std::to_string(ts);
-  out += R"(,"from":)";
-  append_member(out, from);
-  out += R"(,"text":)";
-  append_string(out, text);
-  out += '}';
-  return out;
+  return render_message_event(std::nullopt, ts, from, text);
 }
 
 std::string render_presence(std::string_view type, std::int64_t ts, member_info const& member) {
