@@ -276,7 +276,10 @@ asio::awaitable<bool> http_connection<Stream>::upgrade(http::request_parser<http
                                   req.version(), false);
   }
   beast::get_lowest_layer(stream_).expires_never(); // the WebSocket stream has its own timeouts
-  start_ws_session(std::move(stream_), state_, std::move(p), parser.release());
+  if constexpr (std::is_same_v<Stream, plain_stream>)
+    start_ws_session(stream_.release_socket(), state_, std::move(p), parser.release());
+  else
+    start_ws_session(std::move(stream_), state_, std::move(p), parser.release());
   co_return false;
 }
 

@@ -64,12 +64,13 @@ asio::awaitable<void> listener::accept_loop() {
   // logged (and lets sanitizers, which need one to inspect memory, work) before anything else.
   int reserve = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
   while (acceptor_.is_open()) {
-    // Each connection gets its own strand, so its reader, writer and timers never race, on the
-    // next thread's io_context: it stays on that thread, where its state stays in that core's
-    // cache, instead of moving between threads from one handler to the next.
+    // Each connection goes to the next thread's io_context and stays on that thread, where its
+    // state stays in that core's cache. Each io_context is run by exactly one thread, so a
+    // connection's reader, writer and timers never race, and it needs no strand (which would
+    // cost memory per connection and a second queueing of every handler).
     auto& worker = *workers_[next_worker_];
     next_worker_ = (next_worker_ + 1) % workers_.size();
-    auto [ec, socket] = co_await acceptor_.async_accept(asio::make_strand(worker), nothrow);
+    auto [ec, socket] = co_await acceptor_.async_accept(worker.get_executor(), nothrow);
     // Checked by value first, without touching the error category, since out of descriptors
     // even that may fail under a sanitizer. accept() only reports system errors.
     int const errnum = ec ? ec.value() : 0;

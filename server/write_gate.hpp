@@ -8,7 +8,10 @@
 // other way round. Beast's own writes still see real backpressure: they complete when their
 // bytes are in the socket, not when they are queued.
 //
-// Everything runs on the connection's strand, like every other operation on the stream.
+// Reads pass through, counted by a frame_tracker. Everything runs on the connection's thread,
+// like every other operation on the stream.
+
+#include "server/frame_tracker.hpp"
 
 #include <boost/asio/any_completion_handler.hpp>
 #include <boost/asio/async_result.hpp>
@@ -36,10 +39,21 @@ public:
   Next& next_layer() noexcept { return next_; }
   Next const& next_layer() const noexcept { return next_; }
 
+  // Reads pass straight through; the tracker sees every byte read, which is what tells the
+  // session when Beast has nothing buffered (see frame_tracker.hpp).
   template <class MutableBufferSequence, class ReadToken>
   auto async_read_some(MutableBufferSequence const& buffers, ReadToken&& token) {
-    return next_.async_read_some(buffers, std::forward<ReadToken>(token));
+    return boost::asio::async_initiate<ReadToken, void(boost::system::error_code, std::size_t)>(
+      [this](auto handler, MutableBufferSequence const& b) {
+        next_.async_read_some(b, [this, b, h = std::move(handler)](boost::system::error_code ec, std::size_t n) mutable {
+          tracker_.consume_buffers(b, n);
+          std::move(h)(ec, n);
+        });
+      },
+      token, buffers);
   }
+
+  frame_tracker const& tracker() const noexcept { return tracker_; }
 
   // Writes all of `buffers` (a "write some" that always writes everything, which the concept
   // allows), after every write asked for earlier has finished. The unit that goes out whole is
@@ -71,15 +85,15 @@ public:
 
   // Writes what the socket takes of `buffers` right now, without waiting, if no write is in
   // progress, and returns how many bytes that was (usually all of them: the socket has room).
-  // A synchronous write on the strand cannot interleave with anything. This saves the whole
+  // A synchronous write on the connection's thread cannot interleave with anything. This saves the whole
   // asynchronous machinery for the common case of a reader that keeps up. Plain TCP only: a TLS
   // stream must encrypt, so it always returns 0 there, as it does when anything goes wrong (the
   // asynchronous write that follows then meets the error).
   template <class ConstBufferSequence>
   std::size_t write_now(ConstBufferSequence const& buffers) {
-    if constexpr (requires { next_.socket(); } && !requires { next_.next_layer(); }) {
+    if constexpr (is_plain_tcp) {
       if (busy_) return 0;
-      auto& socket = next_.socket();
+      auto& socket = plain_socket();
       boost::system::error_code ec;
       if (!socket.non_blocking()) socket.non_blocking(true, ec); // only synchronous calls care
       if (ec) return 0;
@@ -88,6 +102,18 @@ public:
     } else {
       return 0;
     }
+  }
+
+  // A bare TCP socket (or Beast's tcp_stream around one) rather than TLS: the session reads and
+  // writes the socket directly only then.
+  static constexpr bool is_plain_tcp =
+    requires(Next& n) { n.non_blocking(); } || (requires(Next& n) { n.socket(); } && !requires(Next& n) { n.next_layer(); });
+
+  auto& plain_socket() noexcept
+    requires is_plain_tcp
+  {
+    if constexpr (requires { next_.socket(); }) return next_.socket();
+    else return next_;
   }
 
 private:
@@ -119,6 +145,7 @@ private:
   }
 
   Next next_;
+  frame_tracker tracker_;
   // A vector, not a deque: libstdc++'s deque allocates even when empty, and every connection
   // has a gate.
   std::vector<waiting_write> waiting_;

@@ -20,6 +20,7 @@
 #include <boost/beast/websocket/ssl.hpp>
 
 #include <cstring>
+#include <sys/socket.h>
 
 namespace crier {
 
@@ -63,6 +64,7 @@ ws_session<Stream>::ws_session(Stream&& stream, server_state& state, session_par
     queue_(queue_limits{state.cfg().max_queue_bytes, state.cfg().max_queue_messages,
                         state.cfg().slow_consumer == "drop-oldest" ? overflow_policy::drop_oldest
                                                                    : overflow_policy::close}),
+    waker_(wake_list::of(ws_.get_executor())),
     state_(state),
     room_name_(std::move(p.room)),
     identity_(std::move(p.identity)),
@@ -96,7 +98,7 @@ void ws_session<Stream>::deliver(frame const& f) {
     state_.metrics().slow_consumer_close();
     log_warn("ws slow consumer: outbound queue over its bound, closing with 1008",
              {{"peer", peer_}, {"room", room_name_}, {"id", identity_.id}});
-    // Arm the close deadline on our strand; the writer may be stuck on a peer that never reads.
+    // Arm the close deadline on our thread; the writer may be stuck on a peer that never reads.
     if (auto self = this->weak_from_this().lock())
       asio::post(ws_.get_executor(), [self = std::move(self)] { self->close_decided(); });
   }
@@ -115,11 +117,11 @@ void ws_session<Stream>::close(std::uint16_t code, std::string_view reason) {
 
 template <class Stream>
 void ws_session<Stream>::request_close(std::uint16_t code, std::string_view reason, bool discard) {
-  // On the strand.
+  // On the session's thread.
   auto const r = queue_.request_close(close_request{code, std::string(reason)}, discard);
   if (!r.decided) return;
   close_decided();
-  if (r.wake) start_writer();
+  if (r.wake) kick();
 }
 
 template <class Stream>
@@ -134,33 +136,54 @@ void ws_session<Stream>::close_decided() {
     [weak = this->weak_from_this(), timeout = state_.cfg().close_timeout]() -> asio::awaitable<void> {
       asio::steady_timer timer(co_await asio::this_coro::executor, timeout + std::chrono::milliseconds(100));
       co_await timer.async_wait(nothrow);
-      if (auto self = weak.lock()) beast::get_lowest_layer(self->ws_).close();
+      if (auto self = weak.lock()) self->close_socket();
     },
     asio::detached);
 }
 
 template <class Stream>
+void ws_session<Stream>::close_socket() noexcept {
+  boost::system::error_code ignored;
+  auto& lowest = beast::get_lowest_layer(ws_);
+  if constexpr (requires { lowest.close(ignored); }) lowest.close(ignored);
+  else lowest.close();
+}
+
+template <class Stream>
 void ws_session<Stream>::wake_writer() {
-  // Called from other strands: the timer may only be touched on ours. The session is alive here
-  // because it is still a room member, and it leaves its room before it can be destroyed.
-  if (auto self = this->weak_from_this().lock()) {
-    asio::post(ws_.get_executor(), [self = std::move(self)] { self->start_writer(); });
+  // Called from any thread, often the room's fan-out: the writer may only run on our thread. The
+  // session is alive here because it is still a room member, and it leaves its room before it
+  // can be destroyed.
+  auto self = this->weak_from_this().lock();
+  if (!self) return;
+  if (waker_ != nullptr) waker_->add(std::move(self));
+  else asio::post(ws_.get_executor(), [self = std::move(self)] { self->kick(); });
+}
+
+template <class Stream>
+void ws_session<Stream>::kick() {
+  // On the session's thread. Most wake-ups end here: what is queued goes out in one write that the
+  // socket takes at once, and no coroutine is made. The writer coroutine is started only for what
+  // has to wait: the socket's room, a ping, the close handshake.
+  if (writer_running_) return;
+  writer_running_ = true;
+  switch (auto const s = pump()) {
+  case step::idle:
+    writer_running_ = false;
+    arm_timer();
+    return;
+  case step::stopped:
+    writer_running_ = false;
+    return;
+  default:
+    asio::co_spawn(ws_.get_executor(), [self = this->shared_from_this(), s] { return self->writer(s); }, asio::detached);
   }
 }
 
 template <class Stream>
-void ws_session<Stream>::start_writer() {
-  // On the strand. The writer coroutine exists only while there is something to do; an idle
-  // session keeps just the timer for its next ping or idle check, which is much smaller than a
-  // suspended coroutine.
-  if (writer_running_) return;
-  writer_running_ = true;
-  asio::co_spawn(ws_.get_executor(), [self = this->shared_from_this()] { return self->writer(); }, asio::detached);
-}
-
-template <class Stream>
 void ws_session<Stream>::arm_timer() {
-  // On the strand, as the writer goes idle: start it again when the next ping or idle check is due.
+  // On the session's thread, as the writer goes idle: wake it when the next ping or idle check is
+  // due.
   auto const& cfg = state_.cfg();
   auto wake_at = clock::time_point::max();
   if (cfg.ping_interval.count() > 0) wake_at = next_ping_;
@@ -173,7 +196,7 @@ void ws_session<Stream>::arm_timer() {
   wake_.async_wait([self = this->shared_from_this()](boost::system::error_code ec) {
     if (ec) return;
     self->timer_at_ = clock::time_point::max();
-    self->start_writer();
+    self->kick();
   });
 }
 
@@ -189,8 +212,13 @@ asio::awaitable<void> ws_session<Stream>::refuse_join(room_registry::refusal why
     res.body() = "too many rooms: try an existing room\n";
     res.keep_alive(false);
     res.prepare_payload();
-    beast::get_lowest_layer(ws_).expires_after(state_.cfg().handshake_timeout);
-    co_await http::async_write(ws_.next_layer(), res, nothrow);
+    // Bounded like the handshake: a client that does not read its answer is cut off.
+    wake_.expires_after(state_.cfg().handshake_timeout);
+    wake_.async_wait([self = this->shared_from_this()](boost::system::error_code ec) {
+      if (!ec) self->close_socket();
+    });
+    co_await http::async_write(ws_.next_layer().next_layer(), res, nothrow);
+    wake_.cancel();
     co_return;
   }
   // Draining began between the upgrade request and now: accept, then say goodbye properly.
@@ -248,9 +276,60 @@ asio::awaitable<void> ws_session<Stream>::run(upgrade_request req) {
                        {"id", identity_.id},
                        {"mode", format_ == wire_format::json ? "json" : "raw"}});
 
-  start_writer();
+  kick(); // a JSON member's welcome is already queued
 
-  // The reader, in this same coroutine: one suspended coroutine fewer per idle connection.
+  // The reader, in this same coroutine as long as it has something to read.
+  if (idle_reads && can_idle()) wait_readable();
+  else co_await read_messages();
+}
+
+template <class Stream>
+bool ws_session<Stream>::can_idle() const {
+  // Every byte Beast was given belongs to messages the reader has taken whole, and nothing came
+  // after the last of them: Beast's read buffer is empty and no frame is half parsed.
+  auto const& t = ws_.next_layer().tracker();
+  return idle_reads && t.at_message_end() && t.messages() == messages_read_ && ws_.is_open();
+}
+
+template <class Stream>
+void ws_session<Stream>::wait_readable() {
+  // A connection between messages keeps this small wait instead of a pending Beast read and
+  // the coroutine around it.
+  if constexpr (idle_reads) {
+    ws_.next_layer().plain_socket().async_wait(
+      asio::socket_base::wait_read,
+      [self = this->shared_from_this()](boost::system::error_code ec) { self->on_readable(ec); });
+  }
+}
+
+template <class Stream>
+void ws_session<Stream>::on_readable(boost::system::error_code ec) {
+  if constexpr (idle_reads) {
+    // The socket was closed under the wait: by the close deadline, by a failed write, or by
+    // Beast at the end of a closing handshake the writer started.
+    if (ec) return finish(ec);
+    auto& socket = ws_.next_layer().plain_socket();
+    if (!queue_.closing()) {
+      // The answer to the writer's ping is the usual reason an idle connection becomes readable.
+      // Nothing needs to happen for it but noting that the peer is alive, so it is consumed
+      // here and the connection goes back to waiting, rather than starting a Beast read that
+      // would then stay pending until the next message.
+      std::array<std::uint8_t, 128> peek;
+      auto const n = ::recv(socket.native_handle(), peek.data(), peek.size(), MSG_PEEK | MSG_DONTWAIT);
+      if (n > 0 && whole_pongs(peek.data(), static_cast<std::size_t>(n)) == static_cast<std::size_t>(n) &&
+          ::recv(socket.native_handle(), peek.data(), static_cast<std::size_t>(n), MSG_DONTWAIT) == n) {
+        last_rx_ = clock::now();
+        return wait_readable();
+      }
+    }
+    asio::co_spawn(
+      ws_.get_executor(), [self = this->shared_from_this()] { return self->read_messages(); },
+      [peer = peer_](std::exception_ptr e) { log_exception(peer, e); });
+  }
+}
+
+template <class Stream>
+asio::awaitable<void> ws_session<Stream>::read_messages() {
   boost::system::error_code ec;
   for (;;) {
     std::size_t n = 0;
@@ -270,30 +349,42 @@ asio::awaitable<void> ws_session<Stream>::run(upgrade_request req) {
       if (ec) break;
     }
     if (ec) break;
-    n = data.size();
-    last_rx_ = clock::now();
-    state_.metrics().message_in(n);
-    // Once a close is decided nothing more is acted on; and over the rate, nothing is published.
-    if (!queue_.closing()) {
-      if (ws_.got_text() && !ends_in_complete_utf8(data)) {
-        // Beast checks UTF-8 as frames arrive, but it skips the end-of-message check when the last
-        // fragment is empty, so "\xce" followed by an empty final continuation reaches us as a
-        // complete text message. Everything before the end was checked, so only the last
-        // sequence needs looking at. RFC 6455 section 8.1 says to fail the connection with 1007; the
-        // writer sends the close, and reading goes on until the peer answers or the close times out.
-        log_info("ws text message is not UTF-8, closing with 1007", {{"peer", peer_}, {"room", room_name_}});
-        request_close(websocket::close_code::bad_payload, "invalid UTF-8", true);
-      } else if (!admit_by_rate()) {
-        // dropped or closing, as --rate-limit-action says
-      } else if (!ws_.got_text()) {
-        room_->publish_binary(std::make_shared<std::string const>(std::move(data)));
-      } else if (format_ == wire_format::raw) {
-        room_->publish_text(identity_, std::make_shared<std::string const>(std::move(data)));
-      } else {
-        handle_text(std::move(data));
-      }
-    }
+    ++messages_read_;
+    handle_message(std::move(data));
+    if (can_idle()) co_return wait_readable();
   }
+  finish(ec);
+}
+
+template <class Stream>
+void ws_session<Stream>::handle_message(std::string data) {
+  auto const n = data.size();
+  last_rx_ = clock::now();
+  state_.metrics().message_in(n);
+  // Once a close is decided nothing more is acted on; and over the rate, nothing is published.
+  if (queue_.closing()) return;
+  if (ws_.got_text() && !ends_in_complete_utf8(data)) {
+    // Beast checks UTF-8 as frames arrive, but it skips the end-of-message check when the last
+    // fragment is empty, so "\xce" followed by an empty final continuation reaches us as a
+    // complete text message. Everything before the end was checked, so only the last
+    // sequence needs looking at. RFC 6455 section 8.1 says to fail the connection with 1007; the
+    // writer sends the close, and reading goes on until the peer answers or the close times out.
+    log_info("ws text message is not UTF-8, closing with 1007", {{"peer", peer_}, {"room", room_name_}});
+    request_close(websocket::close_code::bad_payload, "invalid UTF-8", true);
+  } else if (!admit_by_rate()) {
+    // dropped or closing, as --rate-limit-action says
+  } else if (!ws_.got_text()) {
+    room_->publish_binary(std::make_shared<std::string const>(std::move(data)));
+  } else if (format_ == wire_format::raw) {
+    room_->publish_text(identity_, std::make_shared<std::string const>(std::move(data)));
+  } else {
+    handle_text(std::move(data));
+  }
+}
+
+template <class Stream>
+void ws_session<Stream>::finish(boost::system::error_code ec) {
+  if (std::exchange(finished_, true)) return;
   state_.rooms().leave(room_, this);
   queue_.stop();
   wake_.cancel(); // the idle writer's timer holds the session: let it go
@@ -365,80 +456,101 @@ bool ws_session<Stream>::note_protocol_error() {
 }
 
 template <class Stream>
-asio::awaitable<void> ws_session<Stream>::writer() {
+typename ws_session<Stream>::step ws_session<Stream>::pump() {
   auto const& cfg = state_.cfg();
-  bool const pings = cfg.ping_interval.count() > 0;
-  bool const idle_check = cfg.idle_timeout.count() > 0;
-  std::vector<frame> batch;
-  std::vector<std::uint8_t> scratch;       // the batch's headers and small payloads
-  std::vector<asio::const_buffer> buffers; // the gather write
-  close_request close;
   for (;;) {
     auto const now = clock::now();
-    if (idle_check && now - last_rx_ >= cfg.idle_timeout && !queue_.closing()) {
+    if (cfg.idle_timeout.count() > 0 && now - last_rx_ >= cfg.idle_timeout && !queue_.closing()) {
       log_info("ws idle timeout", {{"peer", peer_}, {"room", room_name_}, {"id", identity_.id}});
       state_.metrics().idle_timeout();
       request_close(websocket::close_code::going_away, "idle timeout", true);
     }
-    if (pings && now >= next_ping_ && !queue_.closing()) {
-      next_ping_ = now + cfg.ping_interval;
-      auto [ec] = co_await ws_.async_ping({}, nothrow);
-      if (ec) {
-        beast::get_lowest_layer(ws_).close();
-        co_return;
-      }
-    }
-    switch (queue_.take(batch, close)) {
+    if (cfg.ping_interval.count() > 0 && now >= next_ping_ && !queue_.closing()) return step::ping;
+    switch (queue_.take(batch_, close_)) {
     case outbound_queue::take_result::idle:
-      // Nothing to send: the writer ends here, and the next delivery (or the timer, when a ping or
-      // idle check is due) starts it again. The queue has marked it waiting under its lock, so a
-      // delivery from now on asks for a wake, which runs on this strand after this returns.
-      if (batch.capacity() > 4) batch = {}; // a quiet session keeps no memory of a burst
-      writer_running_ = false;
-      arm_timer();
-      co_return;
+      // The queue has marked the writer waiting under its lock, so a delivery from now on asks
+      // for a wake, which runs on this thread after this returns. A quiet session keeps no
+      // memory of a burst.
+      if (batch_.capacity() > 4) batch_ = {};
+      if (scratch_.capacity() > 4096) scratch_ = {};
+      if (buffers_.capacity() > 16) buffers_ = {};
+      return step::idle;
     case outbound_queue::take_result::stop:
-      writer_running_ = false;
-      co_return;
-    case outbound_queue::take_result::close: {
-      sent_close_code_ = close.code;
-      // The reader sees the peer's answer (or the close timeout) and ends the session.
-      co_await ws_.async_close(websocket::close_reason(static_cast<websocket::close_code>(close.code), close.reason),
-                               nothrow);
-      co_return;
-    }
+      return step::stopped;
+    case outbound_queue::take_result::close:
+      return step::close;
     case outbound_queue::take_result::batch:
       break;
     }
-    std::size_t taken = 0;
-    for (auto const& f : batch) taken += f.size();
+    batch_bytes_ = 0;
+    for (auto const& f : batch_) batch_bytes_ += f.size();
     // A close was decided (send nothing more), or Beast is closing (the peer's close came in and
     // Beast has answered it): no data frame may follow a close frame.
     if (!queue_.discarding() && ws_.is_open()) {
-      auto const total = frame_batch(batch, scratch, buffers);
+      auto const total = frame_batch(batch_, scratch_, buffers_);
       // Most of the time the socket has room and the batch goes out here and now; what it does
-      // not take goes through the gate.
-      auto written = ws_.next_layer().write_now(buffers);
+      // not take goes through the gate, in the writer coroutine.
+      auto written = ws_.next_layer().write_now(buffers_);
       if (written < total) {
         // Drop what went out from the front of the buffer sequence.
-        auto first = buffers.begin();
+        auto first = buffers_.begin();
         while (written > 0 && written >= first->size()) written -= (first++)->size();
         if (written > 0) *first += written;
-        buffers.erase(buffers.begin(), first);
-        // One call to the gate, not asio::async_write on it: async_write would hand the gate at
-        // most 64 buffers at a time, and a pong could take its turn between two of those pieces,
-        // in the middle of a frame. The gate itself writes the whole sequence before anything else.
-        auto [ec, n] = co_await ws_.next_layer().async_write_some(buffers, nothrow);
-        if (ec) {
-          // The reader will fail too; make sure it does not wait for data that cannot come.
-          beast::get_lowest_layer(ws_).close();
-          co_return;
-        }
+        buffers_.erase(buffers_.begin(), first);
+        return step::write_rest;
       }
-      state_.metrics().written(batch.size(), taken);
+      state_.metrics().written(batch_.size(), batch_bytes_);
     }
-    queue_.written(taken);
-    batch.clear();
+    queue_.written(batch_bytes_);
+    batch_.clear();
+  }
+}
+
+template <class Stream>
+asio::awaitable<void> ws_session<Stream>::writer(step s) {
+  for (;;) {
+    switch (s) {
+    case step::idle:
+      writer_running_ = false;
+      arm_timer();
+      co_return;
+    case step::stopped:
+      writer_running_ = false;
+      co_return;
+    case step::ping: {
+      next_ping_ = clock::now() + state_.cfg().ping_interval;
+      auto [ec] = co_await ws_.async_ping({}, nothrow);
+      if (ec) {
+        close_socket();
+        co_return;
+      }
+      break;
+    }
+    case step::close: {
+      sent_close_code_ = close_.code;
+      // The reader (or the wait for readability) sees the end of the handshake, or the close
+      // deadline does, and ends the session. The writer stays "running": nothing more is sent.
+      co_await ws_.async_close(websocket::close_reason(static_cast<websocket::close_code>(close_.code), close_.reason),
+                               nothrow);
+      co_return;
+    }
+    case step::write_rest: {
+      // One call to the gate, not asio::async_write on it: async_write would hand the gate at
+      // most 64 buffers at a time, and a pong could take its turn between two of those pieces,
+      // in the middle of a frame. The gate itself writes the whole sequence before anything else.
+      auto [ec, n] = co_await ws_.next_layer().async_write_some(buffers_, nothrow);
+      if (ec) {
+        // The reader will fail too; make sure it does not wait for data that cannot come.
+        close_socket();
+        co_return;
+      }
+      state_.metrics().written(batch_.size(), batch_bytes_);
+      queue_.written(batch_bytes_);
+      batch_.clear();
+      break;
+    }
+    }
+    s = pump();
   }
 }
 
@@ -506,9 +618,9 @@ void ws_session<Stream>::log_closed(boost::system::error_code ec) {
                         {"duration_ms", duration_ms}});
 }
 
-template class ws_session<plain_stream>;
+template class ws_session<plain_ws_stream>;
 template class ws_session<tls_stream>;
-template void start_ws_session<plain_stream>(plain_stream&&, server_state&, session_params, upgrade_request);
+template void start_ws_session<plain_ws_stream>(plain_ws_stream&&, server_state&, session_params, upgrade_request);
 template void start_ws_session<tls_stream>(tls_stream&&, server_state&, session_params, upgrade_request);
 
 } // namespace crier

@@ -1,12 +1,20 @@
 #pragma once
-// One WebSocket connection after the HTTP upgrade: a reader coroutine (run(), after the
-// handshake) that publishes each message to the room, and a writer coroutine that drains the
-// session's bounded outbound queue and sends the pings, and exists only while it has work. Both run on the connection's strand, which is what Beast requires: one read and one
-// write in flight. The session is a template over the byte stream: plain TCP or TLS.
+// One WebSocket connection after the HTTP upgrade. Its reader and writer are coroutines that
+// exist only while they have work:
+// - the writer drains the session's bounded outbound queue and sends the pings. Most of the
+//   time a wake-up writes what is queued there and then, without a coroutine; the coroutine
+//   takes over when a write must wait for the socket, or for a ping or the close handshake.
+// - the reader reads messages and publishes them to the room. A plain-TCP connection with
+//   nothing more to read waits for readability on the bare socket (frame_tracker.hpp says when
+//   Beast holds no unread bytes), so an idle connection holds no Beast read and no coroutine.
+// Everything of a session runs on the thread of its io_context, one per thread, so there is no
+// strand: Beast's rule of one read and one write in flight holds on that thread. The session is
+// a template over the byte stream: plain TCP or TLS.
 
 #include "server/outbound_queue.hpp"
 #include "server/room.hpp"
 #include "server/server_state.hpp"
+#include "server/wake_list.hpp"
 #include "server/write_gate.hpp"
 
 #include <boost/asio/awaitable.hpp>
@@ -26,6 +34,9 @@ namespace crier {
 
 using plain_stream = boost::beast::tcp_stream;
 using tls_stream = boost::beast::ssl_stream<boost::beast::tcp_stream>;
+// After the upgrade a plain connection is the bare socket: Beast's WebSocket stream has its own
+// timer, and tcp_stream's (half a kilobyte per connection) would go unused.
+using plain_ws_stream = boost::asio::ip::tcp::socket;
 using upgrade_request = boost::beast::http::request<boost::beast::http::empty_body>;
 
 // Who a session is and what it asked for, decided from the upgrade request.
@@ -43,7 +54,9 @@ template <class Stream>
 void start_ws_session(Stream&& stream, server_state& state, session_params params, upgrade_request req);
 
 template <class Stream>
-class ws_session final : public room_member, public std::enable_shared_from_this<ws_session<Stream>> {
+class ws_session final : public room_member,
+                         public wakeable,
+                         public std::enable_shared_from_this<ws_session<Stream>> {
 public:
   ws_session(Stream&& stream, server_state& state, session_params p);
   ~ws_session();
@@ -59,35 +72,72 @@ public:
   member_info const& info() const noexcept override { return identity_; }
   std::size_t queued_bytes() const noexcept override { return queue_.bytes_relaxed(); }
 
+  // wakeable: on the session's thread, after deliveries found the writer idle.
+  void wake() override { kick(); }
+
 private:
   using clock = std::chrono::steady_clock;
 
+  // Reads bypass Beast while idle only on plain TCP: TLS buffers decrypted bytes of its own.
+  static constexpr bool idle_reads = write_gate<Stream>::is_plain_tcp;
+
+  // What pump() stopped at.
+  enum class step {
+    idle,       // the queue is empty: the writer is done for now
+    stopped,    // the session is over
+    ping,       // a ping is due
+    close,      // send close_
+    write_rest, // buffers_ hold what the socket did not take at once
+  };
+
   boost::asio::awaitable<void> run(upgrade_request req);
-  boost::asio::awaitable<void> writer();
+  // Reads messages until the connection can idle (plain TCP) or ends.
+  boost::asio::awaitable<void> read_messages();
+  // Waits for the peer's next bytes on the bare socket; then reads them.
+  void wait_readable();
+  void on_readable(boost::system::error_code ec);
+  // True when Beast holds no byte the session has not seen as part of a whole message.
+  bool can_idle() const;
+  // The session's end, once: leave the room, stop the queue, log the close.
+  void finish(boost::system::error_code ec);
+  // Writes whatever is queued as long as the socket takes it whole, synchronously.
+  step pump();
+  // On the session's thread: something may need writing.
+  void kick();
+  boost::asio::awaitable<void> writer(step first);
   // Frames `batch` into `scratch` and `buffers` for one gather write; returns the bytes.
   static std::size_t frame_batch(std::vector<frame> const& batch, std::vector<std::uint8_t>& scratch,
                                  std::vector<boost::asio::const_buffer>& buffers);
   boost::asio::awaitable<void> refuse_join(room_registry::refusal why, upgrade_request const& req);
+  void handle_message(std::string data);
   void handle_text(std::string text);
   bool admit_by_rate();
   void reply(std::string json);
   bool note_protocol_error();
-  // On the strand: a close was decided; make sure the session ends within the close timeout even
-  // if the peer never reads again.
+  // A close was decided; make sure the session ends within the close timeout even if the peer
+  // never reads again.
   void close_decided();
   void request_close(std::uint16_t code, std::string_view reason, bool discard);
   void wake_writer();
-  void start_writer();
   void arm_timer();
+  void close_socket() noexcept;
   void log_closed(boost::system::error_code ec);
 
   // Beast frames and reads; the gate beneath it lets the writer's batches and Beast's own
-  // frames take turns on the socket.
+  // frames take turns on the socket, and follows the frames read.
   boost::beast::websocket::stream<write_gate<Stream>> ws_;
-  // While the writer is idle (and not running), this timer starts it again when the next ping
-  // or idle check is due; start_writer() cancels it.
+  // While the writer is idle, this timer wakes it when the next ping or idle check is due.
   boost::asio::steady_timer wake_;
   outbound_queue queue_;
+  // This thread's wake list (null only off an io_context): deliveries from a publish are woken
+  // together.
+  wake_list* const waker_;
+  // The writer's batch and its framing, kept between wake-ups; emptied when they grow large.
+  std::vector<frame> batch_;
+  std::vector<std::uint8_t> scratch_;
+  std::vector<boost::asio::const_buffer> buffers_;
+  std::size_t batch_bytes_ = 0; // payload bytes of batch_, for queue_.written()
+  close_request close_;
   // Where each message's first bytes land. It lives in the session so that a connection waiting
   // for its next message holds no read buffer on the heap; most chat messages fit in it whole.
   std::array<char, 128> first_bytes_;
@@ -109,7 +159,9 @@ private:
   std::size_t error_count_ = 0;
   std::uint16_t sent_close_code_ = 0; // the close code the server decided on, if it did
   bool deadline_armed_ = false;
-  bool writer_running_ = false; // on the strand
+  std::uint64_t messages_read_ = 0; // whole messages taken from Beast
+  bool writer_running_ = false;     // a pump or the writer coroutine has the queue
+  bool finished_ = false;
   // When the timer's pending wait expires, or max() when none is pending: an idle writer that
   // wants the same wake-up time again leaves it alone instead of re-arming it.
   clock::time_point timer_at_ = clock::time_point::max();

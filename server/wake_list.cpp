@@ -1,0 +1,41 @@
+#include "server/wake_list.hpp"
+
+#include <boost/asio/post.hpp>
+
+namespace crier {
+
+void wake_list::add(std::shared_ptr<wakeable> w) {
+  bool post = false;
+  {
+    std::lock_guard lock(mutex_);
+    pending_.push_back(std::move(w));
+    post = !std::exchange(posted_, true);
+  }
+  if (post) boost::asio::post(get_io_context(), [this] { run(); });
+}
+
+void wake_list::run() {
+  {
+    std::lock_guard lock(mutex_);
+    running_.swap(pending_);
+    posted_ = false;
+  }
+  // Adds made while these run (a write's follow-up, another thread's publish) go to pending_
+  // and post again.
+  for (auto& w : running_) w->wake();
+  running_.clear();
+  // A burst of wakes leaves a large vector behind; keep a modest one for the next publish.
+  if (running_.capacity() > 1024) running_ = {};
+}
+
+void wake_list::shutdown() {
+  // The context is going away with its sessions: drop the references without waking anyone.
+  std::vector<std::shared_ptr<wakeable>> pending;
+  {
+    std::lock_guard lock(mutex_);
+    pending.swap(pending_);
+  }
+  running_.clear();
+}
+
+} // namespace crier
