@@ -73,6 +73,11 @@ std::uint16_t outbound_queue::decided_close_code() const {
   return close_.code;
 }
 
+close_request outbound_queue::decided_close() const {
+  std::lock_guard lock(mutex_);
+  return close_;
+}
+
 bool outbound_queue::closing() const {
   std::lock_guard lock(mutex_);
   return state_ != state::open;

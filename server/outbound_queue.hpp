@@ -73,6 +73,8 @@ public:
 
   // The close code decided on (slow consumer, shutdown...), or 0 when none was.
   std::uint16_t decided_close_code() const;
+  // The close decided on: code and reason.
+  close_request decided_close() const;
 
   std::size_t bytes() const;
   std::size_t dropped_total() const;

@@ -2,9 +2,11 @@
 
 #include "common/utf8.hpp"
 #include "server/broker.hpp"
+#include "server/exact_allocator.hpp"
 #include "server/logging.hpp"
 
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/bind_allocator.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/post.hpp>
@@ -54,7 +56,23 @@ void log_exception(std::string const& peer, std::exception_ptr e) {
 
 template <class Stream>
 void start_ws_session(Stream&& stream, server_state& state, session_params params, upgrade_request req) {
-  std::make_shared<ws_session<Stream>>(std::move(stream), state, std::move(params))->start(std::move(req));
+  auto join = std::move(params.join);
+  std::make_shared<ws_session<Stream>>(std::move(stream), state, std::move(params))->start(std::move(req), std::move(join));
+}
+
+void start_ws_session(asio::ip::tcp::socket&& socket, server_state& state, session_params params, upgrade_request req) {
+  boost::system::error_code ec;
+  auto const* ex = socket.get_executor().target<asio::io_context::executor_type>();
+  auto const protocol = socket.local_endpoint(ec).protocol();
+  if (ex != nullptr && !ec) {
+    plain_ws_stream ws_socket(*ex);
+    auto const fd = socket.release(ec);
+    if (!ec) ws_socket.assign(protocol, fd, ec);
+    if (!ec) return start_ws_session(std::move(ws_socket), state, std::move(params), std::move(req));
+  }
+  // Not expected: the socket was not accepted on an io_context, or the peer has already gone.
+  log_info("ws upgrade dropped", {{"peer", params.peer}, {"error", ex == nullptr ? "not an io_context" : ec.message()}});
+  state.session_ended(); // the slot the upgrade reserved
 }
 
 template <class Stream>
@@ -69,7 +87,6 @@ ws_session<Stream>::ws_session(Stream&& stream, server_state& state, session_par
     room_name_(std::move(p.room)),
     identity_(std::move(p.identity)),
     format_(p.format),
-    join_(std::move(p.join)),
     peer_(std::move(p.peer)),
     opened_(clock::now()),
     last_rx_(opened_),
@@ -83,10 +100,12 @@ ws_session<Stream>::~ws_session() {
 }
 
 template <class Stream>
-void ws_session<Stream>::start(upgrade_request req) {
+void ws_session<Stream>::start(upgrade_request req, join_options join) {
   asio::co_spawn(
     ws_.get_executor(),
-    [self = this->shared_from_this(), r = std::move(req)]() mutable { return self->run(std::move(r)); },
+    [self = this->shared_from_this(), r = std::move(req), j = std::move(join)]() mutable {
+      return self->run(std::move(r), std::move(j));
+    },
     [peer = peer_](std::exception_ptr e) { log_exception(peer, e); });
 }
 
@@ -193,11 +212,11 @@ void ws_session<Stream>::arm_timer() {
   if (wake_at == timer_at_ || wake_at == clock::time_point::max()) return;
   timer_at_ = wake_at;
   wake_.expires_at(wake_at); // cancels a pending wait, whose handler then does nothing
-  wake_.async_wait([self = this->shared_from_this()](boost::system::error_code ec) {
+  wake_.async_wait(asio::bind_allocator(exact_allocator<void>(), [self = this->shared_from_this()](boost::system::error_code ec) {
     if (ec) return;
     self->timer_at_ = clock::time_point::max();
     self->kick();
-  });
+  }));
 }
 
 template <class Stream>
@@ -229,7 +248,7 @@ asio::awaitable<void> ws_session<Stream>::refuse_join(room_registry::refusal why
 }
 
 template <class Stream>
-asio::awaitable<void> ws_session<Stream>::run(upgrade_request req) {
+asio::awaitable<void> ws_session<Stream>::run(upgrade_request req, join_options join) {
   auto const& cfg = state_.cfg();
   websocket::stream_base::timeout timeouts{};
   timeouts.handshake_timeout = cfg.handshake_timeout;
@@ -252,7 +271,7 @@ asio::awaitable<void> ws_session<Stream>::run(upgrade_request req) {
   // members from Redis, so that its welcome is the cluster's; without Redis it joins locally.
   if (auto* b = state_.broker())
     co_await b->prepare(room_name_, std::min<std::chrono::milliseconds>(cfg.handshake_timeout, std::chrono::seconds(2)));
-  auto joined = state_.rooms().join(room_name_, this, join_);
+  auto joined = state_.rooms().join(room_name_, this, join);
   if (!joined.joined) {
     co_await refuse_join(joined.why, req);
     co_return;
@@ -298,7 +317,8 @@ void ws_session<Stream>::wait_readable() {
   if constexpr (idle_reads) {
     ws_.next_layer().plain_socket().async_wait(
       asio::socket_base::wait_read,
-      [self = this->shared_from_this()](boost::system::error_code ec) { self->on_readable(ec); });
+      asio::bind_allocator(exact_allocator<void>(),
+                           [self = this->shared_from_this()](boost::system::error_code ec) { self->on_readable(ec); }));
   }
 }
 
@@ -331,15 +351,18 @@ void ws_session<Stream>::on_readable(boost::system::error_code ec) {
 template <class Stream>
 asio::awaitable<void> ws_session<Stream>::read_messages() {
   boost::system::error_code ec;
+  // Where each message's first bytes land: most chat messages fit whole. It lives in this
+  // coroutine's frame, which exists only while the connection has something to read.
+  std::array<char, 128> first_bytes;
   for (;;) {
     std::size_t n = 0;
-    std::tie(ec, n) = co_await ws_.async_read_some(asio::buffer(first_bytes_), nothrow);
+    std::tie(ec, n) = co_await ws_.async_read_some(asio::buffer(first_bytes), nothrow);
     if (ec) break;
     // The message becomes the immutable payload every member shares: one copy of the first bytes,
     // and the rest read straight into it, sized by what Beast knows of the frame (the rest of it,
     // for a final frame). Beast has already refused a frame that would exceed
     // --max-message-size, so the sizes here are bounded by it.
-    std::string data(first_bytes_.data(), n);
+    std::string data(first_bytes.data(), n);
     while (!ws_.is_message_done()) {
       auto const have = data.size();
       auto const want = std::min<std::size_t>(ws_.read_size_hint(4096), std::size_t{1} << 20);
@@ -448,16 +471,25 @@ bool ws_session<Stream>::note_protocol_error() {
   // A ring of the last ten error times: the eleventh error within a minute of the first of
   // those ten is one too many.
   auto const now = clock::now();
-  auto& oldest = error_times_[error_count_ % error_times_.size()];
-  bool const too_many = error_count_ >= error_times_.size() && now - oldest < std::chrono::minutes(1);
+  if (!error_times_) error_times_ = std::make_unique<std::array<clock::time_point, 10>>();
+  auto& times = *error_times_;
+  auto& oldest = times[error_count_ % times.size()];
+  bool const too_many = error_count_ >= times.size() && now - oldest < std::chrono::minutes(1);
   oldest = now;
   ++error_count_;
   return !too_many;
 }
 
+namespace {
+// The batch being framed and written on this thread: batches that go out at once (most of them)
+// need no buffers of their session's own.
+thread_local write_batch this_thread_batch;
+} // namespace
+
 template <class Stream>
 typename ws_session<Stream>::step ws_session<Stream>::pump() {
   auto const& cfg = state_.cfg();
+  auto& b = this_thread_batch;
   for (;;) {
     auto const now = clock::now();
     if (cfg.idle_timeout.count() > 0 && now - last_rx_ >= cfg.idle_timeout && !queue_.closing()) {
@@ -466,14 +498,11 @@ typename ws_session<Stream>::step ws_session<Stream>::pump() {
       request_close(websocket::close_code::going_away, "idle timeout", true);
     }
     if (cfg.ping_interval.count() > 0 && now >= next_ping_ && !queue_.closing()) return step::ping;
-    switch (queue_.take(batch_, close_)) {
+    close_request ignored; // the writer asks the queue for it
+    switch (queue_.take(b.frames, ignored)) {
     case outbound_queue::take_result::idle:
       // The queue has marked the writer waiting under its lock, so a delivery from now on asks
-      // for a wake, which runs on this thread after this returns. A quiet session keeps no
-      // memory of a burst.
-      if (batch_.capacity() > 4) batch_ = {};
-      if (scratch_.capacity() > 4096) scratch_ = {};
-      if (buffers_.capacity() > 16) buffers_ = {};
+      // for a wake, which runs on this thread after this returns.
       return step::idle;
     case outbound_queue::take_result::stop:
       return step::stopped;
@@ -482,27 +511,32 @@ typename ws_session<Stream>::step ws_session<Stream>::pump() {
     case outbound_queue::take_result::batch:
       break;
     }
-    batch_bytes_ = 0;
-    for (auto const& f : batch_) batch_bytes_ += f.size();
+    b.payload_bytes = 0;
+    for (auto const& f : b.frames) b.payload_bytes += f.size();
     // A close was decided (send nothing more), or Beast is closing (the peer's close came in and
     // Beast has answered it): no data frame may follow a close frame.
     if (!queue_.discarding() && ws_.is_open()) {
-      auto const total = frame_batch(batch_, scratch_, buffers_);
+      auto const total = frame_batch(b);
       // Most of the time the socket has room and the batch goes out here and now; what it does
       // not take goes through the gate, in the writer coroutine.
-      auto written = ws_.next_layer().write_now(buffers_);
+      auto written = ws_.next_layer().write_now(b.buffers);
       if (written < total) {
         // Drop what went out from the front of the buffer sequence.
-        auto first = buffers_.begin();
+        auto first = b.buffers.begin();
         while (written > 0 && written >= first->size()) written -= (first++)->size();
         if (written > 0) *first += written;
-        buffers_.erase(buffers_.begin(), first);
+        b.buffers.erase(b.buffers.begin(), first);
+        // The rest belongs to this session until it is out; the thread's vectors start afresh.
+        unsent_ = std::make_unique<write_batch>(std::move(b));
+        b = write_batch{};
         return step::write_rest;
       }
-      state_.metrics().written(batch_.size(), batch_bytes_);
+      state_.metrics().written(b.frames.size(), b.payload_bytes);
     }
-    queue_.written(batch_bytes_);
-    batch_.clear();
+    queue_.written(b.payload_bytes);
+    b.frames.clear();
+    // A burst leaves large vectors behind; the thread keeps modest ones.
+    if (b.bytes.capacity() > 65536 || b.frames.capacity() > 4096) b = write_batch{};
   }
 }
 
@@ -527,10 +561,11 @@ asio::awaitable<void> ws_session<Stream>::writer(step s) {
       break;
     }
     case step::close: {
-      sent_close_code_ = close_.code;
+      auto const close = queue_.decided_close();
+      sent_close_code_ = close.code;
       // The reader (or the wait for readability) sees the end of the handshake, or the close
       // deadline does, and ends the session. The writer stays "running": nothing more is sent.
-      co_await ws_.async_close(websocket::close_reason(static_cast<websocket::close_code>(close_.code), close_.reason),
+      co_await ws_.async_close(websocket::close_reason(static_cast<websocket::close_code>(close.code), close.reason),
                                nothrow);
       co_return;
     }
@@ -538,15 +573,15 @@ asio::awaitable<void> ws_session<Stream>::writer(step s) {
       // One call to the gate, not asio::async_write on it: async_write would hand the gate at
       // most 64 buffers at a time, and a pong could take its turn between two of those pieces,
       // in the middle of a frame. The gate itself writes the whole sequence before anything else.
-      auto [ec, n] = co_await ws_.next_layer().async_write_some(buffers_, nothrow);
+      auto [ec, n] = co_await ws_.next_layer().async_write_some(unsent_->buffers, nothrow);
       if (ec) {
         // The reader will fail too; make sure it does not wait for data that cannot come.
         close_socket();
         co_return;
       }
-      state_.metrics().written(batch_.size(), batch_bytes_);
-      queue_.written(batch_bytes_);
-      batch_.clear();
+      state_.metrics().written(unsent_->frames.size(), unsent_->payload_bytes);
+      queue_.written(unsent_->payload_bytes);
+      unsent_.reset();
       break;
     }
     }
@@ -555,34 +590,33 @@ asio::awaitable<void> ws_session<Stream>::writer(step s) {
 }
 
 template <class Stream>
-std::size_t ws_session<Stream>::frame_batch(std::vector<frame> const& batch, std::vector<std::uint8_t>& scratch,
-                                            std::vector<asio::const_buffer>& buffers) {
+std::size_t ws_session<Stream>::frame_batch(write_batch& b) {
   // Everything queued goes out in one gather write instead of one write per message: this is
   // what keeps the cost per delivery down when a session has several messages waiting. Small
   // payloads are copied next to their headers, so that a batch of chat messages is one
   // contiguous buffer; large ones are sent from the shared payload where they are.
   constexpr std::size_t copy_below = 2048;
   std::size_t scratch_size = 0;
-  for (auto const& f : batch) scratch_size += max_frame_header + (f.size() < copy_below ? f.size() : 0);
-  scratch.resize(scratch_size);
-  buffers.clear();
+  for (auto const& f : b.frames) scratch_size += max_frame_header + (f.size() < copy_below ? f.size() : 0);
+  b.bytes.resize(scratch_size);
+  b.buffers.clear();
   std::size_t total = 0;
-  std::uint8_t* out = scratch.data();
+  std::uint8_t* out = b.bytes.data();
   std::uint8_t const* segment = out; // the start of the scratch bytes not yet in `buffers`
-  for (auto const& f : batch) {
+  for (auto const& f : b.frames) {
     out += encode_frame_header(out, f.size(), f.binary);
     if (f.size() < copy_below) {
       if (f.size() > 0) std::memcpy(out, f.payload->data(), f.size());
       out += f.size();
     } else {
-      buffers.emplace_back(segment, static_cast<std::size_t>(out - segment));
-      buffers.emplace_back(f.payload->data(), f.size());
+      b.buffers.emplace_back(segment, static_cast<std::size_t>(out - segment));
+      b.buffers.emplace_back(f.payload->data(), f.size());
       total += f.size();
       segment = out;
     }
   }
-  if (out != segment) buffers.emplace_back(segment, static_cast<std::size_t>(out - segment));
-  return total + static_cast<std::size_t>(out - scratch.data());
+  if (out != segment) b.buffers.emplace_back(segment, static_cast<std::size_t>(out - segment));
+  return total + static_cast<std::size_t>(out - b.bytes.data());
 }
 
 template <class Stream>

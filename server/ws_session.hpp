@@ -18,6 +18,7 @@
 #include "server/write_gate.hpp"
 
 #include <boost/asio/awaitable.hpp>
+#include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/empty_body.hpp>
@@ -35,8 +36,10 @@ namespace crier {
 using plain_stream = boost::beast::tcp_stream;
 using tls_stream = boost::beast::ssl_stream<boost::beast::tcp_stream>;
 // After the upgrade a plain connection is the bare socket: Beast's WebSocket stream has its own
-// timer, and tcp_stream's (half a kilobyte per connection) would go unused.
-using plain_ws_stream = boost::asio::ip::tcp::socket;
+// timer, and tcp_stream's (half a kilobyte per connection) would go unused. Its executor is the
+// io_context's own (8 bytes, where any_io_executor takes 48, in the socket and in every
+// operation pending on it): a session never leaves its thread's io_context.
+using plain_ws_stream = boost::asio::basic_stream_socket<boost::asio::ip::tcp, boost::asio::io_context::executor_type>;
 using upgrade_request = boost::beast::http::request<boost::beast::http::empty_body>;
 
 // Who a session is and what it asked for, decided from the upgrade request.
@@ -52,6 +55,18 @@ struct session_params {
 // (server_state::try_reserve_session); the session gives it back when it ends.
 template <class Stream>
 void start_ws_session(Stream&& stream, server_state& state, session_params params, upgrade_request req);
+// A plain connection: the socket is re-typed to plain_ws_stream first.
+void start_ws_session(boost::asio::ip::tcp::socket&& socket, server_state& state, session_params params,
+                      upgrade_request req);
+
+// The frames one write sends, and their framing: the headers and small payloads copied into
+// `bytes`, the gather list in `buffers`.
+struct write_batch {
+  std::vector<frame> frames;
+  std::vector<std::uint8_t> bytes;
+  std::vector<boost::asio::const_buffer> buffers;
+  std::size_t payload_bytes = 0; // of `frames`, for outbound_queue::written()
+};
 
 template <class Stream>
 class ws_session final : public room_member,
@@ -63,7 +78,7 @@ public:
   ws_session(ws_session const&) = delete;
   ws_session& operator=(ws_session const&) = delete;
 
-  void start(upgrade_request req);
+  void start(upgrade_request req, join_options join);
 
   // room_member: thread-safe, non-blocking.
   void deliver(frame const& f) override;
@@ -87,10 +102,10 @@ private:
     stopped,    // the session is over
     ping,       // a ping is due
     close,      // send close_
-    write_rest, // buffers_ hold what the socket did not take at once
+    write_rest, // unsent_ holds what the socket did not take at once
   };
 
-  boost::asio::awaitable<void> run(upgrade_request req);
+  boost::asio::awaitable<void> run(upgrade_request req, join_options join);
   // Reads messages until the connection can idle (plain TCP) or ends.
   boost::asio::awaitable<void> read_messages();
   // Waits for the peer's next bytes on the bare socket; then reads them.
@@ -105,9 +120,8 @@ private:
   // On the session's thread: something may need writing.
   void kick();
   boost::asio::awaitable<void> writer(step first);
-  // Frames `batch` into `scratch` and `buffers` for one gather write; returns the bytes.
-  static std::size_t frame_batch(std::vector<frame> const& batch, std::vector<std::uint8_t>& scratch,
-                                 std::vector<boost::asio::const_buffer>& buffers);
+  // Frames `b.frames` into `b.bytes` and `b.buffers` for one gather write; returns the bytes.
+  static std::size_t frame_batch(write_batch& b);
   boost::asio::awaitable<void> refuse_join(room_registry::refusal why, upgrade_request const& req);
   void handle_message(std::string data);
   void handle_text(std::string text);
@@ -127,26 +141,20 @@ private:
   // frames take turns on the socket, and follows the frames read.
   boost::beast::websocket::stream<write_gate<Stream>> ws_;
   // While the writer is idle, this timer wakes it when the next ping or idle check is due.
-  boost::asio::steady_timer wake_;
+  boost::asio::basic_waitable_timer<clock, boost::asio::wait_traits<clock>, typename Stream::executor_type> wake_;
   outbound_queue queue_;
   // This thread's wake list (null only off an io_context): deliveries from a publish are woken
   // together.
   wake_list* const waker_;
-  // The writer's batch and its framing, kept between wake-ups; emptied when they grow large.
-  std::vector<frame> batch_;
-  std::vector<std::uint8_t> scratch_;
-  std::vector<boost::asio::const_buffer> buffers_;
-  std::size_t batch_bytes_ = 0; // payload bytes of batch_, for queue_.written()
-  close_request close_;
-  // Where each message's first bytes land. It lives in the session so that a connection waiting
-  // for its next message holds no read buffer on the heap; most chat messages fit in it whole.
-  std::array<char, 128> first_bytes_;
+  // A batch the socket did not take at once, with its framing, while the writer coroutine sends
+  // the rest. Batches that go out at once are framed in per-thread scratch vectors instead, so
+  // an idle session keeps no buffers.
+  std::unique_ptr<write_batch> unsent_;
   server_state& state_;
   std::shared_ptr<room> room_;
   std::string const room_name_;
   member_info const identity_;
   wire_format const format_;
-  join_options const join_;
   std::string const peer_;
   clock::time_point const opened_;
   clock::time_point last_rx_;  // the last time anything arrived from the peer (pongs included)
@@ -154,8 +162,8 @@ private:
   // Token bucket for --rate-limit.
   double tokens_ = 0;
   clock::time_point refilled_;
-  // Times of the latest protocol errors, a ring of the last ten.
-  std::array<clock::time_point, 10> error_times_{};
+  // Times of the latest protocol errors, a ring of the last ten; made at the first error.
+  std::unique_ptr<std::array<clock::time_point, 10>> error_times_;
   std::size_t error_count_ = 0;
   std::uint16_t sent_close_code_ = 0; // the close code the server decided on, if it did
   bool deadline_armed_ = false;
