@@ -15,6 +15,16 @@ void wake_list::add(std::shared_ptr<wakeable> w) {
 }
 
 void wake_list::run() {
+  // Readers of this thread published since the last look: they may have more, already read, to
+  // publish on the next turn. Let them go first.
+  if (publishes_seen_ != publishes_ && deferrals_ < max_deferrals) {
+    publishes_seen_ = publishes_;
+    ++deferrals_;
+    boost::asio::post(get_io_context(), [this] { run(); });
+    return;
+  }
+  publishes_seen_ = publishes_;
+  deferrals_ = 0;
   {
     std::lock_guard lock(mutex_);
     running_.swap(pending_);

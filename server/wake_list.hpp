@@ -10,6 +10,7 @@
 
 #include <boost/asio/io_context.hpp>
 
+#include <cstdint>
 #include <memory>
 #include <mutex>
 #include <vector>
@@ -34,6 +35,14 @@ public:
   // Thread-safe. `w` is woken on this list's context soon, once per add.
   void add(std::shared_ptr<wakeable> w);
 
+  // A reader on this thread has just published a message. While readers keep publishing, the
+  // wake-up is put off by a few turns of the io_context (at most max_deferrals), so that what
+  // they publish in those turns goes out in the same writes: one write per member for several
+  // messages instead of one per message. When the publishing stops, the writes go out on the
+  // next turn.
+  static void note_publish() noexcept { ++publishes_; }
+  static constexpr int max_deferrals = 4;
+
   // The list of the io_context behind `ex`, or null when `ex` is not an io_context's executor.
   template <class Executor>
   static wake_list* of(Executor const& ex) {
@@ -54,6 +63,9 @@ private:
   std::vector<std::shared_ptr<wakeable>> pending_; // under mutex_
   bool posted_ = false;                             // under mutex_
   std::vector<std::shared_ptr<wakeable>> running_; // on the context's thread
+  std::uint64_t publishes_seen_ = 0;                // on the context's thread
+  int deferrals_ = 0;                               // on the context's thread
+  static inline thread_local std::uint64_t publishes_ = 0;
 };
 
 } // namespace crier

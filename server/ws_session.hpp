@@ -108,9 +108,9 @@ private:
   boost::asio::awaitable<void> run(upgrade_request req, join_options join);
   // Reads messages until the connection can idle (plain TCP) or ends.
   boost::asio::awaitable<void> read_messages();
-  // Waits for the peer's next bytes on the bare socket; then reads them.
+  // Waits for the peer's next bytes on the bare socket (a peek); then reads them.
   void wait_readable();
-  void on_readable(boost::system::error_code ec);
+  void on_readable(boost::system::error_code ec, std::size_t n);
   // True when Beast holds no byte the session has not seen as part of a whole message.
   bool can_idle() const;
   // The session's end, once: leave the room, stop the queue, log the close.
@@ -150,6 +150,9 @@ private:
   // the rest. Batches that go out at once are framed in per-thread scratch vectors instead, so
   // an idle session keeps no buffers.
   std::unique_ptr<write_batch> unsent_;
+  // What the idle wait peeks at: enough to recognise a pong to an empty ping (6 bytes) and to
+  // know there is nothing after it.
+  std::array<std::uint8_t, 8> peek_;
   server_state& state_;
   std::shared_ptr<room> room_;
   std::string const room_name_;
