@@ -708,7 +708,7 @@ void broker::left(std::string const& room, member_info const& m) {
 
 asio::awaitable<void> broker::prepare(std::string room, std::chrono::milliseconds timeout) {
   auto ex = co_await asio::this_coro::executor;
-  // A timer on the caller's strand, used as a condition variable: the broker cancels it from
+  // A timer on the caller's executor, used as a condition variable: the broker cancels it from
   // there when the replica is warm.
   auto timer = std::make_shared<asio::steady_timer>(ex, timeout);
   asio::post(strand_, [self = shared_from_this(), room = std::move(room), timer, ex] {
@@ -722,7 +722,7 @@ template <class T>
 asio::awaitable<std::optional<T>> broker::ask(std::vector<std::string> command, std::chrono::milliseconds timeout,
                                               std::function<std::optional<T>(redis_reply const&)> parse) {
   auto ex = co_await asio::this_coro::executor;
-  // The timer, on the caller's strand, is a condition variable: the answer cancels it there.
+  // The timer, on the caller's executor, is a condition variable: the answer cancels it there.
   auto timer = std::make_shared<asio::steady_timer>(ex, timeout);
   auto result = std::make_shared<std::optional<T>>();
   asio::post(strand_, [self = shared_from_this(), command = std::move(command), parse = std::move(parse), timer, result, ex] {

@@ -60,7 +60,8 @@ public:
 
   // Before a session joins `room`: completes once this node's replica of it is warm (subscribed,
   // history and members read), at once when Redis is down, or after `timeout`. On the caller's
-  // executor, which must be a strand.
+  // executor, which must run one handler at a time (a strand, or a session's io_context, which
+  // one thread runs).
   boost::asio::awaitable<void> prepare(std::string room, std::chrono::milliseconds timeout);
   // Every room with members on any node, with its cluster-wide member count; nullopt when Redis
   // cannot answer in time.

@@ -44,7 +44,7 @@ struct join_options {
 };
 
 // Where a room replicated across nodes sends what its local members do (the broker, with
-// --redis). Called from session strands, sometimes with the room's lock held: it must only
+// --redis). Called from sessions' threads, sometimes with the room's lock held: it must only
 // queue the work (post to its strand), never block or call back into the room.
 class room_uplink {
 public:

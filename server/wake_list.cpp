@@ -15,27 +15,34 @@ void wake_list::add(std::shared_ptr<wakeable> w) {
 }
 
 void wake_list::run() {
-  // Readers of this thread published since the last look: they may have more, already read, to
-  // publish on the next turn. Let them go first.
-  if (publishes_seen_ != publishes_ && deferrals_ < max_deferrals) {
+  if (next_ == running_.size()) {
+    // Readers of this thread published since the last look: they may have more, already read,
+    // to publish on the next turn. Let them go first.
+    if (publishes_seen_ != publishes_ && deferrals_ < max_deferrals) {
+      publishes_seen_ = publishes_;
+      ++deferrals_;
+      boost::asio::post(get_io_context(), [this] { run(); });
+      return;
+    }
     publishes_seen_ = publishes_;
-    ++deferrals_;
-    boost::asio::post(get_io_context(), [this] { run(); });
-    return;
-  }
-  publishes_seen_ = publishes_;
-  deferrals_ = 0;
-  {
+    deferrals_ = 0;
+    running_.clear();
+    next_ = 0;
+    // A burst of wakes leaves a large vector behind; keep a modest one for the next publish.
+    if (running_.capacity() > 4096) running_ = {};
     std::lock_guard lock(mutex_);
     running_.swap(pending_);
     posted_ = false;
   }
   // Adds made while these run (a write's follow-up, another thread's publish) go to pending_
-  // and post again.
-  for (auto& w : running_) w->wake();
-  running_.clear();
-  // A burst of wakes leaves a large vector behind; keep a modest one for the next publish.
-  if (running_.capacity() > 1024) running_ = {};
+  // and post again. A room of thousands is woken a slice at a time, so that the thread's other
+  // connections (a reader with a message, a ping) get their turn in between.
+  auto const end = std::min(running_.size(), next_ + slice);
+  while (next_ < end) {
+    auto w = std::move(running_[next_++]);
+    w->wake();
+  }
+  if (next_ < running_.size()) boost::asio::post(get_io_context(), [this] { run(); });
 }
 
 void wake_list::shutdown() {

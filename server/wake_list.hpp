@@ -10,6 +10,8 @@
 
 #include <boost/asio/io_context.hpp>
 
+#include <algorithm>
+
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -62,7 +64,11 @@ private:
   std::mutex mutex_;
   std::vector<std::shared_ptr<wakeable>> pending_; // under mutex_
   bool posted_ = false;                             // under mutex_
+  // How many sessions one turn of the io_context wakes at most.
+  static constexpr std::size_t slice = 256;
+
   std::vector<std::shared_ptr<wakeable>> running_; // on the context's thread
+  std::size_t next_ = 0;                            // the next of running_ to wake
   std::uint64_t publishes_seen_ = 0;                // on the context's thread
   int deferrals_ = 0;                               // on the context's thread
   static inline thread_local std::uint64_t publishes_ = 0;
