@@ -186,17 +186,17 @@ void ws_session<Stream>::kick() {
   // has to wait: the socket's room, a ping, the close handshake.
   if (writer_running_) return;
   writer_running_ = true;
-  switch (auto const s = pump()) {
-  case step::idle:
-    writer_running_ = false;
-    arm_timer();
-    return;
-  case step::stopped:
-    writer_running_ = false;
-    return;
-  default:
-    asio::co_spawn(ws_.get_executor(), [self = this->shared_from_this(), s] { return self->writer(s); }, asio::detached);
-  }
+  auto const s = pump();
+  if (writer_ends(s)) return;
+  asio::co_spawn(ws_.get_executor(), [self = this->shared_from_this(), s] { return self->writer(s); }, asio::detached);
+}
+
+template <class Stream>
+bool ws_session<Stream>::writer_ends(step s) {
+  if (s != step::idle && s != step::stopped) return false;
+  writer_running_ = false;
+  if (s == step::idle) arm_timer(); // the next ping or idle check starts it again
+  return true;
 }
 
 template <class Stream>
@@ -548,14 +548,11 @@ typename ws_session<Stream>::step ws_session<Stream>::pump() {
 template <class Stream>
 asio::awaitable<void> ws_session<Stream>::writer(step s) {
   for (;;) {
+    if (writer_ends(s)) co_return;
     switch (s) {
     case step::idle:
-      writer_running_ = false;
-      arm_timer();
-      co_return;
     case step::stopped:
-      writer_running_ = false;
-      co_return;
+      break; // handled above
     case step::ping: {
       next_ping_ = clock::now() + state_.cfg().ping_interval;
       auto [ec] = co_await ws_.async_ping({}, nothrow);

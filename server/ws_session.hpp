@@ -119,6 +119,8 @@ private:
   step pump();
   // On the session's thread: something may need writing.
   void kick();
+  // After pump(): true when the writer is done for now (idle, with its timer armed, or stopped).
+  bool writer_ends(step s);
   boost::asio::awaitable<void> writer(step first);
   // Frames `b.frames` into `b.bytes` and `b.buffers` for one gather write; returns the bytes.
   static std::size_t frame_batch(write_batch& b);
