@@ -634,7 +634,10 @@ void ws_session<Stream>::log_closed(boost::system::error_code ec) {
     // The server decided to close; the pending read ends with `closed` or `operation_aborted`, or
     // the close deadline cut off a peer that stopped reading before the frame went out.
     code = sent_close_code_;
-  } else if (ec == websocket::error::closed) {
+  } else if (ec == websocket::error::closed || reason.code != websocket::close_code::none) {
+    // The peer closed. Beast keeps the close frame's reason even when answering it then failed:
+    // a browser closing a tab sends its close and resets the connection at once, and the read
+    // ends with the reply's error rather than `closed`.
     code = reason.code == websocket::close_code::none ? std::uint16_t{1005} // no status sent
                                                       : static_cast<std::uint16_t>(reason.code);
     by = "client";

@@ -163,5 +163,16 @@ TEST(idle, a_close_from_an_idle_client_gets_the_closing_handshake) {
   EXPECT_TRUE(server.wait_for_line(std::regex("ws close.*code=1000.*by=client"))) << server.log();
 }
 
+TEST(idle, a_close_followed_at_once_by_a_reset_is_logged_as_the_client_s_close) {
+  // What a browser does when a tab closes: its close frame, then an RST before the answer.
+  crier_process server;
+  {
+    raw_ws c(server.port(), "/ws/tab");
+    c.write_raw(encode_frame(out_frame{ws_op::close, close_payload(1001, "tab closed")}));
+    c.reset_tcp();
+  }
+  EXPECT_TRUE(server.wait_for_line(std::regex("ws close.*code=1001.*by=client"))) << server.log();
+}
+
 } // namespace
 } // namespace crier::test

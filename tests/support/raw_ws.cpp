@@ -268,4 +268,10 @@ void raw_ws::close_tcp() {
   stream_.socket().close(ignored);
 }
 
+void raw_ws::reset_tcp() {
+  boost::system::error_code ignored;
+  stream_.socket().set_option(boost::asio::socket_base::linger(true, 0), ignored);
+  stream_.socket().close(ignored);
+}
+
 } // namespace crier::test

@@ -124,6 +124,8 @@ public:
 
   // Closes the client's side of the TCP connection at once.
   void close_tcp();
+  // Resets the connection (SO_LINGER 0, then close): the peer gets an RST, not a FIN.
+  void reset_tcp();
 
 private:
   // Reads more bytes into buffer_ before `deadline`. Returns the error that stopped it (eof,
