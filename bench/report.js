@@ -247,9 +247,10 @@ md += '\n![deliveries/s, p99 latency and RSS per connection, crier vs Node ws](p
 fs.mkdirSync(outDir, { recursive: true });
 fs.writeFileSync(path.join(outDir, 'performance.md'), md);
 
-// The plot: deliveries/s and p99 per traffic scenario, RSS per idle connection for (iii).
-const traffic = ['i', 'ii', 'iv', 'i2'].filter((s) => runs[s]);
-const labels = { i: '(i)', ii: '(ii)', iv: '(iv)', i2: '(i) 2 thr' };
+// The plot: deliveries/s and p99 per traffic scenario (* = nothing pinned), RSS per idle
+// connection for (iii).
+const traffic = ['i', 'ii', 'iv', 'i1', 'i2'].filter((s) => runs[s]);
+const labels = { i: '(i)', ii: '(ii)', iv: '(iv)', i1: '(i) 1 thr*', i2: '(i) 2 thr*' };
 const num = (x) => (x == null ? 'NaN' : String(x));
 let dat = '# scenario crier_deliveries node_deliveries crier_p99_ms node_p99_ms\n';
 for (const s of traffic) {
@@ -263,6 +264,8 @@ const rssCa = pick('iii', 'crier', (r) => r.server.rss_bytes_per_conn_after_traf
 const rssNa = pick('iii', 'node', (r) => r.server.rss_bytes_per_conn_after_traffic);
 let rss = '# what crier node\n';
 rss += `"idle" ${num(rssC)} ${num(rssN)}\n"after traffic" ${num(rssCa)} ${num(rssNa)}\n`;
+// Without (iii) in this run (bench/run --scenarios ...), there is no RSS panel.
+const hasRss = rssC != null || rssN != null;
 const tmp = fs.mkdtempSync(path.join(dir, 'plot-'));
 fs.writeFileSync(path.join(tmp, 'traffic.dat'), dat);
 fs.writeFileSync(path.join(tmp, 'rss.dat'), rss);
@@ -278,7 +281,7 @@ const pmin = floorPow10(traffic.flatMap((s) => [pick(s, 'crier', p99), pick(s, '
 const gp = `
 set terminal pngcairo size 1500,520 font "sans,11"
 set output "${png}"
-set multiplot layout 1,3 title "crier vs Node ws (medians${machine.quick === '1' ? ', quick mode' : ''}; ${machine.cpu || ''}, ${machine.date || ''})"
+set multiplot layout 1,${hasRss ? 3 : 2} title "crier vs Node ws (medians${machine.quick === '1' ? ', quick mode' : ''}; ${machine.cpu || ''}, ${machine.date || ''})"
 set style data histograms
 set style histogram clustered gap 1
 set style fill solid 0.85 border -1
@@ -295,11 +298,11 @@ set title "p99 latency, ms (lower is better)"
 set yrange [${pmin}:*]
 set format y "%g"
 plot "${tmp}/traffic.dat" using 4:xtic(1) title "crier" lc rgb "#1f77b4", "" using 5 title "Node ws" lc rgb "#ff7f0e"
-unset logscale y
+${hasRss ? `unset logscale y
 set title "(iii) server RSS per connection, bytes (lower is better)"
 set yrange [0:*]
 set format y "%.0f"
-plot "${tmp}/rss.dat" using 2:xtic(1) title "crier" lc rgb "#1f77b4", "" using 3 title "Node ws" lc rgb "#ff7f0e", 4096 with lines dt 2 lc rgb "#d62728" title "target 4 KB"
+plot "${tmp}/rss.dat" using 2:xtic(1) title "crier" lc rgb "#1f77b4", "" using 3 title "Node ws" lc rgb "#ff7f0e", 4096 with lines dt 2 lc rgb "#d62728" title "target 4 KB"` : ''}
 unset multiplot
 `;
 fs.writeFileSync(path.join(tmp, 'plot.gp'), gp);
