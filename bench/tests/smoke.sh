@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # smoke.sh CRIER CRIER_BENCH [bench args...]
-# Starts crier on 127.0.0.1, port 0, reads the port from its "listening on" line, runs
+# Starts crier (or bench/fanout-floor, given as CRIER) on 127.0.0.1, port 0, reads the port from its "listening on" line, runs
 # crier-bench against it with --server-pid and the given arguments, and exits with crier-bench's
 # status (non-zero on loss, gaps, duplicates, reorders or errors). Every wait is bounded.
 set -euo pipefail
@@ -20,7 +20,9 @@ cleanup() {
 trap cleanup EXIT
 
 : >"$log"
-"$crier" --address 127.0.0.1 --port 0 --threads 1 --log-level info >"$log" 2>&1 &
+server_args=(--address 127.0.0.1 --port 0 --threads 1 --log-level info)
+[[ $(basename "$crier") == fanout-floor ]] && server_args=(--port 0) # loopback only, one thread
+"$crier" "${server_args[@]}" >"$log" 2>&1 &
 crier_pid=$!
 
 port=
