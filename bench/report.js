@@ -31,7 +31,7 @@ const load = (f) => {
 // runs[scenario][server] = [result...]
 const runs = {};
 for (const f of fs.readdirSync(dir).sort()) {
-  const m = /^(i1|i2|iii|ii|iv|i|n2)\.(crier|node|one|two|floor)\.(\d+)\.json$/.exec(f);
+  const m = /^(i1|i2c|i2s|i2|iii|ii|iv|i|n2)\.(crier|node|one|two|floor)\.(\d+)\.json$/.exec(f);
   if (!m) continue;
   let r = null;
   try {
@@ -51,7 +51,7 @@ const median = (xs) => {
 const pick = (scenario, server, f) => median((runs[scenario]?.[server] ?? []).map(({ r }) => (r ? f(r) : null)));
 const okCount = (scenario, server) => {
   const xs = runs[scenario]?.[server] ?? [];
-  return `${xs.filter(({ r }) => r && r.ok).length}/${xs.length}`;
+  return xs.length ? `${xs.filter(({ r }) => r && r.ok).length}/${xs.length}` : '–';
 };
 
 const fmt = (x, digits = 0) =>
@@ -71,6 +71,8 @@ const scenarioTitles = {
   iv: '(iv) 10 clients, 10 senders, 64 KiB',
   i1: '(i) again, crier --threads 1, nothing pinned',
   i2: '(i) again, crier --threads 2, nothing pinned',
+  i2c: '(i) again, crier --threads 2, both threads on CPU 0, crier-bench on CPU 1',
+  i2s: '(i) again, crier --threads 2, one thread on each CPU, crier-bench on either',
 };
 const add = (scenario, metric, f, format, target) => {
   if (!runs[scenario]) return;
@@ -120,6 +122,11 @@ add('i2', 'deliveries/s', deliveries, fmtRate);
 add('i2', 'server CPU per delivery', cpuPer, (x) => (x == null ? '–' : `${fmt(x, 3)} µs`));
 add('i2', 'latency p99', p99, fmtUs);
 add('i2', 'server CPU time ÷ window (2 CPUs)', cpuShare, fmtPct);
+for (const s of ['i2c', 'i2s']) {
+  add(s, 'deliveries/s', deliveries, fmtRate);
+  add(s, 'server CPU per delivery', cpuPer, (x) => (x == null ? '–' : `${fmt(x, 3)} µs`));
+  add(s, 'server CPU time ÷ window (2 CPUs)', cpuShare, fmtPct);
+}
 
 const verdict = (row) => {
   const t = row.target;
@@ -159,14 +166,25 @@ for (const row of rows) {
   md += `| ${title} | ${row.metric} | ${row.format(row.c)} | ${row.format(row.n)} | ${r} | ${targetText(row.target)} | ${verdict(row)} |\n`;
 }
 if (runs.i2 && runs.i) {
-  const scale = ratio(pick('i2', 'crier', deliveries), pick('i', 'crier', deliveries));
-  md += `\nScaling of (i): crier with 2 threads, unpinned, delivers ${fmtRatio(scale)} what it delivers with 1 thread pinned `;
-  md += `(the issue asks that it scale: ${scale == null ? '–' : scale > 1.0 ? 'it does' : '**it does not**'}). `;
-  md += 'On a 2-core machine the load generator shares those cores, so this is a lower bound.';
-  if (runs.i1) {
-    const same = ratio(pick('i2', 'crier', deliveries), pick('i1', 'crier', deliveries));
-    const unpin = ratio(pick('i1', 'crier', deliveries), pick('i', 'crier', deliveries));
-    md += ` Under the same conditions but the thread count (both unpinned), 2 threads deliver ${fmtRatio(same)} what 1 thread does; unpinning alone changes 1 thread's figure by ${fmtRatio(unpin)}.`;
+  // On 2 CPUs the load generator needs one of them, so 2 server threads get about one CPU
+  // between them: what this shows is whether a second thread costs throughput, not scaling.
+  const spread = (s) => {
+    const v = (runs[s]?.crier ?? []).map(({ r }) => r?.deliveries_per_s).filter((x) => typeof x === 'number');
+    return v.length ? `${fmtRate(Math.min(...v))}–${fmtRate(Math.max(...v))}` : '–';
+  };
+  const i2 = pick('i2', 'crier', deliveries);
+  const vsPinned = ratio(i2, pick('i', 'crier', deliveries));
+  md += `\n**Threads.** crier with 2 threads, nothing pinned, delivers ${fmtRatio(vsPinned)} what it delivers with 1 thread pinned`;
+  if (runs.i1) md += ` and ${fmtRatio(ratio(i2, pick('i1', 'crier', deliveries)))} what it delivers with 1 thread and nothing pinned`;
+  md += ` (runs: 2 threads ${spread('i2')}, 1 thread pinned ${spread('i')}${runs.i1 ? `, 1 thread unpinned ${spread('i1')}` : ''}). `;
+  md += `The 2 threads ran ${fmtPct(pick('i2', 'crier', cpuShare))} of one CPU between them and were ready but waiting for a CPU ${fmtPct(pick('i2', 'crier', waitShare))} of the window, `;
+  md += `because the load generator needs the other CPU (${fmtPct(pick('i2', 'crier', (r) => (r.bench.cpu_s == null || !r.window_s ? null : r.bench.cpu_s / r.window_s)))}): `;
+  md += 'on this 2-CPU machine a second thread can only show whether it costs throughput, and scaling needs more CPUs than the load generator uses.';
+  if (runs.i2c && runs.i2s) {
+    const per = (s) => pick(s, 'crier', cpuPer);
+    md += ` Where the scheduler puts the threads decides the result: with both on CPU 0 and crier-bench on CPU 1, 2 threads deliver ${fmtRate(pick('i2c', 'crier', deliveries))}/s (runs ${spread('i2c')}) at ${fmt(per('i2c'), 3)} µs per delivery; `;
+    md += `with one thread on each CPU and crier-bench free, ${fmtRate(pick('i2s', 'crier', deliveries))}/s (runs ${spread('i2s')}) at ${fmt(per('i2s'), 3)} µs: `;
+    md += 'each thread then has a CPU to itself part of the time and writes what has arrived at once, in smaller batches that cost more per delivery, on the CPUs the load generator needs.';
   }
   md += '\n';
 }
