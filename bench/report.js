@@ -31,7 +31,7 @@ const load = (f) => {
 // runs[scenario][server] = [result...]
 const runs = {};
 for (const f of fs.readdirSync(dir).sort()) {
-  const m = /^(i1|i2c|i2s|i2|iii|ii|iv|i|n2)\.(crier|node|one|two|floor)\.(\d+)\.json$/.exec(f);
+  const m = /^(i1|i2c|i2s|i2b|i2|iii|ii|iv|i|n2)\.(crier|node|one|two|floor)\.(\d+)\.json$/.exec(f);
   if (!m) continue;
   let r = null;
   try {
@@ -73,6 +73,7 @@ const scenarioTitles = {
   i2: '(i) again, crier --threads 2, nothing pinned',
   i2c: '(i) again, crier --threads 2, both threads on CPU 0, crier-bench on CPU 1',
   i2s: '(i) again, crier --threads 2, one thread on each CPU, crier-bench on either',
+  i2b: '(i) again, crier --threads 2, nothing pinned, under chrt --batch 0',
 };
 const add = (scenario, metric, f, format, target) => {
   if (!runs[scenario]) return;
@@ -122,7 +123,7 @@ add('i2', 'deliveries/s', deliveries, fmtRate);
 add('i2', 'server CPU per delivery', cpuPer, (x) => (x == null ? '–' : `${fmt(x, 3)} µs`));
 add('i2', 'latency p99', p99, fmtUs);
 add('i2', 'server CPU time ÷ window (2 CPUs)', cpuShare, fmtPct);
-for (const s of ['i2c', 'i2s']) {
+for (const s of ['i2c', 'i2s', 'i2b']) {
   add(s, 'deliveries/s', deliveries, fmtRate);
   add(s, 'server CPU per delivery', cpuPer, (x) => (x == null ? '–' : `${fmt(x, 3)} µs`));
   add(s, 'server CPU time ÷ window (2 CPUs)', cpuShare, fmtPct);
@@ -185,6 +186,10 @@ if (runs.i2 && runs.i) {
     md += ` Where the scheduler puts the threads decides the result: with both on CPU 0 and crier-bench on CPU 1, 2 threads deliver ${fmtRate(pick('i2c', 'crier', deliveries))}/s (runs ${spread('i2c')}) at ${fmt(per('i2c'), 3)} µs per delivery; `;
     md += `with one thread on each CPU and crier-bench free, ${fmtRate(pick('i2s', 'crier', deliveries))}/s (runs ${spread('i2s')}) at ${fmt(per('i2s'), 3)} µs: `;
     md += 'each thread then has a CPU to itself part of the time and writes what has arrived at once, in smaller batches that cost more per delivery, on the CPUs the load generator needs.';
+  }
+  if (runs.i2b) {
+    md += ` Under \`chrt --batch 0\` (SCHED_BATCH: crier's threads no longer preempt the load generator whenever they wake), 2 threads with nothing pinned deliver ${fmtRate(pick('i2b', 'crier', deliveries))}/s (runs ${spread('i2b')}), ${fmtRatio(ratio(pick('i2b', 'crier', deliveries), pick('i', 'crier', deliveries)))} of 1 thread pinned`;
+    md += runs.i1 ? ` and ${fmtRatio(ratio(pick('i2b', 'crier', deliveries), pick('i1', 'crier', deliveries)))} of 1 thread unpinned.` : '.';
   }
   md += '\n';
 }
