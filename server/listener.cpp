@@ -1,6 +1,6 @@
 #include "server/listener.hpp"
 
-#include "server/http_session.hpp"
+#include "server/http/http_connection.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -9,6 +9,7 @@
 #include <boost/asio/strand.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include "server/logging.hpp"
+#include "server/net.hpp"
 
 #include <cerrno>
 #include <fcntl.h>
@@ -18,11 +19,9 @@
 
 namespace crier {
 
-namespace asio = boost::asio;
 using tcp = asio::ip::tcp;
 
 namespace {
-constexpr auto nothrow = asio::as_tuple(asio::use_awaitable);
 
 [[noreturn]] void fail(boost::system::error_code ec, std::string const& what, tcp::endpoint const& ep) {
   std::ostringstream where;
@@ -98,7 +97,7 @@ asio::awaitable<void> listener::accept_loop() {
     if (reserve < 0) reserve = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
     boost::system::error_code ignored;
     socket.set_option(tcp::no_delay(true), ignored); // chat messages are small: do not let Nagle hold them
-    start_http_session(std::move(socket), state_);
+    start_http_connection(std::move(socket), state_);
   }
   if (reserve >= 0) ::close(reserve);
 }

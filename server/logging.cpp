@@ -62,4 +62,15 @@ void log_event(spdlog::level::level_enum level, std::string_view msg, std::initi
   logger->log(level, std::string_view(line));
 }
 
+void log_exception(std::string_view what, std::string_view peer, std::exception_ptr e) {
+  if (!e) return;
+  try {
+    std::rethrow_exception(e);
+  } catch (std::exception const& ex) {
+    auto const msg = std::string(what) + " failed";
+    if (peer.empty()) log_error(msg, {{"error", ex.what()}});
+    else log_error(msg, {{"peer", peer}, {"error", ex.what()}});
+  }
+}
+
 } // namespace crier

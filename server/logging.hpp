@@ -6,6 +6,7 @@
 #include <spdlog/common.h>
 
 #include <cstdint>
+#include <exception>
 #include <initializer_list>
 #include <string>
 #include <string_view>
@@ -42,5 +43,9 @@ inline void log_warn(std::string_view msg, std::initializer_list<log_field> f = 
 inline void log_error(std::string_view msg, std::initializer_list<log_field> f = {}) {
   log_event(spdlog::level::err, msg, f);
 }
+
+// For co_spawn's completion handler: an exception that escaped a coroutine is logged once, at
+// error level, as "<what> failed" with the peer. A null pointer (a normal end) logs nothing.
+void log_exception(std::string_view what, std::string_view peer, std::exception_ptr e);
 
 } // namespace crier

@@ -2,7 +2,7 @@
 // a message and a non-zero status; nothing is half-started.
 
 #include "common/config.hpp"
-#include "server/healthcheck.hpp"
+#include "server/http/healthcheck.hpp"
 #include "server/logging.hpp"
 #include "server/server.hpp"
 

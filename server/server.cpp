@@ -7,6 +7,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/websocket/rfc6455.hpp>
 #include "server/logging.hpp"
+#include "server/net.hpp"
 
 #include <algorithm>
 #include <csignal>
@@ -15,10 +16,7 @@
 
 namespace crier {
 
-namespace asio = boost::asio;
-
 namespace {
-constexpr auto nothrow = asio::as_tuple(asio::use_awaitable);
 
 std::string url_host(asio::ip::address const& a) {
   return a.is_v6() ? "[" + a.to_string() + "]" : a.to_string();
@@ -51,8 +49,7 @@ server::server(config cfg)
   auto const& c = state_.cfg();
   if (c.redis_url.empty()) return; // single-node: no broker, nothing on the hot path
   broker_ = broker::create(ioc_, broker::settings{c.redis, c.redis_heartbeat, c.history}, state_.rooms(), state_.metrics());
-  state_.set_broker(broker_.get());
-  state_.rooms().set_uplink(broker_.get());
+  state_.rooms().set_cluster(broker_.get(), broker_.get());
 }
 
 int server::run() {
@@ -92,7 +89,7 @@ int server::run() {
   for (auto& t : threads) t.join();
   // Sessions that outlived the drain are destroyed with the io_context; they must not post to it.
   state_.set_idle_callback({});
-  state_.set_broker(nullptr);
+  state_.rooms().set_cluster(nullptr, nullptr);
   return 0;
 }
 

@@ -3,7 +3,7 @@
 // SIGINT or SIGTERM starts. The first io_context, run by the main thread, also runs the
 // listener, the signals and the timers of the server itself.
 
-#include "server/broker.hpp"
+#include "server/cluster/broker.hpp"
 #include "server/listener.hpp"
 #include "server/server_state.hpp"
 

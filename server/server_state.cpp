@@ -1,6 +1,5 @@
 #include "server/server_state.hpp"
 
-#include "server/broker.hpp"
 
 #include <fstream>
 #include <stdexcept>
@@ -55,7 +54,7 @@ std::optional<std::string> server_state::not_ready_reason() const {
   if (draining_.load(std::memory_order_acquire)) return "draining: shutting down";
   // Local delivery goes on without Redis, but a load balancer should send new sessions to a node
   // that reaches the rest of the cluster.
-  if (broker_ != nullptr && !broker_->up()) return "redis unavailable";
+  if (!rooms_.cluster_up()) return "redis unavailable";
   return std::nullopt;
 }
 
@@ -65,7 +64,7 @@ metrics_gauges server_state::gauges() {
   g.rooms = rooms_.room_count();
   g.queued_bytes = rooms_.queued_bytes();
   g.ready = !not_ready_reason();
-  if (broker_ != nullptr) g.redis_up = broker_->up() ? 1 : 0;
+  if (!config_.redis_url.empty()) g.redis_up = rooms_.cluster_up() ? 1 : 0;
   return g;
 }
 

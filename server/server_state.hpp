@@ -5,7 +5,7 @@
 
 #include "common/config.hpp"
 #include "server/metrics.hpp"
-#include "server/room_registry.hpp"
+#include "server/rooms/room_registry.hpp"
 
 #include <boost/asio/ssl/context.hpp>
 
@@ -28,9 +28,6 @@ public:
   config const& cfg() const noexcept { return config_; }
   room_registry& rooms() noexcept { return rooms_; }
   crier::metrics& metrics() noexcept { return metrics_; }
-  // nullptr without --redis. Set by the server before it listens; the broker outlives sessions.
-  class broker* broker() const noexcept { return broker_; }
-  void set_broker(class broker* b) noexcept { broker_ = b; }
   // nullptr when TLS is off.
   boost::asio::ssl::context* tls() noexcept { return tls_.get(); }
 
@@ -56,7 +53,6 @@ private:
   room_registry rooms_;
   crier::metrics metrics_;
   std::unique_ptr<boost::asio::ssl::context> tls_;
-  class broker* broker_ = nullptr;
   std::atomic<std::size_t> sessions_{0};
   std::atomic<bool> draining_{false};
   std::mutex callback_mutex_;

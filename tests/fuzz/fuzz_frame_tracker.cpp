@@ -3,7 +3,7 @@
 // bytes were cut into reads: the same input fed whole and in pieces (the first two input bytes
 // pick the piece sizes) must end with the same message count and the same "at a message end".
 // whole_pongs() sees the same untrusted bytes.
-#include "server/frame_tracker.hpp"
+#include "server/session/frame_tracker.hpp"
 #include "tests/fuzz/fuzz_check.hpp"
 
 #include <algorithm>

@@ -3,7 +3,7 @@
 // Frames are encoded with Beast's own header writer (masked, as a client sends them) at every
 // length-encoding boundary, with control frames and fragmented messages among them, and fed to
 // the tracker byte by byte, whole, and in pseudo-random pieces.
-#include "server/frame_tracker.hpp"
+#include "server/session/frame_tracker.hpp"
 
 #include <boost/beast/websocket/detail/frame.hpp>
 #include <gtest/gtest.h>

@@ -1,5 +1,5 @@
 // The history ring and the resume arithmetic.
-#include "server/history.hpp"
+#include "server/rooms/history.hpp"
 
 #include <gtest/gtest.h>
 

@@ -1,5 +1,5 @@
 // The bounded outbound queue: batching, waking, and both overflow policies.
-#include "server/outbound_queue.hpp"
+#include "server/session/outbound_queue.hpp"
 
 #include <gtest/gtest.h>
 

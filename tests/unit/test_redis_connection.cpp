@@ -1,6 +1,6 @@
 // The hiredis-on-Asio adapter against a real redis-server: commands, error replies, timeouts,
 // pub/sub, a lost connection, and no pending command left behind.
-#include "server/redis_connection.hpp"
+#include "server/cluster/redis_connection.hpp"
 #include "tests/support/redis_process.hpp"
 
 #include <boost/asio/io_context.hpp>

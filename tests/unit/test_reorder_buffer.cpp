@@ -1,6 +1,6 @@
 // The per-room reorder buffer: seq order out whatever order in, duplicates refused, gaps held
 // until filled or skipped, and its bound.
-#include "server/reorder_buffer.hpp"
+#include "server/cluster/reorder_buffer.hpp"
 
 #include <gtest/gtest.h>
 

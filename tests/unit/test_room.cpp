@@ -1,7 +1,7 @@
 // The room with fake members: one shared buffer per wire format, presence, welcome, history,
 // resume, and nothing after leaving.
-#include "server/room.hpp"
-#include "server/room_registry.hpp"
+#include "server/rooms/room.hpp"
+#include "server/rooms/room_registry.hpp"
 
 #include <boost/json/parse.hpp>
 #include <gtest/gtest.h>

@@ -1,6 +1,6 @@
 // The write gate under Beast: whole writes take turns in the order they were asked for, and the
 // synchronous fast path writes only when nothing else is in flight. Over a real loopback socket.
-#include "server/write_gate.hpp"
+#include "server/session/write_gate.hpp"
 
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>

@@ -1,4 +1,4 @@
-#include "server/redis_connection.hpp"
+#include "server/cluster/redis_connection.hpp"
 
 #include <boost/asio/post.hpp>
 #include <hiredis/async.h>

@@ -1,4 +1,4 @@
-#include "server/room.hpp"
+#include "server/rooms/room.hpp"
 
 #include "server/metrics.hpp"
 
@@ -108,7 +108,7 @@ void room::publish_binary(std::shared_ptr<std::string const> data, member_info c
   if (uplink_) uplink_->publish_binary(name_, from, f.payload);
 }
 
-void room::push_message_locked(replicated_message const& m, bool deliver) {
+void room::push_message_locked(sequenced_message const& m, bool deliver) {
   seq_ = m.seq;
   frame const raw{m.text, false};
   frame json{nullptr, false};
@@ -123,7 +123,7 @@ void room::push_message_locked(replicated_message const& m, bool deliver) {
   if (metrics_ != nullptr) metrics_->fanout(members_.size(), members_.size() * raw.size());
 }
 
-void room::deliver_sequenced(replicated_message const& m) {
+void room::deliver_sequenced(sequenced_message const& m) {
   std::lock_guard lock(mutex_);
   if (m.seq <= seq_) return; // already delivered: never twice
   push_message_locked(m, true);
@@ -174,7 +174,7 @@ void room::set_remote_members(std::vector<member_info> members) {
   remote_members_ = std::move(members);
 }
 
-void room::reseed(std::string const& epoch, std::uint64_t seq, std::vector<replicated_message> const& tail) {
+void room::reseed(std::string const& epoch, std::uint64_t seq, std::vector<sequenced_message> const& tail) {
   std::lock_guard lock(mutex_);
   bool const fresh = members_.empty() || epoch != epoch_;
   if (fresh) {

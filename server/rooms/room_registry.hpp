@@ -4,11 +4,14 @@
 // until more than `max_empty_rooms` rooms are empty (the longest-empty go first). With history
 // off, an empty room is dropped at once. Once draining starts, nobody joins any more.
 
-#include "server/room.hpp"
+#include "server/rooms/room.hpp"
+
+#include <boost/asio/awaitable.hpp>
 
 #include <chrono>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -28,6 +31,29 @@ struct room_summary {
   std::size_t members = 0;
 };
 
+// One room's members on every node, and its newest seq.
+struct room_detail {
+  std::vector<member_info> members;
+  std::uint64_t seq = 0;
+};
+
+// What the registry asks of the cluster beyond a room's own traffic (the broker, with --redis).
+// The registry is the one door: HTTP and sessions never see the broker itself.
+class room_directory {
+public:
+  // Completes once this node's replica of `room` is warm, at once when the cluster is down, or
+  // after `timeout`. On the caller's executor, which runs one handler at a time.
+  virtual boost::asio::awaitable<void> prepare(std::string room, std::chrono::milliseconds timeout) = 0;
+  // nullopt when the cluster cannot answer in time.
+  virtual boost::asio::awaitable<std::optional<std::vector<room_summary>>> list_rooms(std::chrono::milliseconds timeout) = 0;
+  virtual boost::asio::awaitable<std::optional<room_detail>> describe_room(std::string room,
+                                                                           std::chrono::milliseconds timeout) = 0;
+  virtual bool up() const noexcept = 0;
+
+protected:
+  ~room_directory() = default;
+};
+
 // Thread-safe. Lock order: the registry's lock, then a room's.
 class room_registry {
 public:
@@ -43,9 +69,21 @@ public:
   void leave(std::shared_ptr<room> const& r, room_member* m);
   // The named room, created (empty) if need be; null when draining or at max_rooms.
   std::shared_ptr<room> ensure(std::string const& name);
-  // Cluster mode: rooms created from now on are replicas that report to `u`, which must outlive
-  // every call into them (the server stops its sessions before it drops the broker).
-  void set_uplink(room_uplink* u);
+  // Cluster mode: rooms created from now on are replicas that report to `u`, and the cluster-wide
+  // questions below go to `d`. Both must outlive every call into them (the server stops its
+  // sessions before it drops the broker). Null for both: single node.
+  void set_cluster(room_uplink* u, room_directory* d);
+
+  // Before a join: waits (bounded) until the cluster's view of `name` is here, so that a
+  // member's welcome is the cluster's. At once on a single node.
+  boost::asio::awaitable<void> prepare(std::string name, std::chrono::milliseconds timeout);
+  // Rooms with members and their counts: the cluster's, or this node's view when there is no
+  // cluster or it cannot answer in time.
+  boost::asio::awaitable<std::vector<room_summary>> list_everywhere(std::chrono::milliseconds timeout);
+  // One room's members and seq, the same way.
+  boost::asio::awaitable<room_detail> describe_everywhere(std::string name, std::chrono::milliseconds timeout);
+  // False while the cluster is configured and unreachable.
+  bool cluster_up() const noexcept;
 
   // Drops the empty rooms past their time or over the count. Returns how many it dropped.
   std::size_t sweep(std::chrono::steady_clock::time_point now = std::chrono::steady_clock::now());
@@ -69,6 +107,7 @@ private:
   mutable std::mutex mutex_;
   std::unordered_map<std::string, std::shared_ptr<room>> rooms_;
   room_uplink* uplink_ = nullptr;
+  room_directory* directory_ = nullptr;
   std::size_t empty_rooms_ = 0;
   bool draining_ = false;
 };

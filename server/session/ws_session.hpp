@@ -11,11 +11,11 @@
 // strand: Beast's rule of one read and one write in flight holds on that thread. The session is
 // a template over the byte stream: plain TCP or TLS.
 
-#include "server/outbound_queue.hpp"
-#include "server/room.hpp"
+#include "server/session/outbound_queue.hpp"
+#include "server/rooms/room.hpp"
 #include "server/server_state.hpp"
-#include "server/wake_list.hpp"
-#include "server/write_gate.hpp"
+#include "server/session/wake_list.hpp"
+#include "server/session/write_gate.hpp"
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/io_context.hpp>

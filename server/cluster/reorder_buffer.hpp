@@ -6,22 +6,13 @@
 // same on every node. A gap that does not fill (a lost channel message, a publish whose reply
 // timed out) is filled from the stream or skipped by the broker; bounded by max_pending.
 
-#include "common/protocol.hpp"
+#include "server/rooms/sequenced_message.hpp"
 
 #include <cstdint>
 #include <map>
-#include <memory>
-#include <string>
 #include <vector>
 
 namespace crier {
-
-struct sequenced_message {
-  std::uint64_t seq = 0;
-  std::int64_t ts = 0;
-  member_info from;
-  std::shared_ptr<std::string const> text;
-};
 
 // Not thread-safe: the broker uses it on its strand.
 class reorder_buffer {

@@ -1,4 +1,4 @@
-#include "server/reorder_buffer.hpp"
+#include "server/cluster/reorder_buffer.hpp"
 
 namespace crier {
 

@@ -1,4 +1,4 @@
-#include "server/room_registry.hpp"
+#include "server/rooms/room_registry.hpp"
 
 #include "common/identity.hpp"
 
@@ -41,10 +41,39 @@ std::shared_ptr<room> room_registry::ensure(std::string const& name) {
   return slot == nullptr ? nullptr : *slot;
 }
 
-void room_registry::set_uplink(room_uplink* u) {
+void room_registry::set_cluster(room_uplink* u, room_directory* d) {
   std::lock_guard lock(mutex_);
   uplink_ = u;
+  directory_ = d;
 }
+
+// directory_ is set once, before the server listens, and cleared after every session is gone:
+// reading it without the lock here is safe for the same reason calling into it is.
+boost::asio::awaitable<void> room_registry::prepare(std::string name, std::chrono::milliseconds timeout) {
+  if (directory_ != nullptr) co_await directory_->prepare(std::move(name), timeout);
+}
+
+boost::asio::awaitable<std::vector<room_summary>> room_registry::list_everywhere(std::chrono::milliseconds timeout) {
+  if (directory_ != nullptr) {
+    if (auto rooms = co_await directory_->list_rooms(timeout)) co_return std::move(*rooms);
+  }
+  co_return list();
+}
+
+boost::asio::awaitable<room_detail> room_registry::describe_everywhere(std::string name,
+                                                                      std::chrono::milliseconds timeout) {
+  if (directory_ != nullptr) {
+    if (auto detail = co_await directory_->describe_room(name, timeout)) co_return std::move(*detail);
+  }
+  room_detail local;
+  if (auto const r = find(name)) {
+    local.members = r->members();
+    local.seq = r->last_seq();
+  }
+  co_return local;
+}
+
+bool room_registry::cluster_up() const noexcept { return directory_ == nullptr || directory_->up(); }
 
 void room_registry::evict_oldest_empty_locked() {
   auto oldest = rooms_.end();

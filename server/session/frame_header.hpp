@@ -1,25 +1,11 @@
 #pragma once
-// One encoded message on its way out: an immutable payload shared by every recipient's queue,
-// and the WebSocket frame header a server puts in front of it.
+// The WebSocket frame header the server writes in front of each shared payload, so that the
+// writer can send many messages in one write without Beast framing each one.
 
-#include <array>
 #include <cstddef>
 #include <cstdint>
-#include <memory>
-#include <string>
 
 namespace crier {
-
-struct frame {
-  std::shared_ptr<std::string const> payload;
-  bool binary = false;
-
-  std::size_t size() const noexcept { return payload ? payload->size() : 0; }
-};
-
-inline frame make_frame(std::string data, bool binary) {
-  return frame{std::make_shared<std::string const>(std::move(data)), binary};
-}
 
 // The longest header of an unmasked frame: 2 bytes, then a 64-bit length.
 inline constexpr std::size_t max_frame_header = 10;
@@ -28,7 +14,7 @@ inline constexpr std::size_t max_frame_header = 10;
 // bits (crier negotiates no extension), text or binary, unmasked, the length in its shortest
 // form. These are the bytes Beast writes for a message with auto-fragment off and no
 // permessage-deflate, so the writer can send many messages in one write without Beast framing
-// each one (tests/unit/test_frame.cpp compares them with Beast's own header writer). Returns the header's length.
+// each one (tests/unit/test_frame_header.cpp compares them with Beast's own header writer). Returns the header's length.
 inline std::size_t encode_frame_header(std::uint8_t* out, std::size_t payload_size, bool binary) noexcept {
   out[0] = static_cast<std::uint8_t>(0x80u | (binary ? 0x2u : 0x1u));
   if (payload_size < 126) {

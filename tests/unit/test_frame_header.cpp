@@ -1,7 +1,7 @@
 // The writer frames batches itself, so its frame headers must be byte for byte the ones Beast
 // writes for the same message (a server's frame: FIN, no RSV bits, unmasked, one frame per
 // message). Beast's own header writer is the reference.
-#include "server/frame.hpp"
+#include "server/session/frame_header.hpp"
 
 #include <boost/beast/core/flat_static_buffer.hpp>
 #include <boost/beast/websocket/detail/frame.hpp>

@@ -1,9 +1,10 @@
-#include "server/broker.hpp"
+#include "server/cluster/broker.hpp"
 
 #include "common/identity.hpp"
 #include "common/envelope.hpp"
 #include "server/logging.hpp"
 #include "server/metrics.hpp"
+#include "server/net.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/post.hpp>
@@ -15,12 +16,10 @@
 
 namespace crier {
 
-namespace asio = boost::asio;
 using namespace std::chrono_literals;
 
 namespace {
 
-constexpr auto nothrow = asio::as_tuple(asio::use_awaitable);
 // Channel messages a warming replica holds until its snapshot is in.
 constexpr std::size_t max_buffered = 10'000;
 
@@ -479,7 +478,7 @@ void broker::warmed(replica_ptr const& rep, redis_reply const& reply) {
   auto const& epoch = reply.elements[0].str;
   auto const seq = static_cast<std::uint64_t>(std::max<long long>(reply.elements[1].integer, 0));
   bool const rewarm = rep->ever_warm && epoch == rep->r->epoch();
-  std::vector<replicated_message> tail;
+  std::vector<sequenced_message> tail;
   auto const& entries = reply.elements[2].elements;
   tail.reserve(entries.size());
   for (auto it = entries.rbegin(); it != entries.rend(); ++it) { // XREVRANGE: newest first
@@ -489,7 +488,7 @@ void broker::warmed(replica_ptr const& rep, redis_reply const& reply) {
     // delivered without a seq when their reply was lost: never again. Only those whose reply
     // came but which still waited for an earlier seq are due.
     if (rewarm && e->node == node_id_ && !rep->order.holds(e->seq)) continue;
-    tail.push_back({e->seq, e->ts, std::move(e->from), std::make_shared<std::string const>(std::move(e->payload))});
+    tail.push_back(to_sequenced(std::move(*e)));
   }
   if (rewarm && !tail.empty() && tail.front().seq > rep->order.next()) {
     metrics_.redis_skipped(tail.front().seq - rep->order.next()); // trimmed from the stream meanwhile
@@ -567,7 +566,7 @@ void broker::apply(replica_ptr const& rep, envelope&& e) {
 
 void broker::drain(replica_ptr const& rep) {
   for (auto const& m : rep->order.take_ready())
-    rep->r->deliver_sequenced({m.seq, m.ts, m.from, m.text});
+    rep->r->deliver_sequenced(m);
   if (!rep->order.waiting()) {
     if (rep->gap_armed) rep->gap_timer.cancel();
     return;
@@ -605,7 +604,7 @@ void broker::fill_gap(replica_ptr const& rep) {
                       if (e && e->node != self->node_id_) rep->order.add(to_sequenced(std::move(*e)));
                     }
                   }
-                  for (auto const& m : rep->order.take_ready()) rep->r->deliver_sequenced({m.seq, m.ts, m.from, m.text});
+                  for (auto const& m : rep->order.take_ready()) rep->r->deliver_sequenced(m);
                   if (auto const skipped = rep->order.skip_gap(); skipped > 0) {
                     self->metrics_.redis_skipped(skipped);
                     log_debug("redis: skipped missing messages", {{"room", rep->name}, {"count", skipped}});
@@ -755,7 +754,7 @@ asio::awaitable<std::optional<std::vector<room_summary>>> broker::list_rooms(std
                                         });
 }
 
-asio::awaitable<std::optional<broker::room_detail>> broker::describe_room(std::string room, std::chrono::milliseconds timeout) {
+asio::awaitable<std::optional<room_detail>> broker::describe_room(std::string room, std::chrono::milliseconds timeout) {
   return ask<room_detail>({"EVAL", describe_script, "2", key(room, "members"), key(room, "seq")}, timeout,
                           [](redis_reply const& reply) -> std::optional<room_detail> {
                             if (reply.type != redis_reply::kind::array || reply.elements.size() != 2) return std::nullopt;

@@ -11,10 +11,10 @@
 // docs/scaling.md has the design and its guarantees.
 
 #include "common/config.hpp"
-#include "server/reorder_buffer.hpp"
-#include "server/redis_connection.hpp"
-#include "server/room.hpp"
-#include "server/room_registry.hpp"
+#include "server/cluster/reorder_buffer.hpp"
+#include "server/cluster/redis_connection.hpp"
+#include "server/rooms/room.hpp"
+#include "server/rooms/room_registry.hpp"
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/io_context.hpp>
@@ -35,7 +35,7 @@ namespace crier {
 
 class metrics;
 
-class broker final : public room_uplink, public std::enable_shared_from_this<broker> {
+class broker final : public room_uplink, public room_directory, public std::enable_shared_from_this<broker> {
 public:
   struct settings {
     redis_endpoint endpoint;
@@ -55,23 +55,20 @@ public:
   // Withdraws this node (its heartbeat) and closes the connections once what is queued is sent.
   void stop();
 
-  bool up() const noexcept { return up_.load(std::memory_order_acquire); }
+  bool up() const noexcept override { return up_.load(std::memory_order_acquire); }
   std::string const& node_id() const noexcept { return node_id_; }
 
   // Before a session joins `room`: completes once this node's replica of it is warm (subscribed,
   // history and members read), at once when Redis is down, or after `timeout`. On the caller's
   // executor, which must run one handler at a time (a strand, or a session's io_context, which
   // one thread runs).
-  boost::asio::awaitable<void> prepare(std::string room, std::chrono::milliseconds timeout);
+  boost::asio::awaitable<void> prepare(std::string room, std::chrono::milliseconds timeout) override;
   // Every room with members on any node, with its cluster-wide member count; nullopt when Redis
   // cannot answer in time.
-  boost::asio::awaitable<std::optional<std::vector<room_summary>>> list_rooms(std::chrono::milliseconds timeout);
+  boost::asio::awaitable<std::optional<std::vector<room_summary>>> list_rooms(std::chrono::milliseconds timeout) override;
   // One room's members on every node and its seq; nullopt when Redis cannot answer in time.
-  struct room_detail {
-    std::vector<member_info> members;
-    std::uint64_t seq = 0;
-  };
-  boost::asio::awaitable<std::optional<room_detail>> describe_room(std::string room, std::chrono::milliseconds timeout);
+  boost::asio::awaitable<std::optional<room_detail>> describe_room(std::string room,
+                                                                   std::chrono::milliseconds timeout) override;
 
   // room_uplink: from any thread.
   void publish_text(std::string const& room, member_info const& from, std::shared_ptr<std::string const> text) override;

@@ -4,8 +4,9 @@
 // handshake completes and leaves before it is destroyed.
 
 #include "common/protocol.hpp"
-#include "server/frame.hpp"
-#include "server/history.hpp"
+#include "server/rooms/frame.hpp"
+#include "server/rooms/history.hpp"
+#include "server/rooms/sequenced_message.hpp"
 
 #include <atomic>
 #include <chrono>
@@ -57,14 +58,6 @@ protected:
   ~room_uplink() = default;
 };
 
-// A message as the stream kept it, for seeding a replica's history.
-struct replicated_message {
-  std::uint64_t seq = 0;
-  std::int64_t ts = 0;
-  member_info from;
-  std::shared_ptr<std::string const> text;
-};
-
 // Thread-safe.
 class room {
 public:
@@ -94,7 +87,7 @@ public:
 
   // Cluster mode, from the broker. A message sequenced cluster-wide, in seq order: rendered once
   // per format, kept in the history, delivered to every local member.
-  void deliver_sequenced(replicated_message const& m);
+  void deliver_sequenced(sequenced_message const& m);
   // A text message that could not be sequenced (Redis unreachable): local members get it without
   // a seq; it is not kept, and cannot be resumed.
   void deliver_unsequenced(member_info const& from, std::shared_ptr<std::string const> text);
@@ -108,7 +101,7 @@ public:
   void set_remote_members(std::vector<member_info> members);
   // Seeds the replica from Redis: the room's epoch, its newest seq and the stream's tail, oldest
   // first. When the epoch changed, the history is replaced; otherwise newer messages are added.
-  void reseed(std::string const& epoch, std::uint64_t seq, std::vector<replicated_message> const& tail);
+  void reseed(std::string const& epoch, std::uint64_t seq, std::vector<sequenced_message> const& tail);
 
   // A reply to a history request, rendered for the one member who asked.
   frame history_page(history_request const& req) const;
@@ -135,7 +128,7 @@ public:
 
 private:
   void deliver_presence_locked(std::string_view type, member_info const& subject, room_member const* skip);
-  void push_message_locked(replicated_message const& m, bool deliver);
+  void push_message_locked(sequenced_message const& m, bool deliver);
   // The entry's JSON rendering, made now if nobody needed it before. Under the lock.
   std::string const* json_of(history_entry const& e) const;
 

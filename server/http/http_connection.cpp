@@ -1,4 +1,4 @@
-#include "server/http_session.hpp"
+#include "server/http/http_connection.hpp"
 
 #include "common/access.hpp"
 #include "common/handshake.hpp"
@@ -8,9 +8,10 @@
 #include "common/protocol.hpp"
 #include "common/query.hpp"
 #include "common/static_path.hpp"
-#include "server/broker.hpp"
+#include "server/http/responses.hpp"
 #include "server/logging.hpp"
-#include "server/ws_session.hpp"
+#include "server/net.hpp"
+#include "server/session/ws_session.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -29,35 +30,11 @@
 
 namespace crier {
 
-namespace asio = boost::asio;
-namespace beast = boost::beast;
-namespace http = beast::http;
 using tcp = asio::ip::tcp;
 
 namespace {
 
-constexpr auto nothrow = asio::as_tuple(asio::use_awaitable);
-constexpr std::string_view server_header = "crier/" CRIER_VERSION;
 constexpr std::size_t max_header_bytes = 8 * 1024;
-
-http::response<http::string_body> text_response(http::status status, std::string body, unsigned version,
-                                                 bool keep_alive, std::string_view type = "text/plain; charset=utf-8") {
-  http::response<http::string_body> res{status, version};
-  res.set(http::field::server, server_header);
-  res.set(http::field::content_type, type);
-  res.set("X-Content-Type-Options", "nosniff");
-  res.keep_alive(keep_alive);
-  res.body() = std::move(body);
-  if (!res.body().empty() && res.body().back() != '\n') res.body() += '\n';
-  res.prepare_payload();
-  return res;
-}
-
-http::response<http::string_body> method_not_allowed(unsigned version, bool keep_alive) {
-  auto res = text_response(http::status::method_not_allowed, "method not allowed", version, keep_alive);
-  res.set(http::field::allow, "GET, HEAD");
-  return res;
-}
 
 std::string endpoint_string(tcp::socket const& socket) {
   boost::system::error_code ec;
@@ -66,15 +43,6 @@ std::string endpoint_string(tcp::socket const& socket) {
   std::ostringstream out;
   out << ep;
   return out.str();
-}
-
-void log_exception(std::exception_ptr e) {
-  if (!e) return;
-  try {
-    std::rethrow_exception(e);
-  } catch (std::exception const& ex) {
-    log_error("http session failed", {{"error", ex.what()}});
-  }
 }
 
 // Ends a connection politely: TCP half-close, or a TLS close_notify bounded by the stream's timer.
@@ -291,54 +259,29 @@ asio::awaitable<bool> http_connection<Stream>::serve_api(request const& req, std
   }
   if (!token_ok(req)) {
     log_info("http api refused: missing or wrong token", {{"peer", peer_}});
-    auto res = text_response(http::status::unauthorized, R"({"error":"a valid token is required"})", req.version(),
-                             req.keep_alive(), "application/json");
+    auto res = json_response(http::status::unauthorized, {{"error", "a valid token is required"}}, req.version(),
+                             req.keep_alive());
     res.set(http::field::www_authenticate, "Bearer");
     co_return co_await send(std::move(res));
   }
-  std::string body;
+  // Cluster mode: every node's members, from Redis; this node's view if Redis is away.
+  boost::json::value body;
   auto status = http::status::ok;
   if (path == "/api/rooms" || path == "/api/rooms/") {
-    body = "[";
-    bool first = true;
-    std::optional<std::vector<room_summary>> rooms;
-    // Cluster mode: counts from Redis, every node's members; this node's view if Redis is away.
-    if (auto* b = state_.broker()) rooms = co_await b->list_rooms(std::chrono::seconds(2));
-    if (!rooms) rooms = state_.rooms().list();
-    for (auto const& r : *rooms) {
-      if (!first) body += ',';
-      first = false;
-      body += R"({"room":)" + json_string(r.name) + R"(,"members":)" + std::to_string(r.members) + "}";
-    }
-    body += "]";
+    auto& rooms = body.emplace_array();
+    for (auto const& r : co_await state_.rooms().list_everywhere(std::chrono::seconds(2)))
+      rooms.push_back({{"room", r.name}, {"members", r.members}});
   } else if (path.starts_with("/api/rooms/") && is_valid_room_name(path.substr(11))) {
     auto const name = std::string(path.substr(11));
-    auto const r = state_.rooms().find(name);
-    std::vector<member_info> members;
-    std::uint64_t seq = 0;
-    std::optional<broker::room_detail> cluster;
-    // Cluster mode: every node's members, from Redis; this node's view if Redis is away.
-    if (auto* b = state_.broker()) cluster = co_await b->describe_room(name, std::chrono::seconds(2));
-    if (cluster) {
-      members = std::move(cluster->members);
-      seq = cluster->seq;
-    } else if (r) {
-      members = r->members();
-      seq = r->last_seq();
-    }
-    body = R"({"room":)" + json_string(name) + R"(,"members":[)";
-    bool first = true;
-    for (auto const& member : members) {
-      if (!first) body += ',';
-      first = false;
-      body += R"({"id":)" + json_string(member.id) + R"(,"name":)" + json_string(member.name) + "}";
-    }
-    body += R"(],"seq":)" + std::to_string(seq) + "}";
+    auto detail = co_await state_.rooms().describe_everywhere(name, std::chrono::seconds(2));
+    boost::json::array members;
+    for (auto const& member : detail.members) members.push_back({{"id", member.id}, {"name", member.name}});
+    body = {{"room", name}, {"members", std::move(members)}, {"seq", detail.seq}};
   } else {
     status = http::status::not_found;
-    body = R"({"error":"not found"})";
+    body = {{"error", "not found"}};
   }
-  auto res = text_response(status, std::move(body), req.version(), req.keep_alive(), "application/json");
+  auto res = json_response(status, body, req.version(), req.keep_alive());
   res.set(http::field::cache_control, "no-store");
   if (req.method() == http::verb::head) res.body().clear();
   co_return co_await send(std::move(res));
@@ -457,14 +400,15 @@ asio::awaitable<void> plain_http(plain_stream stream, server_state& state, std::
 
 } // namespace
 
-void start_http_session(tcp::socket socket, server_state& state) {
+void start_http_connection(tcp::socket socket, server_state& state) {
   auto executor = socket.get_executor();
   auto peer = endpoint_string(socket);
   if (auto* tls = state.tls()) {
     asio::co_spawn(executor, tls_then_http(tls_stream(plain_stream(std::move(socket)), *tls), state, std::move(peer)),
-                   log_exception);
+                   [](std::exception_ptr e) { log_exception("http session", {}, e); });
   } else {
-    asio::co_spawn(executor, plain_http(plain_stream(std::move(socket)), state, std::move(peer)), log_exception);
+    asio::co_spawn(executor, plain_http(plain_stream(std::move(socket)), state, std::move(peer)),
+                   [](std::exception_ptr e) { log_exception("http session", {}, e); });
   }
 }
 

@@ -11,7 +11,7 @@
 // Reads pass through, counted by a frame_tracker. Everything runs on the connection's thread,
 // like every other operation on the stream.
 
-#include "server/frame_tracker.hpp"
+#include "server/session/frame_tracker.hpp"
 
 #include <boost/asio/any_completion_handler.hpp>
 #include <boost/asio/async_result.hpp>

@@ -1,4 +1,6 @@
-#include "server/healthcheck.hpp"
+#include "server/http/healthcheck.hpp"
+
+#include "server/net.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -29,9 +31,6 @@
 
 namespace crier {
 
-namespace asio = boost::asio;
-namespace beast = boost::beast;
-namespace http = beast::http;
 using tcp = asio::ip::tcp;
 
 namespace {
@@ -99,7 +98,6 @@ struct probe_result {
 // Sends the GET on a connected (and, for https, handshaken) stream and reads the answer.
 template <class Stream>
 asio::awaitable<void> exchange(Stream& stream, http_url const& url, probe_result& result) {
-  auto const nothrow = asio::as_tuple(asio::use_awaitable);
   http::request<http::empty_body> req{http::verb::get, url.target, 11};
   req.set(http::field::host, url.host_header);
   req.set(http::field::user_agent, "crier-healthcheck/" CRIER_VERSION);
@@ -141,7 +139,6 @@ probe_result probe(http_url const& url) {
   });
 
   probe_result result;
-  auto const nothrow = asio::as_tuple(asio::use_awaitable);
   auto get = [&]() -> asio::awaitable<void> {
     auto [rec, endpoints] = co_await resolver.async_resolve(url.host, url.port, nothrow);
     if (rec) {

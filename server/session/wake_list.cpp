@@ -1,4 +1,4 @@
-#include "server/wake_list.hpp"
+#include "server/session/wake_list.hpp"
 
 #include <boost/asio/post.hpp>
 

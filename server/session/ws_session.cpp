@@ -1,9 +1,11 @@
-#include "server/ws_session.hpp"
+#include "server/session/ws_session.hpp"
 
 #include "common/utf8.hpp"
-#include "server/broker.hpp"
-#include "server/exact_allocator.hpp"
+#include "server/session/exact_allocator.hpp"
+#include "server/http/responses.hpp"
 #include "server/logging.hpp"
+#include "server/net.hpp"
+#include "server/session/frame_header.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/bind_allocator.hpp>
@@ -26,14 +28,7 @@
 
 namespace crier {
 
-namespace asio = boost::asio;
-namespace beast = boost::beast;
-namespace websocket = beast::websocket;
-namespace http = beast::http;
-
 namespace {
-
-constexpr auto nothrow = asio::as_tuple(asio::use_awaitable);
 
 // The close code Beast sent when it failed the connection for `ec` (RFC 6455 section 7.4).
 std::uint16_t close_code_for(boost::system::error_code ec) {
@@ -41,15 +36,6 @@ std::uint16_t close_code_for(boost::system::error_code ec) {
   if (ec == websocket::error::bad_frame_payload) return websocket::close_code::bad_payload;
   if (ec == websocket::condition::protocol_violation) return websocket::close_code::protocol_error;
   return 0;
-}
-
-void log_exception(std::string const& peer, std::exception_ptr e) {
-  if (!e) return;
-  try {
-    std::rethrow_exception(e);
-  } catch (std::exception const& ex) {
-    log_error("ws session failed", {{"peer", peer}, {"error", ex.what()}});
-  }
 }
 
 } // namespace
@@ -106,7 +92,7 @@ void ws_session<Stream>::start(upgrade_request req, join_options join) {
     [self = this->shared_from_this(), r = std::move(req), j = std::move(join)]() mutable {
       return self->run(std::move(r), std::move(j));
     },
-    [peer = peer_](std::exception_ptr e) { log_exception(peer, e); });
+    [peer = peer_](std::exception_ptr e) { log_exception("ws session", peer, e); });
 }
 
 template <class Stream>
@@ -225,12 +211,8 @@ asio::awaitable<void> ws_session<Stream>::refuse_join(room_registry::refusal why
     // Answer the upgrade with a plain HTTP 503 instead of accepting it.
     state_.metrics().connection(conn_outcome::rejected_limit);
     log_info("ws upgrade refused: too many rooms", {{"peer", peer_}, {"room", room_name_}});
-    http::response<http::string_body> res{http::status::service_unavailable, req.version()};
-    res.set(http::field::server, "crier/" CRIER_VERSION);
-    res.set(http::field::content_type, "text/plain; charset=utf-8");
-    res.body() = "too many rooms: try an existing room\n";
-    res.keep_alive(false);
-    res.prepare_payload();
+    auto res = text_response(http::status::service_unavailable, "too many rooms: try an existing room", req.version(),
+                             false);
     // Bounded like the handshake: a client that does not read its answer is cut off.
     wake_.expires_after(state_.cfg().handshake_timeout);
     wake_.async_wait([self = this->shared_from_this()](boost::system::error_code ec) {
@@ -256,7 +238,7 @@ asio::awaitable<void> ws_session<Stream>::run(upgrade_request req, join_options 
   timeouts.keep_alive_pings = false;
   ws_.set_option(timeouts);
   ws_.set_option(websocket::stream_base::decorator([json = format_ == wire_format::json](websocket::response_type& res) {
-    res.set(http::field::server, "crier/" CRIER_VERSION);
+    res.set(http::field::server, server_header);
     if (json) res.set(http::field::sec_websocket_protocol, json_subprotocol);
   }));
   ws_.read_message_max(cfg.max_message_size);
@@ -269,8 +251,8 @@ asio::awaitable<void> ws_session<Stream>::run(upgrade_request req, join_options 
   // whatever the room publishes from then on waits in the queue until the writer starts.
   // Cluster mode: the first member on this node waits (bounded) for the room's history and
   // members from Redis, so that its welcome is the cluster's; without Redis it joins locally.
-  if (auto* b = state_.broker())
-    co_await b->prepare(room_name_, std::min<std::chrono::milliseconds>(cfg.handshake_timeout, std::chrono::seconds(2)));
+  co_await state_.rooms().prepare(room_name_,
+                                  std::min<std::chrono::milliseconds>(cfg.handshake_timeout, std::chrono::seconds(2)));
   auto joined = state_.rooms().join(room_name_, this, join);
   if (!joined.joined) {
     co_await refuse_join(joined.why, req);
@@ -348,7 +330,7 @@ void ws_session<Stream>::on_readable(boost::system::error_code ec, std::size_t n
     }
     asio::co_spawn(
       ws_.get_executor(), [self = this->shared_from_this()] { return self->read_messages(); },
-      [peer = peer_](std::exception_ptr e) { log_exception(peer, e); });
+      [peer = peer_](std::exception_ptr e) { log_exception("ws session", peer, e); });
   }
 }
 

@@ -1,4 +1,4 @@
-#include "server/outbound_queue.hpp"
+#include "server/session/outbound_queue.hpp"
 
 namespace crier {
 

@@ -1,4 +1,4 @@
-#include "server/history.hpp"
+#include "server/rooms/history.hpp"
 
 #include <algorithm>
 

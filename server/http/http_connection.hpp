@@ -9,6 +9,6 @@
 namespace crier {
 
 // Runs the connection on the socket's own executor (a strand) until it closes or upgrades.
-void start_http_session(boost::asio::ip::tcp::socket socket, server_state& state);
+void start_http_connection(boost::asio::ip::tcp::socket socket, server_state& state);
 
 } // namespace crier

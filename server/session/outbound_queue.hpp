@@ -4,7 +4,7 @@
 // and what happens past them is a named policy, so a stalled reader holds a known amount of
 // memory however busy its room is.
 
-#include "server/frame.hpp"
+#include "server/rooms/frame.hpp"
 
 #include <atomic>
 #include <cstdint>
