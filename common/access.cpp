@@ -66,20 +66,54 @@ bool token_matches(std::string_view presented, std::string_view secret) noexcept
   return diff == 0 && !secret.empty();
 }
 
-std::string redact_target(std::string_view target) {
-  std::string out(target);
-  auto const q = out.find('?');
-  if (q == std::string::npos) return out;
-  std::size_t pos = q + 1;
-  while (pos < out.size()) {
-    auto const amp = out.find('&', pos);
-    auto const end = amp == std::string::npos ? out.size() : amp;
-    if (std::string_view(out).substr(pos, end - pos).starts_with("token=")) {
-      out.replace(pos + 6, end - pos - 6, "***");
-      pos = pos + 6 + 3 + 1;
-    } else {
-      pos = end + 1;
+namespace {
+
+int hex_value(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+// The key of a query parameter, with %XX escapes decoded and in lower case, so that "TOKEN",
+// "Token" and "%74oken" are all recognised as the secret they may carry.
+std::string normalised_key(std::string_view key) {
+  std::string out;
+  for (std::size_t i = 0; i < key.size(); ++i) {
+    int c = static_cast<unsigned char>(key[i]);
+    if (c == '%' && i + 2 < key.size()) {
+      int const hi = hex_value(key[i + 1]);
+      int const lo = hex_value(key[i + 2]);
+      if (hi >= 0 && lo >= 0) {
+        c = hi * 16 + lo;
+        i += 2;
+      }
     }
+    out += static_cast<char>(std::tolower(c));
+  }
+  return out;
+}
+
+} // namespace
+
+std::string redact_target(std::string_view target) {
+  auto const q = target.find('?');
+  if (q == std::string_view::npos) return std::string(target);
+  std::string out(target.substr(0, q + 1));
+  auto rest = target.substr(q + 1);
+  for (;;) {
+    auto const amp = rest.find('&');
+    auto const param = rest.substr(0, amp);
+    auto const eq = param.find('=');
+    if (eq != std::string_view::npos && normalised_key(param.substr(0, eq)) == "token") {
+      out.append(param.substr(0, eq + 1));
+      out += "***";
+    } else {
+      out.append(param);
+    }
+    if (amp == std::string_view::npos) break;
+    out += '&';
+    rest = rest.substr(amp + 1);
   }
   return out;
 }

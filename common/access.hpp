@@ -15,7 +15,8 @@ bool origin_allowed(std::string_view origin, std::string_view host, std::string_
 // Constant-time comparison, so the time taken does not tell how much of a guess was right.
 bool token_matches(std::string_view presented, std::string_view secret) noexcept;
 
-// The target with the value of any token= query parameter replaced, for logging.
+// The target with the value of every token parameter replaced by "***", for logging. The key is
+// matched in any case and with %XX escapes decoded: a secret sent as ?TOKEN= is still a secret.
 std::string redact_target(std::string_view target);
 
 } // namespace crier

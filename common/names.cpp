@@ -6,6 +6,9 @@ namespace crier {
 
 bool is_valid_room_name(std::string_view name) noexcept {
   if (name.empty() || name.size() > max_room_name_length) return false;
+  // "." and ".." (and any name of dots only) read as path segments to every proxy, log reader
+  // and URL normaliser on the way: /ws/.. is /ws/ to some of them.
+  if (name.find_first_not_of('.') == std::string_view::npos) return false;
   return std::ranges::all_of(name, [](char c) {
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
            c == '_' || c == '-';
@@ -61,6 +64,15 @@ long decode_utf8(std::string_view s, std::size_t& i) {
   return cp;
 }
 
+// Code points that change how the text around them is shown without being seen themselves:
+// bidirectional embeddings, overrides and isolates (U+202E makes "ann" of "nna"), the marks,
+// zero-width characters (two names that look the same) and the line and paragraph separators
+// (a name that breaks the page's line). A name with one could pass for another member's.
+bool is_invisible_format_char(long cp) {
+  return cp == 0x061C || (cp >= 0x200B && cp <= 0x200F) || (cp >= 0x2028 && cp <= 0x202E) ||
+         (cp >= 0x2060 && cp <= 0x2069) || cp == 0xFEFF;
+}
+
 bool is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f'; }
 
 } // namespace
@@ -81,6 +93,10 @@ std::optional<std::string> validate_display_name(std::string_view raw, std::stri
     }
     if (cp < 0x20 || (cp >= 0x7F && cp <= 0x9F)) {
       error = "name must not contain control characters";
+      return std::nullopt;
+    }
+    if (is_invisible_format_char(cp)) {
+      error = "name must not contain invisible formatting characters (bidi controls, zero-width, line separators)";
       return std::nullopt;
     }
     ++chars;

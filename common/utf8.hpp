@@ -1,6 +1,7 @@
 #pragma once
 // UTF-8 validation (RFC 3629): what a WebSocket text message must be (RFC 6455 section 8.1).
 
+#include <string>
 #include <string_view>
 
 namespace crier {
@@ -13,5 +14,10 @@ bool is_valid_utf8(std::string_view text) noexcept;
 // true when its last sequence is complete, so the whole of it is valid UTF-8. Looks at the last
 // four bytes at most, whatever the size of the text.
 bool ends_in_complete_utf8(std::string_view valid_prefix) noexcept;
+
+// `text` with every byte that is not part of a well-formed sequence replaced by U+FFFD, so that
+// what a peer sent (an Origin header, a request target) can go into a JSON log line, which must
+// be valid UTF-8. Valid text comes back unchanged.
+std::string replace_invalid_utf8(std::string_view text);
 
 } // namespace crier

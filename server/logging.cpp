@@ -1,6 +1,7 @@
 #include "server/logging.hpp"
 
 #include "common/protocol.hpp"
+#include "common/utf8.hpp"
 
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
@@ -11,6 +12,10 @@ namespace crier {
 namespace {
 
 std::atomic<bool> json_lines{false};
+
+// A log line is read by people and by JSON parsers, and must be valid UTF-8 for both: peers'
+// bytes (an Origin, a target, a close reason) that are not are shown with U+FFFD in their place.
+std::string loggable(std::string_view v) { return is_valid_utf8(v) ? std::string(v) : replace_invalid_utf8(v); }
 
 bool needs_quotes(std::string_view v) {
   return v.empty() || v.find_first_of(" \t\"'=\n\r") != std::string_view::npos;
@@ -37,12 +42,12 @@ void log_event(spdlog::level::level_enum level, std::string_view msg, std::initi
   if (!logger->should_log(level)) return;
   std::string line;
   if (json_lines.load(std::memory_order_relaxed)) {
-    line = R"("msg":)" + json_string(msg);
+    line = R"("msg":)" + json_string(loggable(msg));
     for (auto const& f : fields) {
       line += ',';
       line += json_string(f.key);
       line += ':';
-      if (auto const* s = std::get_if<std::string_view>(&f.value)) line += json_string(*s);
+      if (auto const* s = std::get_if<std::string_view>(&f.value)) line += json_string(loggable(*s));
       else line += std::to_string(std::get<std::int64_t>(f.value));
     }
   } else {
@@ -52,8 +57,9 @@ void log_event(spdlog::level::level_enum level, std::string_view msg, std::initi
       line += f.key;
       line += '=';
       if (auto const* s = std::get_if<std::string_view>(&f.value)) {
-        if (needs_quotes(*s)) line += json_string(*s);
-        else line += *s;
+        auto const v = loggable(*s);
+        if (needs_quotes(v)) line += json_string(v);
+        else line += v;
       } else {
         line += std::to_string(std::get<std::int64_t>(f.value));
       }

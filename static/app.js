@@ -9,6 +9,11 @@
   const SUBPROTOCOL = 'crier.v1';
   const ROOM_RE = /^[A-Za-z0-9._-]{1,64}$/;
   const NAME_MAX = 32; // characters (code points), as the server counts them
+  // What the server refuses in names: bidi controls, zero-width characters, line separators.
+  const INVISIBLE = /[\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]/;
+  // A name inside a sentence is isolated (FSI ... PDI), so a right-to-left name cannot reorder
+  // the words around it; in elements of their own, CSS unicode-bidi: isolate does the same.
+  const isolate = (name) => `\u2068${name}\u2069`;
   const BACKOFF_FIRST_MS = 500;
   const BACKOFF_CAP_MS = 10000;
   const GROUP_MS = 5 * 60 * 1000; // consecutive messages from one sender within this share a header
@@ -75,6 +80,7 @@
   function nameProblem(name) {
     if (name === '') return null; // a guest name
     if (/[\u0000-\u001f\u007f-\u009f]/.test(name)) return 'Names cannot contain control characters.';
+    if (INVISIBLE.test(name)) return 'Names cannot contain invisible formatting characters.';
     if (/[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/.test(name))
       return 'That name has a broken character in it.';
     if ([...name].length > NAME_MAX) return `Names are at most ${NAME_MAX} characters.`;
@@ -410,7 +416,7 @@
       return;
     }
     setStatus('refused', 'Not admitted');
-    const who = state.name ? `the name “${state.name}”` : 'a guest';
+    const who = state.name ? `the name “${isolate(state.name)}”` : 'a guest';
     openChooser(`The server would not let ${who} into #${room}. Try another name.`);
   }
 
@@ -433,13 +439,13 @@
         if (!ev.member) return;
         state.members.set(ev.member.id, ev.member);
         renderMembers();
-        systemLine(`${ev.member.name} joined`, 'presence');
+        systemLine(`${isolate(ev.member.name)} joined`, 'presence');
         return;
       case 'leave':
         if (!ev.member) return;
         state.members.delete(ev.member.id);
         renderMembers();
-        systemLine(`${ev.member.name} left`, 'presence');
+        systemLine(`${isolate(ev.member.name)} left`, 'presence');
         return;
       case 'history':
         for (const m of ev.messages || []) receiveMessage(m);
@@ -478,7 +484,7 @@
     state.members = new Map((w.members || []).map((m) => [m.id, m]));
     renderMembers();
 
-    if (!resuming) systemLine(`You joined #${w.room} as ${w.name}`, 'info');
+    if (!resuming) systemLine(`You joined #${w.room} as ${isolate(w.name)}`, 'info');
     for (const m of w.history || []) receiveMessage(m);
     // Whatever the room said up to w.seq and did not keep is gone for good: resume after it.
     if (typeof w.seq === 'number' && w.seq > state.lastSeq) state.lastSeq = w.seq;

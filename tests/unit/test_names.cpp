@@ -19,6 +19,30 @@ TEST(names, valid_room_names) {
   EXPECT_FALSE(is_valid_room_name("caf\xc3\xa9"));
 }
 
+TEST(names, room_names_of_dots_only_are_path_segments_not_rooms) {
+  EXPECT_FALSE(is_valid_room_name("."));
+  EXPECT_FALSE(is_valid_room_name(".."));
+  EXPECT_FALSE(is_valid_room_name("..."));
+  EXPECT_TRUE(is_valid_room_name(".hidden"));
+  EXPECT_TRUE(is_valid_room_name("a..b"));
+  EXPECT_EQ(room_from_ws_path("/ws/.."), "");
+  EXPECT_EQ(room_from_ws_path("/ws/."), "");
+}
+
+TEST(names, display_names_refuse_invisible_formatting) {
+  std::string error;
+  // U+202E RIGHT-TO-LEFT OVERRIDE, U+2066 LEFT-TO-RIGHT ISOLATE, U+200B ZERO WIDTH SPACE,
+  // U+200D ZERO WIDTH JOINER, U+2028 LINE SEPARATOR, U+FEFF BOM, U+061C ARABIC LETTER MARK.
+  for (std::string const bad : {"\xe2\x80\xaennA", "a\xe2\x81\xa6" "b", "an\xe2\x80\x8bn", "a\xe2\x80\x8d" "b",
+                                "ann\xe2\x80\xa8" "bob", "\xef\xbb\xbf" "ann", "a\xd8\x9c" "b", "a\xe2\x80\x8f" "b"}) {
+    error.clear();
+    EXPECT_FALSE(validate_display_name(bad, error)) << bad;
+    EXPECT_NE(error.find("invisible"), std::string::npos) << error;
+  }
+  // Right-to-left scripts themselves are names like any other.
+  EXPECT_EQ(validate_display_name("\xd7\xa9\xd7\xa8\xd7\x94", error), "\xd7\xa9\xd7\xa8\xd7\x94");
+}
+
 TEST(names, websocket_paths) {
   EXPECT_EQ(room_from_ws_path("/ws"), "lobby");
   EXPECT_EQ(room_from_ws_path("/ws/"), "lobby");

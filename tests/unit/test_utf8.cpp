@@ -48,5 +48,18 @@ TEST(utf8, the_end_check_agrees_with_the_full_check_on_every_prefix_of_valid_tex
   EXPECT_TRUE(ends_in_complete_utf8(""));
 }
 
+TEST(utf8, replacing_invalid_bytes_gives_valid_text_and_keeps_valid_text) {
+  EXPECT_EQ(replace_invalid_utf8("plain"), "plain");
+  EXPECT_EQ(replace_invalid_utf8("J\xc3\xbcrgen"), "J\xc3\xbcrgen");
+  EXPECT_EQ(replace_invalid_utf8("a\xffz"), "a\xef\xbf\xbdz");
+  // A cut sequence, an overlong form and a surrogate: each byte that cannot start a sequence
+  // becomes one U+FFFD, and decoding starts afresh after it.
+  EXPECT_EQ(replace_invalid_utf8("x\xe2\x82"), "x\xef\xbf\xbd\xef\xbf\xbd");
+  EXPECT_EQ(replace_invalid_utf8("\xc0\xaf"), "\xef\xbf\xbd\xef\xbf\xbd");
+  EXPECT_EQ(replace_invalid_utf8("\xed\xa0\x80!"), "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd!");
+  for (std::string const s : {"\xff", "a\xe2\x82", "\xf4\x90\x80\x80", "\x80\x80", "ok\xce"})
+    EXPECT_TRUE(is_valid_utf8(replace_invalid_utf8(s))) << s;
+}
+
 } // namespace
 } // namespace crier
