@@ -1,0 +1,342 @@
+#!/usr/bin/env node
+// bench/report.js RESULTS_DIR OUT_DIR
+// Reads the JSON that bench/run collected (SCENARIO.SERVER.REPEAT.json) and writes
+// OUT_DIR/performance.md (medians, ratios to Node ws, the issue's targets) and
+// OUT_DIR/performance.png (gnuplot).
+'use strict';
+
+const fs = require('fs');
+const path = require('path');
+const { execFileSync } = require('child_process');
+
+const [dir, outDir] = process.argv.slice(2);
+if (!dir || !outDir) {
+  console.error('usage: report.js RESULTS_DIR OUT_DIR');
+  process.exit(2);
+}
+
+const machine = {};
+for (const line of fs.readFileSync(path.join(dir, 'machine'), 'utf8').split('\n')) {
+  const i = line.indexOf('=');
+  if (i > 0) machine[line.slice(0, i)] = line.slice(i + 1);
+}
+const load = (f) => {
+  try {
+    return fs.readFileSync(path.join(dir, f), 'utf8').trim();
+  } catch {
+    return '?';
+  }
+};
+
+// runs[scenario][server] = [result...]
+const runs = {};
+for (const f of fs.readdirSync(dir).sort()) {
+  const m = /^(i1|i2c|i2s|i2b|i2|iii|ii|iv|i|n2)\.(crier|node|one|two|floor)\.(\d+)\.json$/.exec(f);
+  if (!m) continue;
+  let r = null;
+  try {
+    r = JSON.parse(fs.readFileSync(path.join(dir, f), 'utf8'));
+  } catch {
+    r = null; // crier-bench did not print a result (it failed to start or was killed)
+  }
+  ((runs[m[1]] ??= {})[m[2]] ??= []).push({ rep: Number(m[3]), r });
+}
+
+const median = (xs) => {
+  const v = xs.filter((x) => typeof x === 'number' && Number.isFinite(x)).sort((a, b) => a - b);
+  if (v.length === 0) return null;
+  const h = Math.floor(v.length / 2);
+  return v.length % 2 ? v[h] : (v[h - 1] + v[h]) / 2;
+};
+const pick = (scenario, server, f) => median((runs[scenario]?.[server] ?? []).map(({ r }) => (r ? f(r) : null)));
+const okCount = (scenario, server) => {
+  const xs = runs[scenario]?.[server] ?? [];
+  return xs.length ? `${xs.filter(({ r }) => r && r.ok).length}/${xs.length}` : '–';
+};
+
+const fmt = (x, digits = 0) =>
+  x == null ? '–' : x.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
+const fmtRate = (x) => (x == null ? '–' : x >= 1e6 ? `${fmt(x / 1e6, 2)} M` : x >= 1e3 ? `${fmt(x / 1e3, 1)} k` : fmt(x));
+const fmtBytes = (x) => (x == null ? '–' : `${fmt(x / 1e6, 0)} MB`);
+const fmtUs = (x) => (x == null ? '–' : x >= 10000 ? `${fmt(x / 1000, 1)} ms` : `${fmt(x, 0)} µs`);
+const ratio = (a, b) => (a == null || b == null || b === 0 ? null : a / b);
+const fmtRatio = (x) => (x == null ? '–' : `${fmt(x, 2)}×`);
+
+// Each row: label, crier value, node value, formatter, target {op, value, kind: 'ratio'|'abs'}.
+const rows = [];
+const scenarioTitles = {
+  i: '(i) 100 clients, 10 senders, 64 B, 16 in flight',
+  ii: '(ii) 1,000 clients, 1 sender at 100 msg/s',
+  iii: '(iii) 10,000 idle connections',
+  iv: '(iv) 10 clients, 10 senders, 64 KiB',
+  i1: '(i) again, crier --threads 1, nothing pinned',
+  i2: '(i) again, crier --threads 2, nothing pinned',
+  i2c: '(i) again, crier --threads 2, both threads on CPU 0, crier-bench on CPU 1',
+  i2s: '(i) again, crier --threads 2, one thread on each CPU, crier-bench on either',
+  i2b: '(i) again, crier --threads 2, nothing pinned, under chrt --batch 0',
+};
+const add = (scenario, metric, f, format, target) => {
+  if (!runs[scenario]) return;
+  const c = pick(scenario, 'crier', f);
+  const n = pick(scenario, 'node', f);
+  rows.push({ scenario, metric, c, n, format, target });
+};
+const deliveries = (r) => r.deliveries_per_s;
+const p99 = (r) => r.latency_us.p99;
+const p50 = (r) => r.latency_us.p50;
+const cpuPer = (r) => r.server.cpu_us_per_delivery;
+const benchPer = (r) => r.bench.cpu_us_per_delivery;
+// How much CPU the server got, and how long it was ready to run but other work had the CPU.
+const cpuShare = (r) => (r.server.cpu_s == null || !r.window_s ? null : r.server.cpu_s / r.window_s);
+const waitShare = (r) => (r.server.wait_for_cpu_s == null || !r.window_s ? null : r.server.wait_for_cpu_s / r.window_s);
+const fmtPct = (x) => (x == null ? '–' : `${fmt(100 * x)} %`);
+
+add('i', 'deliveries/s', deliveries, fmtRate, { op: '≥', value: 2.1, kind: 'ratio' });
+add('i', 'server CPU per delivery', cpuPer, (x) => (x == null ? '–' : `${fmt(x, 3)} µs`), { op: '≤', value: 0.45, kind: 'ratio' });
+add('i', 'latency p50', p50, fmtUs);
+add('i', 'latency p99', p99, fmtUs);
+add('i', 'load generator CPU per delivery', benchPer, (x) => (x == null ? '–' : `${fmt(x, 3)} µs`));
+add('i', 'server CPU time ÷ window', cpuShare, fmtPct);
+add('i', 'server threads ready but waiting for a CPU ÷ window', waitShare, fmtPct);
+add('ii', 'latency p99', p99, fmtUs, { op: '≤', value: 0.08, kind: 'ratio' });
+add('ii', 'latency p50', p50, fmtUs);
+add('ii', 'deliveries/s (100,000 offered)', deliveries, fmtRate);
+add('ii', 'server CPU per delivery', cpuPer, (x) => (x == null ? '–' : `${fmt(x, 3)} µs`));
+add('ii', 'load generator CPU per delivery', benchPer, (x) => (x == null ? '–' : `${fmt(x, 3)} µs`));
+add('ii', 'server CPU time ÷ window', cpuShare, fmtPct);
+add('ii', 'server threads ready but waiting for a CPU ÷ window', waitShare, fmtPct);
+add('iii', 'RSS per idle connection', (r) => r.server.rss_bytes_per_conn_idle, (x) => (x == null ? '–' : `${fmt(x)} B`),
+  { op: '≤', value: 4096, kind: 'abs' });
+add('iii', 'RSS per connection after 1 message each', (r) => r.server.rss_bytes_per_conn_after_traffic,
+  (x) => (x == null ? '–' : `${fmt(x)} B`));
+add('iii', 'time to connect 10,000', (r) => r.connect.total_s, (x) => (x == null ? '–' : `${fmt(x, 2)} s`));
+add('iv', 'payload bytes/s', (r) => r.payload_bytes_per_s, (x) => (x == null ? '–' : `${fmtBytes(x)}/s`),
+  { op: '≥', value: 1.6, kind: 'ratio' });
+add('iv', 'latency p99', p99, fmtUs, { op: '≤', value: 1.0, kind: 'ratio' });
+add('iv', 'server CPU per delivery', cpuPer, (x) => (x == null ? '–' : `${fmt(x, 2)} µs`));
+add('iv', 'server CPU time ÷ window', cpuShare, fmtPct);
+add('iv', 'server threads ready but waiting for a CPU ÷ window', waitShare, fmtPct);
+add('i1', 'deliveries/s', deliveries, fmtRate);
+add('i1', 'server CPU per delivery', cpuPer, (x) => (x == null ? '–' : `${fmt(x, 3)} µs`));
+add('i1', 'latency p99', p99, fmtUs);
+add('i2', 'deliveries/s', deliveries, fmtRate);
+add('i2', 'server CPU per delivery', cpuPer, (x) => (x == null ? '–' : `${fmt(x, 3)} µs`));
+add('i2', 'latency p99', p99, fmtUs);
+add('i2', 'server CPU time ÷ window (2 CPUs)', cpuShare, fmtPct);
+for (const s of ['i2c', 'i2s', 'i2b']) {
+  add(s, 'deliveries/s', deliveries, fmtRate);
+  add(s, 'server CPU per delivery', cpuPer, (x) => (x == null ? '–' : `${fmt(x, 3)} µs`));
+  add(s, 'server CPU time ÷ window (2 CPUs)', cpuShare, fmtPct);
+}
+
+const verdict = (row) => {
+  const t = row.target;
+  if (!t) return '';
+  const v = t.kind === 'ratio' ? ratio(row.c, row.n) : row.c;
+  if (v == null) return '–';
+  const met = t.op === '≥' ? v >= t.value : v <= t.value;
+  return met ? 'met' : '**not met**';
+};
+const targetText = (t) => (!t ? '' : t.kind === 'ratio' ? `${t.op} ${fmt(t.value, 2)}× Node` : `${t.op} ${fmt(t.value)} B`);
+
+let md = '';
+md += '# crier performance\n\n';
+md += 'Generated by `bench/run` from the runs in `' + path.relative(path.join(__dirname, '..'), dir) + '`; do not edit by hand.\n\n';
+md += `Medians of ${machine.repeats} run(s) per server and scenario${machine.quick === '1' ? ' (**quick mode**: short runs, not for conclusions)' : ''}. `;
+md += 'The server runs on CPU 0 and crier-bench on CPU 1 (`taskset`), except in the scenarios marked "nothing pinned" and the two-node one; ';
+md += 'crier and Node `ws` ran one after the other, alternating which went first. ';
+md += 'Ratios are crier ÷ Node ws; the targets are the performance issue\'s.\n\n';
+// How busy the machine was, from the pinned runs: the share of each window the server spent
+// ready to run while other work held CPU 0.
+const pinnedWaits = ['i', 'ii', 'iv']
+  .flatMap((s) => ['crier', 'node'].flatMap((k) => (runs[s]?.[k] ?? []).map(({ r }) => (r ? waitShare(r) : null))))
+  .filter((x) => x != null);
+if (pinnedWaits.length) {
+  const lo = Math.min(...pinnedWaits);
+  const hi = Math.max(...pinnedWaits);
+  md += `**Machine load.** Load average ${load('loadavg-start')} at the start and ${load('loadavg-end')} at the end. `;
+  md += `In the pinned runs the server's threads were ready to run but waiting for a CPU ${fmt(100 * lo)}–${fmt(100 * hi)} % of the measured window`;
+  md += hi > 0.1 ? ': other work on the machine took much of CPU 0, so deliveries/s and latency here measure that contention as much as the servers, and CPU time per delivery is the steadier comparison.\n\n' : '.\n\n';
+}
+md += '| scenario | metric | crier | Node ws | crier / Node | target | |\n|---|---|--:|--:|--:|---|---|\n';
+let last = '';
+for (const row of rows) {
+  const title = row.scenario === last ? '' : scenarioTitles[row.scenario];
+  last = row.scenario;
+  const r = row.target?.kind === 'abs' ? '' : fmtRatio(ratio(row.c, row.n));
+  md += `| ${title} | ${row.metric} | ${row.format(row.c)} | ${row.format(row.n)} | ${r} | ${targetText(row.target)} | ${verdict(row)} |\n`;
+}
+if (runs.i2 && runs.i) {
+  // On 2 CPUs the load generator needs one of them, so 2 server threads get about one CPU
+  // between them: what this shows is whether a second thread costs throughput, not scaling.
+  const spread = (s) => {
+    const v = (runs[s]?.crier ?? []).map(({ r }) => r?.deliveries_per_s).filter((x) => typeof x === 'number');
+    return v.length ? `${fmtRate(Math.min(...v))}–${fmtRate(Math.max(...v))}` : '–';
+  };
+  const i2 = pick('i2', 'crier', deliveries);
+  const vsPinned = ratio(i2, pick('i', 'crier', deliveries));
+  md += `\n**Threads.** crier with 2 threads, nothing pinned, delivers ${fmtRatio(vsPinned)} what it delivers with 1 thread pinned`;
+  if (runs.i1) md += ` and ${fmtRatio(ratio(i2, pick('i1', 'crier', deliveries)))} what it delivers with 1 thread and nothing pinned`;
+  md += ` (runs: 2 threads ${spread('i2')}, 1 thread pinned ${spread('i')}${runs.i1 ? `, 1 thread unpinned ${spread('i1')}` : ''}). `;
+  md += `The 2 threads ran ${fmtPct(pick('i2', 'crier', cpuShare))} of one CPU between them and were ready but waiting for a CPU ${fmtPct(pick('i2', 'crier', waitShare))} of the window, `;
+  md += `because the load generator needs the other CPU (${fmtPct(pick('i2', 'crier', (r) => (r.bench.cpu_s == null || !r.window_s ? null : r.bench.cpu_s / r.window_s)))}): `;
+  md += 'on this 2-CPU machine a second thread can only show whether it costs throughput, and scaling needs more CPUs than the load generator uses.';
+  if (runs.i2c && runs.i2s) {
+    const per = (s) => pick(s, 'crier', cpuPer);
+    md += ` Where the scheduler puts the threads decides the result: with both on CPU 0 and crier-bench on CPU 1, 2 threads deliver ${fmtRate(pick('i2c', 'crier', deliveries))}/s (runs ${spread('i2c')}) at ${fmt(per('i2c'), 3)} µs per delivery; `;
+    md += `with one thread on each CPU and crier-bench free, ${fmtRate(pick('i2s', 'crier', deliveries))}/s (runs ${spread('i2s')}) at ${fmt(per('i2s'), 3)} µs: `;
+    md += 'each thread then has a CPU to itself part of the time and writes what has arrived at once, in smaller batches that cost more per delivery, on the CPUs the load generator needs.';
+  }
+  if (runs.i2b) {
+    md += ` Under \`chrt --batch 0\` (SCHED_BATCH: crier's threads no longer preempt the load generator whenever they wake), 2 threads with nothing pinned deliver ${fmtRate(pick('i2b', 'crier', deliveries))}/s (runs ${spread('i2b')}), ${fmtRatio(ratio(pick('i2b', 'crier', deliveries), pick('i', 'crier', deliveries)))} of 1 thread pinned`;
+    md += runs.i1 ? ` and ${fmtRatio(ratio(pick('i2b', 'crier', deliveries), pick('i1', 'crier', deliveries)))} of 1 thread unpinned.` : '.';
+  }
+  md += '\n';
+}
+
+if (runs.ii) {
+  // One message of (ii) is 1,000 deliveries. Two floors under any p99 measured here: the load
+  // generator's time to read them on its one CPU, and fanout-floor's, the least work a server
+  // can do to send them (one send() per member from one epoll loop).
+  const benchUs = pick('ii', 'crier', benchPer);
+  const nodeP99 = pick('ii', 'node', p99);
+  const floorP99 = pick('ii', 'floor', p99);
+  const floorCpu = pick('ii', 'floor', cpuPer);
+  const crierP99 = pick('ii', 'crier', p99);
+  if (benchUs != null && nodeP99 != null) {
+    md += `\n**(ii) and its floor.** The target, 0.08× Node's p99 here, is ${fmtUs(nodeP99 * 0.08)}. `;
+    if (floorP99 != null) {
+      md += `\`bench/fanout-floor\`, a raw epoll loop on one pinned thread that frames each message once and makes one \`send()\` per member straight from the read handler (no queue, lock, allocation or wake-up), gets p99 ${fmtUs(floorP99)} in the same runs, `;
+      md += `spending ${fmt(floorCpu, 2)} µs of CPU per delivery, nearly all of it in the kernel's loopback TCP send (which also does the receiver's side of TCP on the sending CPU). `;
+      md += `No server on one thread can beat that on this machine; crier's p99 is ${fmtRatio(ratio(crierP99, floorP99))} the floor's, and the target is ${fmtRatio(ratio(nodeP99 * 0.08, floorP99))} of it. `;
+    }
+    md += `The load generator, for its part, spends ${fmt(benchUs, 2)} µs of CPU per delivery in the crier runs, so reading one message from all 1,000 clients takes it about ${fmtUs(benchUs * 1000)} on its one CPU.\n`;
+  }
+}
+
+if (runs.n2) {
+  md += '\n## Two nodes through Redis (scale-out)\n\n';
+  md += 'Scenario (i) with its 100 clients spread over two crier nodes joined by one redis-server (client c on node c mod 2, so half the senders and half the receivers on each), against the same on one node with `--redis` too. Nothing is pinned: the nodes, Redis and crier-bench share the 2 CPUs.\n\n';
+  md += '| metric | one node | two nodes | two ÷ one |\n|---|--:|--:|--:|\n';
+  const one = (f) => pick('n2', 'one', f);
+  const two = (f) => pick('n2', 'two', f);
+  md += `| deliveries/s | ${fmtRate(one(deliveries))} | ${fmtRate(two(deliveries))} | ${fmtRatio(ratio(two(deliveries), one(deliveries)))} |\n`;
+  md += `| latency p50 | ${fmtUs(one((r) => r.latency_us.p50))} | ${fmtUs(two((r) => r.latency_us.p50))} | ${fmtRatio(ratio(two((r) => r.latency_us.p50), one((r) => r.latency_us.p50)))} |\n`;
+  md += `| latency p99 | ${fmtUs(one(p99))} | ${fmtUs(two(p99))} | ${fmtRatio(ratio(two(p99), one(p99)))} |\n`;
+  md += `| runs with no loss, gap, duplicate or reorder | ${okCount('n2', 'one')} | ${okCount('n2', 'two')} | |\n`;
+}
+
+md += '\n## Integrity\n\nRuns with no loss, gaps, duplicates, reorders or errors:\n\n| scenario | crier | Node ws |\n|---|---|---|\n';
+for (const s of Object.keys(scenarioTitles)) {
+  if (runs[s]) md += `| ${scenarioTitles[s]} | ${okCount(s, 'crier')} | ${okCount(s, 'node')} |\n`;
+}
+const failures = [];
+for (const [s, byServer] of Object.entries(runs)) {
+  for (const [server, xs] of Object.entries(byServer)) {
+    for (const { rep, r } of xs) {
+      if (!r) failures.push(`- ${s} ${server} #${rep}: no result`);
+      else if (!r.ok && !r.drained && r.errors === 0 && r.gaps === 0 && r.reorders === 0 && r.duplicates === 0)
+        failures.push(`- ${s} ${server} #${rep}: not drained: ${r.loss} deliveries still due ${fmt(r.drain_timeout_s ?? 10)} s after sending stopped (the server fell behind the offered load; no gap, reorder or error was seen)`);
+      else if (!r.ok)
+        failures.push(`- ${s} ${server} #${rep}: loss ${r.loss}, gaps ${r.gaps}, duplicates ${r.duplicates}, reorders ${r.reorders}, errors ${r.errors}${r.drained ? '' : ', not drained'}${r.first_error ? ` (first: ${r.first_error})` : ''}`);
+    }
+  }
+}
+if (failures.length) md += '\n' + failures.join('\n') + '\n';
+
+md += '\n## Every run\n\n| run | deliveries/s | p50 | p99 | max | server µs/delivery | bench µs/delivery | server RSS end | ok |\n|---|--:|--:|--:|--:|--:|--:|--:|---|\n';
+for (const s of Object.keys(scenarioTitles)) {
+  for (const server of ['crier', 'node', 'floor']) {
+    for (const { rep, r } of runs[s]?.[server] ?? []) {
+      if (!r) {
+        md += `| ${s} ${server} #${rep} | – | – | – | – | – | – | – | no result |\n`;
+        continue;
+      }
+      const idle = r.senders === 0;
+      md += `| ${s} ${server} #${rep} | ${idle ? 'idle' : fmtRate(r.deliveries_per_s)} | ${idle ? '–' : fmtUs(r.latency_us.p50)} | ${idle ? '–' : fmtUs(r.latency_us.p99)} | ${idle ? '–' : fmtUs(r.latency_us.max)} | ${r.server.cpu_us_per_delivery ?? '–'} | ${r.bench.cpu_us_per_delivery ?? '–'} | ${r.server.rss_kib_end == null ? '–' : fmt(r.server.rss_kib_end / 1024, 1) + ' MiB'} | ${r.ok ? 'yes' : 'no'} |\n`;
+    }
+  }
+}
+
+md += '\n## How it was measured\n\n';
+md += '- `crier-bench` (bench/main.cpp) is a Beast/Asio WebSocket client on one `io_context` and thread. Every message carries its sender, a per-sender sequence number and its send time (steady clock); every receiver checks them, so loss, gaps, duplicates and reordering are counted per sender, and latency is measured for every delivery, the sender\'s own echo included.\n';
+md += '- A sender keeps at most its in-flight window of messages that it has sent and that not every client of its room has received yet (so the offered load follows the slowest reader, and neither server can run ahead of the load generator). (i): window 16; (iv): window 2; (ii): 100 msg/s, unbounded window.\n';
+md += '- Each run: connect all clients, warm up 2 s, measure 10 s (deliveries, latency and the server\'s CPU time from `/proc/PID/stat` over exactly that window), then wait for every message to arrive.\n';
+md += '- (iii): 10,000 clients in 1,000 rooms of 10; RSS (`VmRSS`) is read before connecting and 5 s after the last handshake, and RSS per connection is the difference ÷ 10,000. Then every client sends one 64 B message (each receives its room\'s 10), and RSS is read again 1 s later.\n';
+md += '- crier runs as `crier --address 127.0.0.1 --port 0 --threads 1` (2 for the "--threads 2" scenario); Node ws as `node bench/peers/ws-broadcast.js` (ws, `perMessageDeflate: false`).\n';
+md += '- "Server threads ready but waiting for a CPU" is the run-queue wait of all the server\'s threads, summed (so it can pass 100 % for Node\'s helper threads or crier --threads 2) (`/proc/PID/task/*/schedstat`) during the window: time the server had work but another process had CPU 0. Where it is large, deliveries/s and latency measure the machine\'s load as much as the server; CPU per delivery is the steadier comparison.\n';
+md += `- The machine was not reserved: load average ${load('loadavg-start')} at the start, ${load('loadavg-end')} at the end (1, 5, 15 min). Other builds running meanwhile make every number noisier and lower.\n`;
+
+md += '\n## Machine\n\n';
+for (const k of ['date', 'commit', 'uname', 'cpu', 'cpus', 'mem', 'compiler', 'node', 'ws', 'boost']) md += `- ${k}: ${machine[k] ?? '?'}\n`;
+md += '\n## Reproduce\n\n```sh\n' + (machine.command || 'bench/run') + '\n```\n\n';
+md += 'It builds the release preset, runs `npm ci` in bench/peers, and needs `taskset`, `node` and `gnuplot` (Debian `gnuplot-nox`). ';
+md += '`bench/run --quick` does 1 short repeat of each, for checking the pipeline. One scenario by hand:\n\n';
+md += '```sh\nbuild/release/server/crier --address 127.0.0.1 --port 0 --threads 1 &   # note the port it logs\n';
+md += 'taskset -c 1 build/release/bench/crier-bench --port PORT --server-pid $! --scenario i\n```\n';
+md += '\n![deliveries/s, p99 latency and RSS per connection, crier vs Node ws](performance.png)\n';
+
+fs.mkdirSync(outDir, { recursive: true });
+fs.writeFileSync(path.join(outDir, 'performance.md'), md);
+
+// The plot: deliveries/s and p99 per traffic scenario (* = nothing pinned), RSS per idle
+// connection for (iii).
+const traffic = ['i', 'ii', 'iv', 'i1', 'i2'].filter((s) => runs[s]);
+const labels = { i: '(i)', ii: '(ii)', iv: '(iv)', i1: '(i) 1 thr*', i2: '(i) 2 thr*' };
+const num = (x) => (x == null ? 'NaN' : String(x));
+let dat = '# scenario crier_deliveries node_deliveries crier_p99_ms node_p99_ms\n';
+for (const s of traffic) {
+  dat += `"${labels[s]}" ${num(pick(s, 'crier', deliveries))} ${num(pick(s, 'node', deliveries))} `;
+  const ms = (x) => (x == null ? null : x / 1000);
+  dat += `${num(ms(pick(s, 'crier', p99)))} ${num(ms(pick(s, 'node', p99)))}\n`;
+}
+const rssC = pick('iii', 'crier', (r) => r.server.rss_bytes_per_conn_idle);
+const rssN = pick('iii', 'node', (r) => r.server.rss_bytes_per_conn_idle);
+const rssCa = pick('iii', 'crier', (r) => r.server.rss_bytes_per_conn_after_traffic);
+const rssNa = pick('iii', 'node', (r) => r.server.rss_bytes_per_conn_after_traffic);
+let rss = '# what crier node\n';
+rss += `"idle" ${num(rssC)} ${num(rssN)}\n"after traffic" ${num(rssCa)} ${num(rssNa)}\n`;
+// Without (iii) in this run (bench/run --scenarios ...), there is no RSS panel.
+const hasRss = rssC != null || rssN != null;
+const tmp = fs.mkdtempSync(path.join(dir, 'plot-'));
+fs.writeFileSync(path.join(tmp, 'traffic.dat'), dat);
+fs.writeFileSync(path.join(tmp, 'rss.dat'), rss);
+fs.writeFileSync(path.join(dir, 'traffic.dat'), dat);
+const png = path.resolve(outDir, 'performance.png');
+// Log axes from a power of ten below the smallest bar, so that no bar is cut off.
+const floorPow10 = (xs) => {
+  const v = xs.filter((x) => x != null && x > 0);
+  return v.length ? 10 ** Math.floor(Math.log10(Math.min(...v) / 2)) : 1;
+};
+const dmin = floorPow10(traffic.flatMap((s) => [pick(s, 'crier', deliveries), pick(s, 'node', deliveries)]));
+const pmin = floorPow10(traffic.flatMap((s) => [pick(s, 'crier', p99), pick(s, 'node', p99)]).map((x) => (x == null ? null : x / 1000)));
+const gp = `
+set terminal pngcairo size 1500,520 font "sans,11"
+set output "${png}"
+set multiplot layout 1,${hasRss ? 3 : 2} title "crier vs Node ws (medians${machine.quick === '1' ? ', quick mode' : ''}; ${machine.cpu || ''}, ${machine.date || ''})"
+set style data histograms
+set style histogram clustered gap 1
+set style fill solid 0.85 border -1
+set boxwidth 0.9
+set grid ytics
+set key below
+set xtics nomirror
+set title "deliveries/s (higher is better)"
+set logscale y
+set yrange [${dmin}:*]
+set format y "%.0s%c"
+plot "${tmp}/traffic.dat" using 2:xtic(1) title "crier" lc rgb "#1f77b4", "" using 3 title "Node ws" lc rgb "#ff7f0e"
+set title "p99 latency, ms (lower is better)"
+set yrange [${pmin}:*]
+set format y "%g"
+plot "${tmp}/traffic.dat" using 4:xtic(1) title "crier" lc rgb "#1f77b4", "" using 5 title "Node ws" lc rgb "#ff7f0e"
+${hasRss ? `unset logscale y
+set title "(iii) server RSS per connection, bytes (lower is better)"
+set yrange [0:*]
+set format y "%.0f"
+plot "${tmp}/rss.dat" using 2:xtic(1) title "crier" lc rgb "#1f77b4", "" using 3 title "Node ws" lc rgb "#ff7f0e", 4096 with lines dt 2 lc rgb "#d62728" title "target 4 KB"` : ''}
+unset multiplot
+`;
+fs.writeFileSync(path.join(tmp, 'plot.gp'), gp);
+execFileSync('gnuplot', [path.join(tmp, 'plot.gp')], { stdio: 'inherit' });
+fs.rmSync(tmp, { recursive: true, force: true });
