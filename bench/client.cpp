@@ -1,0 +1,240 @@
+// A load client's life (connect, handshake, send within its window, read and check, close) and
+// the worker's check of every delivery. One file so the hot path between them inlines.
+
+#include "bench/client.hpp"
+
+#include <boost/beast/http/field.hpp>
+#include <boost/beast/websocket/rfc6455.hpp>
+
+#include <fmt/format.h>
+
+namespace crier::bench {
+namespace {
+
+using namespace std::chrono_literals;
+
+std::uint64_t now_ns() noexcept {
+  return static_cast<std::uint64_t>(
+    std::chrono::duration_cast<std::chrono::nanoseconds>(steady::now().time_since_epoch()).count());
+}
+
+} // namespace
+
+client::client(worker& w, shared_setup const& s, asio::io_context& ioc, std::uint32_t id)
+  : w_(w), s_(s), id_(id), room_(s.room_of(id)), ws_(ioc) {
+  tracks_.resize(s.tracks_in_room(room_));
+  if (id < s.opt.senders || s.opt.touch) out_ = make_payload(s.opt.size);
+}
+
+void client::fail(std::string const& what, boost::system::error_code ec) {
+  open_ = false;
+  if (!failed_) {
+    failed_ = true;
+    w_.note_error(fmt::format("client {}: {}: {}", id_, what, ec.message()));
+  }
+}
+
+void client::connect() {
+  connect_started_ = now_ns();
+  ws_.next_layer().async_connect(s_.endpoints[id_ % s_.endpoints.size()], [this](boost::system::error_code ec) { on_connect(ec); });
+}
+
+void client::on_connect(boost::system::error_code ec) {
+  if (ec) {
+    fail("connect", ec);
+    w_.failed_.add(1);
+    w_.connect_next();
+    return;
+  }
+  boost::system::error_code ignored;
+  ws_.next_layer().set_option(tcp::no_delay(true), ignored);
+  ws_.set_option(websocket::stream_base::timeout::suggested(beast::role_type::client));
+  ws_.auto_fragment(false);
+  ws_.secure_prng(false); // masks need not be unpredictable on loopback; this is cheaper
+  ws_.binary(s_.opt.binary);
+  ws_.read_message_max(std::max<std::size_t>(s_.opt.size * 2, 64 * 1024));
+  if (!out_.empty()) ws_.write_buffer_bytes(std::clamp<std::size_t>(s_.opt.size + 16, 4096, 1 << 20));
+  if (!s_.opt.subprotocol.empty()) {
+    ws_.set_option(websocket::stream_base::decorator([p = s_.opt.subprotocol](websocket::request_type& req) {
+      req.set(beast::http::field::sec_websocket_protocol, p);
+    }));
+  }
+  ws_.async_handshake(s_.host_headers[id_ % s_.host_headers.size()], s_.targets[room_], [this](boost::system::error_code e) { on_handshake(e); });
+}
+
+void client::on_handshake(boost::system::error_code ec) {
+  if (ec) {
+    fail("handshake", ec);
+    boost::system::error_code ignored;
+    ws_.next_layer().close(ignored);
+    w_.failed_.add(1);
+    w_.connect_next();
+    return;
+  }
+  open_ = true;
+  w_.st_.connect.record(now_ns() - connect_started_);
+  w_.connected_.add(1);
+  read();
+  w_.connect_next();
+}
+
+void client::read() {
+  ws_.async_read(rbuf_, [this](boost::system::error_code ec, std::size_t) { on_read(ec); });
+}
+
+void client::on_read(boost::system::error_code ec) {
+  if (ec) {
+    open_ = false;
+    if (!closing_) {
+      auto const& reason = ws_.reason();
+      fail(fmt::format("read (close code {} '{}')", static_cast<unsigned>(reason.code),
+                       std::string_view(reason.reason.data(), reason.reason.size())),
+           ec);
+    }
+    w_.closed_.add(1);
+    return;
+  }
+  auto const data = rbuf_.cdata();
+  w_.deliver(*this, std::string_view(static_cast<char const*>(data.data()), data.size()));
+  rbuf_.consume(rbuf_.size());
+  read();
+}
+
+void client::start_sending() {
+  if (s_.opt.rate > 0) {
+    tick_ = std::make_unique<timer_type>(ws_.get_executor());
+    // Spread the senders' first messages over one period so they do not all send at once.
+    auto const offset = s_.period_ns * id_ / std::max(1u, s_.opt.senders);
+    next_tick_ = steady::now() + std::chrono::nanoseconds(static_cast<std::int64_t>(offset));
+    schedule_tick();
+    return;
+  }
+  queued_ = s_.opt.in_flight;
+  kick();
+}
+
+void client::send_one() {
+  if (out_.empty()) return;
+  ++queued_;
+  kick();
+}
+
+void client::schedule_tick() {
+  tick_->expires_at(next_tick_);
+  tick_->async_wait([this](boost::system::error_code ec) {
+    if (ec || closing_ || !s_.ctl.sending.load(std::memory_order_relaxed)) return;
+    auto const limit = s_.opt.in_flight;
+    if (limit == 0 || in_flight_ + queued_ < limit) {
+      ++queued_;
+      kick();
+    } else {
+      ++w_.st_.skipped_ticks;
+    }
+    next_tick_ += std::chrono::nanoseconds(static_cast<std::int64_t>(s_.period_ns));
+    auto const now = steady::now();
+    if (next_tick_ + 1s < now) next_tick_ = now; // do not burst to catch up after a long stall
+    schedule_tick();
+  });
+}
+
+void client::on_own_echo() {
+  if (in_flight_ > 0) --in_flight_;
+  if (s_.opt.rate > 0 || !s_.ctl.sending.load(std::memory_order_relaxed)) return;
+  ++queued_;
+  kick();
+}
+
+void client::kick() {
+  if (writing_ || queued_ == 0 || !open_ || closing_) return;
+  --queued_;
+  auto const sent_at = now_ns();
+  write_header(out_.data(), header{id_, next_seq_++, sent_at});
+  ++in_flight_;
+  writing_ = true;
+  ++w_.st_.sent_total;
+  w_.sent_.add(1);
+  if (sent_at >= s_.ctl.window_start.load(std::memory_order_relaxed) &&
+      sent_at < s_.ctl.window_end.load(std::memory_order_relaxed))
+    ++w_.st_.sent_window;
+  w_.expected_.add(s_.room_size[room_]);
+  ws_.async_write(asio::buffer(out_), [this](boost::system::error_code ec, std::size_t) {
+    writing_ = false;
+    if (ec) {
+      if (!closing_) fail("write", ec);
+      return;
+    }
+    if (close_after_write_) {
+      close_after_write_ = false;
+      closing_ = false; // let close() run now
+      close();
+      return;
+    }
+    kick();
+  });
+}
+
+void client::close() {
+  closing_ = true;
+  if (tick_) tick_->cancel();
+  if (!open_) return;
+  if (writing_) {
+    close_after_write_ = true; // one write at a time: the close goes after this one
+    return;
+  }
+  ws_.async_close(websocket::close_code::normal, [](boost::system::error_code) {
+    // The pending read sees the server's answer and ends.
+  });
+}
+
+void worker::deliver(client& r, std::string_view payload) {
+  auto const now = now_ns();
+  ++st_.received_total;
+  auto const h = read_header(payload);
+  if (!h || payload.size() != s_.opt.size) {
+    ++st_.corrupt;
+    return;
+  }
+  auto const local = h->sender / s_.opt.rooms;
+  if (h->sender >= s_.tracked_senders || s_.room_of(h->sender) != r.room_ || local >= r.tracks_.size()) {
+    ++st_.foreign;
+    return;
+  }
+  auto const res = r.tracks_[local].observe(h->seq);
+  switch (res.v) {
+  case seq_tracker::verdict::in_order:
+    unique_.add(1);
+    break;
+  case seq_tracker::verdict::gap:
+    ++st_.gaps;
+    st_.missing += res.skipped;
+    unique_.add(1);
+    break;
+  case seq_tracker::verdict::reordered:
+    ++st_.reorders;
+    unique_.add(1);
+    break;
+  case seq_tracker::verdict::duplicate:
+  case seq_tracker::verdict::too_old:
+    ++st_.duplicates;
+    break;
+  }
+  if (now >= s_.ctl.window_start.load(std::memory_order_relaxed) &&
+      now < s_.ctl.window_end.load(std::memory_order_relaxed)) {
+    ++st_.deliveries_window;
+    st_.latency.record(now >= h->sent_ns ? now - h->sent_ns : 0);
+  }
+  if (!acks_.empty()) {
+    if (h->sender < acks_.size() && res.v != seq_tracker::verdict::duplicate && res.v != seq_tracker::verdict::too_old) {
+      auto& ring = acks_[h->sender];
+      auto& count = ring[h->seq % ring.size()];
+      if (++count == s_.room_size[s_.room_of(h->sender)]) {
+        count = 0;
+        clients_[h->sender]->on_own_echo(); // every client of the room has it: the window moves
+      }
+    }
+  } else if (h->sender == r.id_) {
+    r.on_own_echo();
+  }
+}
+
+} // namespace crier::bench

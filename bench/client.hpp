@@ -1,0 +1,200 @@
+#pragma once
+// The load clients (one WebSocket connection each) and the workers, one io thread each, that own them.
+
+#include "bench/bench_support.hpp"
+#include "bench/options.hpp"
+#include "bench/report.hpp"
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/websocket/stream.hpp>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+namespace crier::bench {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace websocket = beast::websocket;
+using tcp = asio::ip::tcp;
+// The io_context's own executor type instead of any_io_executor: no type-erased executor copies
+// on every operation.
+using socket_type = asio::basic_stream_socket<tcp, asio::io_context::executor_type>;
+using steady = std::chrono::steady_clock;
+
+// Single writer, any reader: a counter that one io thread bumps and the main thread polls,
+// without a locked instruction on the hot path.
+struct polled_counter {
+  std::atomic<std::uint64_t> v{0};
+  void add(std::uint64_t n) noexcept { v.store(v.load(std::memory_order_relaxed) + n, std::memory_order_relaxed); }
+  std::uint64_t get() const noexcept { return v.load(std::memory_order_relaxed); }
+};
+
+// What the main thread tells every client: whether to send, and the measured window (steady-clock
+// nanoseconds) that sends and deliveries are counted in.
+struct control {
+  std::atomic<bool> sending{false};
+  std::atomic<std::uint64_t> window_start{~std::uint64_t{0}};
+  std::atomic<std::uint64_t> window_end{0};
+};
+
+// What every worker reads and none writes once the run has started: the endpoints, the rooms, the rate.
+struct shared_setup {
+  options const& opt;
+  control& ctl;
+  std::vector<tcp::endpoint> endpoints; // one per node; client c uses endpoints[c % size]
+  std::vector<std::string> host_headers;
+  std::vector<std::string> targets;       // per room
+  std::vector<std::uint32_t> room_size;   // clients per room
+  unsigned tracked_senders = 0;           // senders, or every client with --touch
+  std::uint64_t period_ns = 0;            // rate mode
+
+  std::uint32_t room_of(std::uint32_t c) const noexcept { return c % opt.rooms; }
+  std::uint32_t tracks_in_room(std::uint32_t r) const noexcept {
+    return tracked_senders > r ? (tracked_senders - 1 - r) / opt.rooms + 1 : 0;
+  }
+};
+
+class worker;
+
+class client {
+public:
+  client(worker& w, shared_setup const& s, asio::io_context& ioc, std::uint32_t id);
+
+  void connect();
+  void start_sending();
+  void send_one(); // --touch
+  void close();
+  bool is_open() const noexcept { return open_; }
+  std::uint32_t id() const noexcept { return id_; }
+  std::uint64_t sent() const noexcept { return next_seq_; }
+
+private:
+  friend class worker;
+  void on_connect(boost::system::error_code ec);
+  void on_handshake(boost::system::error_code ec);
+  void read();
+  void on_read(boost::system::error_code ec);
+  void on_own_echo();
+  void kick();
+  void schedule_tick();
+  void fail(std::string const& what, boost::system::error_code ec);
+
+  worker& w_;
+  shared_setup const& s_;
+  std::uint32_t const id_;
+  std::uint32_t const room_;
+  websocket::stream<socket_type> ws_;
+  beast::flat_buffer rbuf_;
+  std::vector<seq_tracker> tracks_; // by room-local sender index (sender id / rooms)
+  std::uint64_t connect_started_ = 0;
+  bool open_ = false;
+  bool closing_ = false;
+  bool close_after_write_ = false;
+  bool failed_ = false;
+
+  // Sender side.
+  std::string out_;
+  std::uint64_t next_seq_ = 0;
+  std::uint32_t in_flight_ = 0;
+  std::uint32_t queued_ = 0;
+  bool writing_ = false;
+  using timer_type = asio::basic_waitable_timer<steady, asio::wait_traits<steady>, asio::io_context::executor_type>;
+  std::unique_ptr<timer_type> tick_;
+  steady::time_point next_tick_{};
+};
+
+class worker {
+public:
+  worker(shared_setup const& s, std::vector<std::uint32_t> const& ids) : s_(s) {
+    clients_.reserve(ids.size());
+    for (auto id : ids) clients_.push_back(std::make_unique<client>(*this, s, ioc_, id));
+    if (ids.size() == s.opt.clients && s.opt.rate == 0 && s.opt.in_flight > 0)
+      acks_.assign(s.opt.senders, std::vector<std::uint32_t>(4 * s.opt.in_flight + 16, 0));
+  }
+
+  void start() {
+    thread_ = std::thread([this] { ioc_.run(); });
+  }
+  void post(std::function<void()> f) { asio::post(ioc_, std::move(f)); }
+
+  void start_connecting() {
+    post([this] {
+      auto const n = std::min<std::size_t>(clients_.size(), concurrency_);
+      for (std::size_t i = 0; i < n; ++i) connect_next();
+    });
+  }
+  void connect_next() {
+    if (next_connect_ < clients_.size()) clients_[next_connect_++]->connect();
+  }
+  void set_concurrency(unsigned c) { concurrency_ = std::max(1u, c); }
+
+  void start_sending() {
+    post([this] {
+      for (auto& c : clients_)
+        if (c->id() < s_.opt.senders) c->start_sending();
+    });
+  }
+  void touch() {
+    post([this] {
+      for (auto& c : clients_) c->send_one();
+    });
+  }
+  void close_all() {
+    post([this] {
+      for (auto& c : clients_) c->close();
+    });
+  }
+  // Lets the thread end once its work is done; stop() ends it at once.
+  void release() { guard_.reset(); }
+  void stop() { ioc_.stop(); }
+  void join() {
+    if (thread_.joinable()) thread_.join();
+  }
+
+  // Called on the worker's thread.
+  void deliver(client& r, std::string_view payload);
+  void note_error(std::string msg) {
+    ++st_.errors;
+    if (st_.first_error.empty()) st_.first_error = std::move(msg);
+  }
+
+private:
+  // Declared first so that it is destroyed last: the clients' sockets belong to it.
+  asio::io_context ioc_{1};
+  asio::executor_work_guard<asio::io_context::executor_type> guard_{ioc_.get_executor()};
+  shared_setup const& s_;
+
+public:
+  stats st_;
+  polled_counter connected_, failed_, closed_, sent_, unique_, expected_;
+  std::vector<std::unique_ptr<client>> clients_;
+  // With one worker (which then has every client, clients_[id] being client id), a sender's
+  // window closes on a message only once every client of its room has it, not as soon as the
+  // sender has its own echo: otherwise a server that delivers faster than the slowest reader
+  // reads lets the senders run ahead of that reader without bound, until the server's
+  // slow-consumer bound closes it. Counts by [sender][seq % ring].
+  std::vector<std::vector<std::uint32_t>> acks_;
+
+private:
+  std::thread thread_;
+  std::size_t next_connect_ = 0;
+  unsigned concurrency_ = 128;
+
+  friend class client;
+};
+
+} // namespace crier::bench

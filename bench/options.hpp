@@ -1,0 +1,42 @@
+#pragma once
+// crier-bench's command line: the options of one run, and the parser that fills them.
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace crier::bench {
+
+struct options {
+  std::string host = "127.0.0.1";
+  std::uint16_t port = 8080;
+  std::vector<std::uint16_t> ports; // several nodes of one cluster; client c connects to ports[c % n]
+  std::string path = "/ws/bench";
+  unsigned clients = 100;
+  unsigned senders = 10;
+  unsigned rooms = 1;
+  std::size_t size = 64;
+  double rate = 0;
+  unsigned in_flight = 16;
+  double duration = 10;
+  double warmup = 2;
+  bool binary = false;
+  std::string subprotocol;
+  std::string scenario;
+  int server_pid = 0;
+  bool json = false;
+  unsigned threads = 1;
+  bool touch = false;
+  unsigned connect_concurrency = 128;
+  double connect_timeout = 60;
+  double drain_timeout = 10;
+  double settle = 1;
+};
+
+// Parses argv into `o`, applying the --scenario preset under the flags given, and checks the
+// combination; returns an exit status when the program should stop (help or bad flag).
+std::optional<int> parse(int argc, char** argv, options& o);
+
+} // namespace crier::bench
