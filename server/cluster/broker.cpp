@@ -1,5 +1,7 @@
 #include "server/cluster/broker.hpp"
 
+#include "server/cluster/redis_schema.hpp"
+
 #include "common/identity.hpp"
 #include "common/envelope.hpp"
 #include "server/logging.hpp"
@@ -22,161 +24,6 @@ namespace {
 
 // Channel messages a warming replica holds until its snapshot is in.
 constexpr std::size_t max_buffered = 10'000;
-
-// Sequences one text message: the seq, the stream entry and the channel message in one atomic
-// step, so that every node sees the same total order. KEYS: seq, stream, channel. ARGV: the
-// envelope before and after its seq, the stream's MAXLEN (0: no history kept).
-constexpr char const* publish_script = R"lua(
-local seq = redis.call('INCR', KEYS[1])
-local env = ARGV[1] .. seq .. ARGV[2]
-if tonumber(ARGV[3]) > 0 then
-  redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[3], seq .. '-1', 'e', env)
-end
-redis.call('PUBLISH', KEYS[3], env)
-return seq
-)lua";
-
-// A replica's snapshot: the room's epoch (set to ours when it has none), its seq (raised to
-// ours when Redis lost it), the stream's newest entries after `since`, and the members.
-// KEYS: epoch, seq, stream, members. ARGV: our epoch, count, since.
-constexpr char const* warm_script = R"lua(
-redis.call('SET', KEYS[1], ARGV[1], 'NX')
-local epoch = redis.call('GET', KEYS[1])
-local seq = tonumber(redis.call('GET', KEYS[2]) or '0')
-local since = tonumber(ARGV[3])
-if epoch == ARGV[1] and since > seq then
-  redis.call('SET', KEYS[2], ARGV[3])
-  seq = since
-end
--- Entries are '<seq>-1', so '<since>-2' is a lower bound just past the entry of `since`.
-local start = '-'
-if since > 0 then start = ARGV[3] .. '-2' end
-local entries = {}
-if tonumber(ARGV[2]) > 0 then entries = redis.call('XREVRANGE', KEYS[3], '+', start, 'COUNT', ARGV[2]) end
-return {epoch, seq, entries, redis.call('HGETALL', KEYS[4])}
-)lua";
-
-// A member joins: listed under this node, announced once. KEYS: members, node's rooms, all
-// rooms, channel. ARGV: id, "node name", join envelope, room.
-constexpr char const* join_script = R"lua(
-local added = redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
-redis.call('SADD', KEYS[2], ARGV[4])
-redis.call('SADD', KEYS[3], ARGV[4])
-if added == 1 then redis.call('PUBLISH', KEYS[4], ARGV[3]) end
-return added
-)lua";
-
-// A member leaves: announced once, and only if still listed (a sweep may have been first).
-// KEYS as for join. ARGV: id, leave envelope, room.
-constexpr char const* leave_script = R"lua(
-local removed = redis.call('HDEL', KEYS[1], ARGV[1])
-if removed == 1 then redis.call('PUBLISH', KEYS[4], ARGV[2]) end
-if redis.call('HLEN', KEYS[1]) == 0 then redis.call('SREM', KEYS[3], ARGV[3]) end
-return removed
-)lua";
-
-// After an outage: this node's entries in a room's member hash become exactly its local
-// members, announcing each difference once. KEYS as for join. ARGV: node, ts, room, then id and
-// name pairs.
-constexpr char const* sync_script = R"lua(
-local h, node, ts = KEYS[1], ARGV[1], ARGV[2]
-local mine = node .. ' '
-local want = {}
-for i = 4, #ARGV, 2 do want[ARGV[i]] = true end
-local all = redis.call('HGETALL', h)
-for i = 1, #all, 2 do
-  local id, v = all[i], all[i + 1]
-  if string.sub(v, 1, #mine) == mine and not want[id] then
-    redis.call('HDEL', h, id)
-    local name = string.sub(v, #mine + 1)
-    redis.call('PUBLISH', KEYS[4], 'l 0 ' .. node .. ' ' .. ts .. ' ' .. #id .. ' ' .. #name .. '\n' .. id .. name)
-  end
-end
-for i = 4, #ARGV, 2 do
-  local id, name = ARGV[i], ARGV[i + 1]
-  if redis.call('HSET', h, id, mine .. name) == 1 then
-    redis.call('PUBLISH', KEYS[4], 'j 0 ' .. node .. ' ' .. ts .. ' ' .. #id .. ' ' .. #name .. '\n' .. id .. name)
-  end
-end
-if #ARGV >= 4 then
-  redis.call('SADD', KEYS[2], ARGV[3])
-  redis.call('SADD', KEYS[3], ARGV[3])
-else
-  redis.call('SREM', KEYS[2], ARGV[3])
-end
-if redis.call('HLEN', h) == 0 then redis.call('SREM', KEYS[3], ARGV[3]) end
-return 1
-)lua";
-
-// Every node runs this: the members of nodes whose heartbeat key expired are removed and their
-// leave published, all in one script, so each leave is announced by exactly one node.
-// ARGV: ts, channel prefix.
-constexpr char const* sweep_script = R"lua(
-local dead = 0
-for _, node in ipairs(redis.call('SMEMBERS', 'crier:nodes')) do
-  if redis.call('EXISTS', 'crier:node:' .. node) == 0 then
-    local mine = node .. ' '
-    for _, room in ipairs(redis.call('SMEMBERS', 'crier:node:' .. node .. ':rooms')) do
-      local h = 'crier:room:' .. room .. ':members'
-      local all = redis.call('HGETALL', h)
-      for i = 1, #all, 2 do
-        local id, v = all[i], all[i + 1]
-        if string.sub(v, 1, #mine) == mine then
-          redis.call('HDEL', h, id)
-          local name = string.sub(v, #mine + 1)
-          redis.call('PUBLISH', ARGV[2] .. room, 'l 0 ' .. node .. ' ' .. ARGV[1] .. ' ' .. #id .. ' ' .. #name .. '\n' .. id .. name)
-          dead = dead + 1
-        end
-      end
-      if redis.call('HLEN', h) == 0 then redis.call('SREM', 'crier:rooms', room) end
-    end
-    redis.call('DEL', 'crier:node:' .. node .. ':rooms')
-    redis.call('SREM', 'crier:nodes', node)
-  end
-end
-return dead
-)lua";
-
-// Rooms with members anywhere, and how many.
-constexpr char const* rooms_script = R"lua(
-local out = {}
-for _, room in ipairs(redis.call('SMEMBERS', 'crier:rooms')) do
-  local n = redis.call('HLEN', 'crier:room:' .. room .. ':members')
-  if n > 0 then
-    table.insert(out, room)
-    table.insert(out, n)
-  else
-    redis.call('SREM', 'crier:rooms', room)
-  end
-end
-return out
-)lua";
-
-// One room's member hash and seq. KEYS: members, seq.
-constexpr char const* describe_script = R"lua(
-return {redis.call('HGETALL', KEYS[1]), tonumber(redis.call('GET', KEYS[2]) or '0')}
-)lua";
-
-std::optional<std::uint64_t> seq_of_stream_id(std::string const& id) {
-  std::uint64_t seq = 0;
-  auto const dash = id.find('-');
-  for (std::size_t i = 0; i < dash && i < id.size(); ++i) {
-    if (id[i] < '0' || id[i] > '9') return std::nullopt;
-    seq = seq * 10 + static_cast<std::uint64_t>(id[i] - '0');
-  }
-  return seq;
-}
-
-// The envelope of one XRANGE/XREVRANGE entry: [id, [field, value]].
-std::optional<envelope> stream_entry(redis_reply const& entry) {
-  if (entry.type != redis_reply::kind::array || entry.elements.size() != 2) return std::nullopt;
-  auto const& fields = entry.elements[1];
-  if (fields.elements.size() < 2) return std::nullopt;
-  auto e = decode_envelope(fields.elements[1].str);
-  if (!e || e->type != envelope::kind::text) return std::nullopt;
-  if (auto seq = seq_of_stream_id(entry.elements[0].str)) e->seq = *seq;
-  return e;
-}
 
 sequenced_message to_sequenced(envelope&& e) {
   return {e.seq, e.ts, std::move(e.from), std::make_shared<std::string const>(std::move(e.payload))};
@@ -211,17 +58,20 @@ broker::broker(asio::io_context& ioc, settings s, room_registry& rooms, metrics&
     rooms_(rooms),
     metrics_(m),
     node_id_(random_hex(16)),
-    channel_prefix_("crier:" + std::to_string(settings_.endpoint.db) + ":room:"),
+    schema_(settings_.endpoint.db),
     retry_timer_(strand_),
     tick_timer_(strand_) {}
 
 broker::~broker() = default;
 
-std::string broker::key(std::string const& room, char const* suffix) const {
-  return "crier:room:" + room + ":" + suffix;
+std::vector<std::string> broker::sweep_command() const {
+  auto [before, after] = presence_split(envelope::kind::leave, now_ms());
+  auto const heartbeat = redis_schema::heartbeat_pattern(), rooms = redis_schema::node_rooms_pattern(),
+             members = redis_schema::members_pattern();
+  return {"EVAL",           redis_scripts::sweep, "2",           redis_schema::nodes_key(), redis_schema::rooms_key(),
+          std::move(before), std::move(after),   heartbeat.prefix, heartbeat.suffix,         rooms.prefix,
+          rooms.suffix,      members.prefix,     members.suffix,   schema_.channel_prefix()};
 }
-
-std::string broker::channel(std::string const& room) const { return channel_prefix_ + room; }
 
 void broker::start() {
   asio::post(strand_, [self = shared_from_this()] {
@@ -246,10 +96,10 @@ void broker::stop() {
     if (self->cmd_ && self->cmd_->connected()) {
       // Others announce this node's members at once instead of after three heartbeats. What is
       // queued is still sent before the connection closes.
-      self->cmd_->command({"DEL", "crier:node:" + self->node_id_}, self->settings_.command_timeout,
+      self->cmd_->command({"DEL", redis_schema::heartbeat_key(self->node_id_)}, self->settings_.command_timeout,
                           [](boost::system::error_code, redis_reply) {});
-      self->cmd_->command({"EVAL", sweep_script, "0", std::to_string(now_ms()), self->channel_prefix_},
-                          self->settings_.command_timeout, [](boost::system::error_code, redis_reply) {});
+      self->cmd_->command(self->sweep_command(), self->settings_.command_timeout,
+                          [](boost::system::error_code, redis_reply) {});
     }
     ++self->generation_;
     if (self->cmd_) self->cmd_->close();
@@ -293,7 +143,7 @@ void broker::connected() {
       log_info("redis: connected", {{"node", self->node_id_}});
       self->link_ = link::up;
     }
-    self->cmd_->command({"SCRIPT", "LOAD", publish_script}, self->settings_.command_timeout,
+    self->cmd_->command({"SCRIPT", "LOAD", redis_scripts::publish}, self->settings_.command_timeout,
                         [weak, gen](boost::system::error_code ec2, redis_reply sha) {
                           auto me = weak.lock();
                           if (me && gen == me->generation_ && !ec2 && sha.type == redis_reply::kind::string)
@@ -352,10 +202,10 @@ void broker::tick() {
     auto const ignore = [](boost::system::error_code, redis_reply) {};
     // The heartbeat lives two intervals; every node sweeps twice an interval, so a dead node's
     // members are announced gone within 2.5 intervals of its last heartbeat.
-    cmd_->command({"SET", "crier:node:" + node_id_, "1", "PX", std::to_string(2 * settings_.heartbeat.count())},
+    cmd_->command({"SET", redis_schema::heartbeat_key(node_id_), "1", "PX", std::to_string(2 * settings_.heartbeat.count())},
                   settings_.command_timeout, ignore);
-    cmd_->command({"SADD", "crier:nodes", node_id_}, settings_.command_timeout, ignore);
-    cmd_->command({"EVAL", sweep_script, "0", std::to_string(now_ms()), channel_prefix_}, settings_.command_timeout,
+    cmd_->command({"SADD", redis_schema::nodes_key(), node_id_}, settings_.command_timeout, ignore);
+    cmd_->command(sweep_command(), settings_.command_timeout,
                   [](boost::system::error_code, redis_reply reply) {
                     if (reply.type == redis_reply::kind::integer && reply.integer > 0)
                       log_info("redis: announced the leave of a dead node's members", {{"members", reply.integer}});
@@ -401,7 +251,7 @@ void broker::close_replica(std::string const& name) {
 }
 
 void broker::unsubscribe(std::string const& name) {
-  auto const ch = channel(name);
+  auto const ch = schema_.channel(name);
   if (!sub_ || subscribed_.erase(ch) == 0) return;
   unsubscribing_.insert(ch);
   sub_->unsubscribe(ch, [weak = weak_from_this(), name, ch, gen = generation_](boost::system::error_code) {
@@ -427,7 +277,7 @@ void broker::warm(replica_ptr const& rep) {
 }
 
 void broker::subscribe(std::string const& name) {
-  auto const ch = channel(name);
+  auto const ch = schema_.channel(name);
   if (subscribed_.contains(ch)) {
     if (auto it = replicas_.find(name); it != replicas_.end()) read_snapshot(it->second);
     return;
@@ -457,8 +307,9 @@ void broker::read_snapshot(replica_ptr const& rep) {
   auto const since = rep->ever_warm ? rep->order.next() - 1 : 0;
   auto const& n = rep->name;
   auto const gen = generation_;
-  cmd_->command({"EVAL", warm_script, "4", key(n, "epoch"), key(n, "seq"), key(n, "stream"), key(n, "members"),
-                 rep->r->epoch(), std::to_string(settings_.history), std::to_string(since)},
+  cmd_->command({"EVAL", redis_scripts::warm, "4", redis_schema::epoch_key(n), redis_schema::seq_key(n),
+                 redis_schema::stream_key(n), redis_schema::members_key(n), rep->r->epoch(),
+                 std::to_string(settings_.history), std::to_string(since), redis_schema::stream_after(since)},
                 settings_.command_timeout, [weak = weak_from_this(), rep, gen](boost::system::error_code ec, redis_reply reply) {
                   auto self = weak.lock();
                   if (!self || gen != self->generation_) return;
@@ -482,7 +333,7 @@ void broker::warmed(replica_ptr const& rep, redis_reply const& reply) {
   auto const& entries = reply.elements[2].elements;
   tail.reserve(entries.size());
   for (auto it = entries.rbegin(); it != entries.rend(); ++it) { // XREVRANGE: newest first
-    auto e = stream_entry(*it);
+    auto e = redis_schema::stream_entry(*it);
     if (!e) continue;
     // After an outage, our own messages in the stream were delivered here already, or were
     // delivered without a seq when their reply was lost: never again. Only those whose reply
@@ -497,10 +348,9 @@ void broker::warmed(replica_ptr const& rep, redis_reply const& reply) {
   std::vector<member_info> remote;
   auto const& hash = reply.elements[3].elements;
   for (std::size_t i = 0; i + 1 < hash.size(); i += 2) {
-    auto const& value = hash[i + 1].str;
-    auto const space = value.find(' ');
-    if (space == std::string::npos || value.compare(0, space, node_id_) == 0) continue;
-    remote.push_back({hash[i].str, value.substr(space + 1)});
+    auto const v = redis_schema::split_member_value(hash[i + 1].str);
+    if (!v || v->node == node_id_) continue;
+    remote.push_back({hash[i].str, std::string(v->name)});
   }
   rep->r->set_remote_members(std::move(remote));
   rep->order = reorder_buffer(seq + 1);
@@ -514,8 +364,20 @@ void broker::warmed(replica_ptr const& rep, redis_reply const& reply) {
 }
 
 void broker::sync_presence(std::string const& name, std::vector<member_info> const& local) {
-  std::vector<std::string> args{"EVAL",           sync_script,        "4", key(name, "members"), "crier:node:" + node_id_ + ":rooms",
-                                "crier:rooms",    channel(name),      node_id_, std::to_string(now_ms()), name};
+  auto const ts = now_ms();
+  auto [join_before, join_after] = presence_split(envelope::kind::join, ts);
+  auto [leave_before, leave_after] = presence_split(envelope::kind::leave, ts);
+  std::vector<std::string> args{"EVAL",
+                                redis_scripts::sync,
+                                "4",
+                                redis_schema::members_key(name),
+                                redis_schema::node_rooms_key(node_id_),
+                                redis_schema::rooms_key(),
+                                schema_.channel(name),
+                                redis_schema::member_value(node_id_, ""),
+                                name,
+                                join_before + node_id_ + join_after,
+                                leave_before + node_id_ + leave_after};
   for (auto const& m : local) {
     args.push_back(m.id);
     args.push_back(m.name);
@@ -534,8 +396,9 @@ void broker::when_warm(std::string const& name, std::function<void()> f) {
 // ---- messages -------------------------------------------------------------------------------
 
 void broker::on_message(std::string const& ch, std::string const& payload) {
-  if (!ch.starts_with(channel_prefix_)) return;
-  auto it = replicas_.find(ch.substr(channel_prefix_.size()));
+  auto const room = schema_.room_of(ch);
+  if (!room) return;
+  auto it = replicas_.find(std::string(*room));
   if (it == replicas_.end()) return;
   auto e = decode_envelope(payload);
   if (!e) {
@@ -593,13 +456,13 @@ void broker::fill_gap(replica_ptr const& rep) {
   auto const from = rep->order.next();
   auto const to = rep->order.first_held() - 1;
   auto const gen = generation_;
-  cmd_->command({"XRANGE", key(rep->name, "stream"), std::to_string(from) + "-0", std::to_string(to) + "-1"},
+  cmd_->command({"XRANGE", redis_schema::stream_key(rep->name), redis_schema::stream_first(from), redis_schema::stream_last(to)},
                 settings_.command_timeout, [weak = weak_from_this(), rep, gen](boost::system::error_code ec, redis_reply reply) {
                   auto self = weak.lock();
                   if (!self || gen != self->generation_ || !rep->warm) return;
                   if (!ec) {
                     for (auto const& entry : reply.elements) {
-                      auto e = stream_entry(entry);
+                      auto e = redis_schema::stream_entry(entry);
                       // Our own entry here means its reply was lost and it went out without a seq.
                       if (e && e->node != self->node_id_) rep->order.add(to_sequenced(std::move(*e)));
                     }
@@ -639,8 +502,9 @@ void broker::send_text(replica_ptr const& rep, std::shared_ptr<outgoing_text> co
   bool const by_sha = !publish_sha_.empty();
   auto const gen = generation_;
   cmd_->command(
-    {by_sha ? "EVALSHA" : "EVAL", by_sha ? publish_sha_ : publish_script, "3", key(out->room, "seq"),
-     key(out->room, "stream"), channel(out->room), out->head, out->tail, std::to_string(settings_.history)},
+    {by_sha ? "EVALSHA" : "EVAL", by_sha ? publish_sha_ : redis_scripts::publish, "3", redis_schema::seq_key(out->room),
+     redis_schema::stream_key(out->room), schema_.channel(out->room), out->head, out->tail,
+     std::to_string(settings_.history)},
     settings_.command_timeout,
     [self = shared_from_this(), rep, out, gen, by_sha](boost::system::error_code ec, redis_reply reply) {
       if (!ec && by_sha && reply.type == redis_reply::kind::error && reply.str.starts_with("NOSCRIPT") &&
@@ -666,7 +530,7 @@ void broker::publish_binary(std::string const& room, member_info const& from, st
       return;
     }
     envelope const e{envelope::kind::binary, 0, self->node_id_, now_ms(), from, *data};
-    self->cmd_->command({"PUBLISH", self->channel(room), encode(e)}, self->settings_.command_timeout,
+    self->cmd_->command({"PUBLISH", self->schema_.channel(room), encode(e)}, self->settings_.command_timeout,
                         [](boost::system::error_code, redis_reply) {});
   });
 }
@@ -677,8 +541,9 @@ void broker::joined(std::string const& room, member_info const& m) {
     // While the replica warms, its presence sync will list this member.
     if (!rep || !rep->warm || !self->up_.load(std::memory_order_relaxed)) return;
     envelope const e{envelope::kind::join, 0, self->node_id_, now_ms(), m, {}};
-    self->cmd_->command({"EVAL", join_script, "4", self->key(room, "members"), "crier:node:" + self->node_id_ + ":rooms",
-                         "crier:rooms", self->channel(room), m.id, self->node_id_ + " " + m.name, encode(e), room},
+    self->cmd_->command({"EVAL", redis_scripts::join, "4", redis_schema::members_key(room),
+                         redis_schema::node_rooms_key(self->node_id_), redis_schema::rooms_key(), self->schema_.channel(room),
+                         m.id, redis_schema::member_value(self->node_id_, m.name), encode(e), room},
                         self->settings_.command_timeout, [](boost::system::error_code, redis_reply) {});
   });
 }
@@ -689,11 +554,12 @@ void broker::left(std::string const& room, member_info const& m) {
     bool const empty = it == self->replicas_.end() || it->second->r->size() == 0;
     if (self->up_.load(std::memory_order_relaxed)) {
       envelope const e{envelope::kind::leave, 0, self->node_id_, now_ms(), m, {}};
-      self->cmd_->command({"EVAL", leave_script, "4", self->key(room, "members"), "crier:node:" + self->node_id_ + ":rooms",
-                           "crier:rooms", self->channel(room), m.id, encode(e), room},
+      self->cmd_->command({"EVAL", redis_scripts::leave, "4", redis_schema::members_key(room),
+                           redis_schema::node_rooms_key(self->node_id_), redis_schema::rooms_key(),
+                           self->schema_.channel(room), m.id, encode(e), room},
                           self->settings_.command_timeout, [](boost::system::error_code, redis_reply) {});
       if (empty)
-        self->cmd_->command({"SREM", "crier:node:" + self->node_id_ + ":rooms", room}, self->settings_.command_timeout,
+        self->cmd_->command({"SREM", redis_schema::node_rooms_key(self->node_id_), room}, self->settings_.command_timeout,
                             [](boost::system::error_code, redis_reply) {});
     } else {
       self->stale_rooms_.insert(room); // its entry goes once Redis is back
@@ -742,7 +608,10 @@ asio::awaitable<std::optional<T>> broker::ask(std::vector<std::string> command, 
 }
 
 asio::awaitable<std::optional<std::vector<room_summary>>> broker::list_rooms(std::chrono::milliseconds timeout) {
-  return ask<std::vector<room_summary>>({"EVAL", rooms_script, "0"}, timeout,
+  auto const members = redis_schema::members_pattern();
+  return ask<std::vector<room_summary>>({"EVAL", redis_scripts::rooms, "1", redis_schema::rooms_key(), members.prefix,
+                                         members.suffix},
+                                        timeout,
                                         [](redis_reply const& reply) -> std::optional<std::vector<room_summary>> {
                                           if (reply.type != redis_reply::kind::array) return std::nullopt;
                                           std::vector<room_summary> rooms;
@@ -755,15 +624,15 @@ asio::awaitable<std::optional<std::vector<room_summary>>> broker::list_rooms(std
 }
 
 asio::awaitable<std::optional<room_detail>> broker::describe_room(std::string room, std::chrono::milliseconds timeout) {
-  return ask<room_detail>({"EVAL", describe_script, "2", key(room, "members"), key(room, "seq")}, timeout,
+  return ask<room_detail>({"EVAL", redis_scripts::describe, "2", redis_schema::members_key(room), redis_schema::seq_key(room)}, timeout,
                           [](redis_reply const& reply) -> std::optional<room_detail> {
                             if (reply.type != redis_reply::kind::array || reply.elements.size() != 2) return std::nullopt;
                             room_detail d;
                             auto const& hash = reply.elements[0].elements;
                             for (std::size_t i = 0; i + 1 < hash.size(); i += 2) {
                               auto const& v = hash[i + 1].str;
-                              auto const space = v.find(' ');
-                              d.members.push_back({hash[i].str, space == std::string::npos ? v : v.substr(space + 1)});
+                              auto const entry = redis_schema::split_member_value(v);
+                              d.members.push_back({hash[i].str, entry ? std::string(entry->name) : v});
                             }
                             std::ranges::sort(d.members, {}, &member_info::id);
                             d.seq = static_cast<std::uint64_t>(std::max<long long>(reply.elements[1].integer, 0));

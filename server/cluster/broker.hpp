@@ -13,6 +13,7 @@
 #include "common/config.hpp"
 #include "server/cluster/reorder_buffer.hpp"
 #include "server/cluster/redis_connection.hpp"
+#include "server/cluster/redis_schema.hpp"
 #include "server/rooms/room.hpp"
 #include "server/rooms/room_registry.hpp"
 
@@ -116,8 +117,8 @@ private:
   boost::asio::awaitable<std::optional<T>> ask(std::vector<std::string> command, std::chrono::milliseconds timeout,
                                                std::function<std::optional<T>(redis_reply const&)> parse);
 
-  std::string key(std::string const& room, char const* suffix) const;
-  std::string channel(std::string const& room) const;
+  // The sweep script's EVAL: every node runs it on each tick, and once more when it stops.
+  std::vector<std::string> sweep_command() const;
 
   boost::asio::io_context& ioc_;
   boost::asio::strand<boost::asio::io_context::executor_type> strand_;
@@ -125,7 +126,7 @@ private:
   room_registry& rooms_;
   metrics& metrics_;
   std::string const node_id_;
-  std::string const channel_prefix_;
+  redis_schema const schema_;
   std::shared_ptr<redis_connection> cmd_, sub_;
   std::string publish_sha_; // the publish script's SHA1 once loaded; empty: use EVAL
   boost::asio::steady_timer retry_timer_, tick_timer_;
