@@ -112,48 +112,38 @@ void broker::stop() {
 
 void broker::connect() {
   if (stopped_) return;
-  auto const gen = ++generation_;
+  ++generation_;
   cmd_ = redis_connection::create(strand_);
   sub_ = redis_connection::create(strand_);
   pending_connects_ = 2;
   auto const& ep = settings_.endpoint;
   for (auto const& c : {cmd_, sub_}) {
-    c->on_disconnect([weak = weak_from_this(), gen](std::string const& reason) {
-      auto self = weak.lock();
-      if (self && gen == self->generation_) self->fail(reason);
-    });
-    c->connect(ep.host, ep.port, settings_.command_timeout, [weak = weak_from_this(), gen](boost::system::error_code ec) {
-      auto self = weak.lock();
-      if (!self || gen != self->generation_) return;
-      if (ec) return self->fail(ec.message());
-      if (--self->pending_connects_ == 0) self->connected();
-    });
+    c->on_disconnect(guarded([](broker& self, std::string const& reason) { self.fail(reason); }));
+    c->connect(ep.host, ep.port, settings_.command_timeout, guarded([](broker& self, boost::system::error_code ec) {
+                 if (ec) return self.fail(ec.message());
+                 if (--self.pending_connects_ == 0) self.connected();
+               }));
   }
 }
 
 void broker::connected() {
-  auto const gen = generation_;
-  auto const go = [weak = weak_from_this(), gen](boost::system::error_code ec, redis_reply reply) {
-    auto self = weak.lock();
-    if (!self || gen != self->generation_) return;
-    if (ec || reply.type == redis_reply::kind::error) return self->fail(ec ? ec.message() : reply.str);
-    self->attempt_ = 0;
-    self->up_.store(true, std::memory_order_release);
-    if (self->link_ != link::up) {
-      log_info("redis: connected", {{"node", self->node_id_}});
-      self->link_ = link::up;
+  auto const go = guarded([](broker& self, boost::system::error_code ec, redis_reply reply) {
+    if (ec || reply.type == redis_reply::kind::error) return self.fail(ec ? ec.message() : reply.str);
+    self.attempt_ = 0;
+    self.up_.store(true, std::memory_order_release);
+    if (self.link_ != link::up) {
+      log_info("redis: connected", {{"node", self.node_id_}});
+      self.link_ = link::up;
     }
-    self->cmd_->command({"SCRIPT", "LOAD", redis_scripts::publish}, self->settings_.command_timeout,
-                        [weak, gen](boost::system::error_code ec2, redis_reply sha) {
-                          auto me = weak.lock();
-                          if (me && gen == me->generation_ && !ec2 && sha.type == redis_reply::kind::string)
-                            me->publish_sha_ = sha.str;
-                        });
-    self->tick_timer_.cancel(); // heartbeat at once, then on schedule
-    for (auto& [name, rep] : self->replicas_) self->warm(rep);
-    for (auto const& name : std::exchange(self->stale_rooms_, {})) self->sync_presence(name, {});
-  };
-  if (settings_.endpoint.db == 0) return go({}, redis_reply{});
+    self.cmd_->command({"SCRIPT", "LOAD", redis_scripts::publish}, self.settings_.command_timeout,
+                       self.guarded([](broker& me, boost::system::error_code ec2, redis_reply sha) {
+                         if (!ec2 && sha.type == redis_reply::kind::string) me.publish_sha_ = sha.str;
+                       }));
+    self.tick_timer_.cancel(); // heartbeat at once, then on schedule
+    for (auto& [name, rep] : self.replicas_) self.warm(rep);
+    for (auto const& name : std::exchange(self.stale_rooms_, {})) self.sync_presence(name, {});
+  });
+  if (settings_.endpoint.db == 0) return go(boost::system::error_code{}, redis_reply{});
   // Keys live in the chosen database; pub/sub is global, which is why channels name the db.
   cmd_->command({"SELECT", std::to_string(settings_.endpoint.db)}, settings_.command_timeout, go);
 }
@@ -254,14 +244,12 @@ void broker::unsubscribe(std::string const& name) {
   auto const ch = schema_.channel(name);
   if (!sub_ || subscribed_.erase(ch) == 0) return;
   unsubscribing_.insert(ch);
-  sub_->unsubscribe(ch, [weak = weak_from_this(), name, ch, gen = generation_](boost::system::error_code) {
-    auto self = weak.lock();
-    if (!self || gen != self->generation_) return;
-    self->unsubscribing_.erase(ch);
-    // A member came back while the UNSUBSCRIBE was in flight.
-    if (auto again = self->replicas_.find(name); again != self->replicas_.end() && again->second->warming)
-      self->subscribe(name);
-  });
+  sub_->unsubscribe(ch, guarded([name, ch](broker& self, boost::system::error_code) {
+                      self.unsubscribing_.erase(ch);
+                      // A member came back while the UNSUBSCRIBE was in flight.
+                      if (auto again = self.replicas_.find(name); again != self.replicas_.end() && again->second->warming)
+                        self.subscribe(name);
+                    }));
 }
 
 void broker::release_waiters(replica& rep) {
@@ -286,42 +274,37 @@ void broker::subscribe(std::string const& name) {
   // its completion carries on with whatever replica is current then.
   if (subscribing_.contains(ch) || unsubscribing_.contains(ch)) return;
   subscribing_.insert(ch);
-  auto const gen = generation_;
   sub_->subscribe(
     ch,
     [weak = weak_from_this()](std::string const& c, std::string const& payload) {
       if (auto self = weak.lock()) self->on_message(c, payload);
     },
-    [weak = weak_from_this(), name, ch, gen](boost::system::error_code ec) {
-      auto self = weak.lock();
-      if (!self || gen != self->generation_ || ec) return; // a lost connection is handled by fail()
-      self->subscribing_.erase(ch);
-      self->subscribed_.insert(ch);
-      auto it = self->replicas_.find(name);
-      if (it == self->replicas_.end()) return self->unsubscribe(name); // the last member left meanwhile
-      if (it->second->warming) self->read_snapshot(it->second);
-    });
+    guarded([name, ch](broker& self, boost::system::error_code ec) {
+      if (ec) return; // a lost connection is handled by fail()
+      self.subscribing_.erase(ch);
+      self.subscribed_.insert(ch);
+      auto it = self.replicas_.find(name);
+      if (it == self.replicas_.end()) return self.unsubscribe(name); // the last member left meanwhile
+      if (it->second->warming) self.read_snapshot(it->second);
+    }));
 }
 
 void broker::read_snapshot(replica_ptr const& rep) {
   auto const since = rep->ever_warm ? rep->order.next() - 1 : 0;
   auto const& n = rep->name;
-  auto const gen = generation_;
   cmd_->command({"EVAL", redis_scripts::warm, "4", redis_schema::epoch_key(n), redis_schema::seq_key(n),
                  redis_schema::stream_key(n), redis_schema::members_key(n), rep->r->epoch(),
                  std::to_string(settings_.history), std::to_string(since), redis_schema::stream_after(since)},
-                settings_.command_timeout, [weak = weak_from_this(), rep, gen](boost::system::error_code ec, redis_reply reply) {
-                  auto self = weak.lock();
-                  if (!self || gen != self->generation_) return;
+                settings_.command_timeout, guarded([rep](broker& self, boost::system::error_code ec, redis_reply reply) {
                   if (ec || reply.type != redis_reply::kind::array || reply.elements.size() != 4) {
                     log_warn("redis: cannot read a room's state",
                              {{"room", rep->name}, {"error", ec ? ec.message() : reply.str}});
                     rep->warming = false;
-                    self->release_waiters(*rep);
+                    self.release_waiters(*rep);
                     return;
                   }
-                  self->warmed(rep, reply);
-                });
+                  self.warmed(rep, reply);
+                }));
 }
 
 void broker::warmed(replica_ptr const& rep, redis_reply const& reply) {
@@ -455,25 +438,23 @@ void broker::drain(replica_ptr const& rep) {
 void broker::fill_gap(replica_ptr const& rep) {
   auto const from = rep->order.next();
   auto const to = rep->order.first_held() - 1;
-  auto const gen = generation_;
   cmd_->command({"XRANGE", redis_schema::stream_key(rep->name), redis_schema::stream_first(from), redis_schema::stream_last(to)},
-                settings_.command_timeout, [weak = weak_from_this(), rep, gen](boost::system::error_code ec, redis_reply reply) {
-                  auto self = weak.lock();
-                  if (!self || gen != self->generation_ || !rep->warm) return;
+                settings_.command_timeout, guarded([rep](broker& self, boost::system::error_code ec, redis_reply reply) {
+                  if (!rep->warm) return;
                   if (!ec) {
                     for (auto const& entry : reply.elements) {
                       auto e = redis_schema::stream_entry(entry);
                       // Our own entry here means its reply was lost and it went out without a seq.
-                      if (e && e->node != self->node_id_) rep->order.add(to_sequenced(std::move(*e)));
+                      if (e && e->node != self.node_id_) rep->order.add(to_sequenced(std::move(*e)));
                     }
                   }
                   for (auto const& m : rep->order.take_ready()) rep->r->deliver_sequenced(m);
                   if (auto const skipped = rep->order.skip_gap(); skipped > 0) {
-                    self->metrics_.redis_skipped(skipped);
+                    self.metrics_.redis_skipped(skipped);
                     log_debug("redis: skipped missing messages", {{"room", rep->name}, {"count", skipped}});
                   }
-                  self->drain(rep);
-                });
+                  self.drain(rep);
+                }));
 }
 
 // ---- room_uplink ----------------------------------------------------------------------------
@@ -508,11 +489,11 @@ void broker::send_text(replica_ptr const& rep, std::shared_ptr<outgoing_text> co
     settings_.command_timeout,
     [self = shared_from_this(), rep, out, gen, by_sha](boost::system::error_code ec, redis_reply reply) {
       if (!ec && by_sha && reply.type == redis_reply::kind::error && reply.str.starts_with("NOSCRIPT") &&
-          gen == self->generation_) {
+          !self->stale(gen)) {
         self->publish_sha_.clear(); // the script did not run: send it whole
         return self->send_text(rep, out);
       }
-      if (ec || reply.type != redis_reply::kind::integer || gen != self->generation_ || !rep->warm) {
+      if (ec || reply.type != redis_reply::kind::integer || self->stale(gen) || !rep->warm) {
         // No seq came back (it may or may not be in Redis): deliver here without one, once.
         rep->r->deliver_unsequenced(out->from, out->text);
         self->metrics_.redis_dropped(1);

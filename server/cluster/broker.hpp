@@ -30,6 +30,7 @@
 #include <string>
 #include <unordered_map>
 #include <unordered_set>
+#include <utility>
 #include <vector>
 
 namespace crier {
@@ -117,6 +118,19 @@ private:
   boost::asio::awaitable<std::optional<T>> ask(std::vector<std::string> command, std::chrono::milliseconds timeout,
                                                std::function<std::optional<T>(redis_reply const&)> parse);
 
+  // Whether `gen` is an earlier connection attempt's: fail() and stop() bump generation_, so
+  // that late callbacks of the old connections recognise themselves.
+  bool stale(std::uint64_t gen) const noexcept { return gen != generation_; }
+  // Wraps a callback of the current connections: f(broker&, args...) runs only while the broker
+  // lives and those connections are still current; otherwise the callback does nothing.
+  template <class F>
+  auto guarded(F f) {
+    return [weak = weak_from_this(), gen = generation_, f = std::move(f)](auto&&... args) {
+      auto self = weak.lock();
+      if (!self || self->stale(gen)) return;
+      f(*self, std::forward<decltype(args)>(args)...);
+    };
+  }
   // The sweep script's EVAL: every node runs it on each tick, and once more when it stops.
   std::vector<std::string> sweep_command() const;
 
