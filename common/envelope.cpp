@@ -37,6 +37,15 @@ std::pair<std::string, std::string> encode_split(envelope const& e) {
   return {std::move(head), std::move(tail)};
 }
 
+std::pair<std::string, std::string> presence_split(envelope::kind k, std::int64_t ts) {
+  // encode_split's header, with seq 0 as presence has none.
+  std::string before{static_cast<char>(k), ' ', '0', ' '};
+  std::string after{' '};
+  after += std::to_string(ts);
+  after += ' ';
+  return {std::move(before), std::move(after)};
+}
+
 std::string encode(envelope const& e) {
   auto [head, tail] = encode_split(e);
   head += std::to_string(e.seq);

@@ -7,7 +7,9 @@
 //   "<kind> <seq> <node> <ts> <id length> <name length>\n" <id> <name> <payload>
 //
 // The header is split around seq (encode_split) because the Lua script that publishes a text
-// message only learns the seq when it INCRs the room's counter.
+// message only learns the seq when it INCRs the room's counter. A presence envelope is split
+// around its node (presence_split) because the scripts that announce members they find in Redis
+// learn the node there; they append the member part, "<id length> <name length>\n" <id> <name>.
 
 #include "common/protocol.hpp"
 
@@ -32,6 +34,9 @@ struct envelope {
 std::string encode(envelope const& e);
 // The envelope with its seq left out: the script publishes first + seq + second.
 std::pair<std::string, std::string> encode_split(envelope const& e);
+// A join or leave envelope with its node and member left out: a script publishes
+// first + node + second + "<id length> <name length>\n" + id + name.
+std::pair<std::string, std::string> presence_split(envelope::kind k, std::int64_t ts);
 // nullopt when `wire` is not a well-formed envelope.
 std::optional<envelope> decode_envelope(std::string_view wire);
 

@@ -4,15 +4,19 @@
 // for commands and scripts, one for pub/sub. Everything it does happens on that strand; rooms
 // reach it through room_uplink, whose calls only post to it.
 //
-// Per room: one channel (`crier:<db>:room:<name>`) carries envelopes (common/envelope.hpp); a
-// capped stream keeps the text messages; a hash lists the members of every node. A text message
-// is sequenced by one Lua script that INCRs the room's counter, XADDs with that seq as the
-// stream id and PUBLISHes, atomically: channel order, stream order and seq order are one order.
-// docs/scaling.md has the design and its guarantees.
+// Per room: one channel carries envelopes (common/envelope.hpp); a capped stream keeps the text
+// messages; a hash lists the members of every node (redis_schema.hpp spells them all). A text
+// message is sequenced by one Lua script that INCRs the room's counter, XADDs with that seq as
+// the stream id and PUBLISHes, atomically: channel order, stream order and seq order are one
+// order. docs/scaling.md has the design and its guarantees.
+//
+// broker.cpp: the link to Redis and publishing; replica_sync.cpp: keeping the replicas in step;
+// broker_directory.cpp: what sessions and the HTTP API ask of it.
 
 #include "common/config.hpp"
 #include "server/cluster/reorder_buffer.hpp"
 #include "server/cluster/redis_connection.hpp"
+#include "server/cluster/redis_schema.hpp"
 #include "server/rooms/room.hpp"
 #include "server/rooms/room_registry.hpp"
 
@@ -29,6 +33,7 @@
 #include <string>
 #include <unordered_map>
 #include <unordered_set>
+#include <utility>
 #include <vector>
 
 namespace crier {
@@ -83,10 +88,29 @@ private:
   broker(boost::asio::io_context& ioc, settings s, room_registry& rooms, metrics& m);
 
   // All below run on strand_.
+
+  // The link (broker.cpp).
   void connect();
   void connected();
   void fail(std::string const& reason);
   void tick();
+  // The sweep script's EVAL: every node runs it on each tick, and once more when it stops.
+  std::vector<std::string> sweep_command() const;
+  // Whether `gen` is an earlier connection attempt's: fail() and stop() bump generation_, so
+  // that late callbacks of the old connections recognise themselves.
+  bool stale(std::uint64_t gen) const noexcept { return gen != generation_; }
+  // Wraps a callback of the current connections: f(broker&, args...) runs only while the broker
+  // lives and those connections are still current; otherwise the callback does nothing.
+  template <class F>
+  auto guarded(F f) {
+    return [weak = weak_from_this(), gen = generation_, f = std::move(f)](auto&&... args) {
+      auto self = weak.lock();
+      if (!self || self->stale(gen)) return;
+      f(*self, std::forward<decltype(args)>(args)...);
+    };
+  }
+
+  // Replicas (replica_sync.cpp).
   replica_ptr replica_for(std::string const& name, bool create);
   void close_replica(std::string const& name);
   void warm(replica_ptr const& rep);
@@ -101,7 +125,8 @@ private:
   void sync_presence(std::string const& name, std::vector<member_info> const& local);
   void when_warm(std::string const& name, std::function<void()> f);
   void release_waiters(replica& rep);
-  // A text message on its way to the publish script.
+
+  // Publishing (broker.cpp). A text message on its way to the publish script.
   struct outgoing_text {
     std::string room;
     member_info from;
@@ -110,14 +135,12 @@ private:
     std::int64_t ts = 0;
   };
   void send_text(replica_ptr const& rep, std::shared_ptr<outgoing_text> const& out);
-  // Runs `command` on the strand and hands its reply to the calling coroutine (on its strand),
-  // or nullopt after `timeout` or when Redis is down.
+
+  // Queries (broker_directory.cpp). Runs `command` on the strand and hands its reply to the
+  // calling coroutine (on its strand), or nullopt after `timeout` or when Redis is down.
   template <class T>
   boost::asio::awaitable<std::optional<T>> ask(std::vector<std::string> command, std::chrono::milliseconds timeout,
                                                std::function<std::optional<T>(redis_reply const&)> parse);
-
-  std::string key(std::string const& room, char const* suffix) const;
-  std::string channel(std::string const& room) const;
 
   boost::asio::io_context& ioc_;
   boost::asio::strand<boost::asio::io_context::executor_type> strand_;
@@ -125,7 +148,7 @@ private:
   room_registry& rooms_;
   metrics& metrics_;
   std::string const node_id_;
-  std::string const channel_prefix_;
+  redis_schema const schema_;
   std::shared_ptr<redis_connection> cmd_, sub_;
   std::string publish_sha_; // the publish script's SHA1 once loaded; empty: use EVAL
   boost::asio::steady_timer retry_timer_, tick_timer_;

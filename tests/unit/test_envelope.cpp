@@ -51,6 +51,15 @@ TEST(envelope, the_lua_scripts_format_decodes) {
   EXPECT_EQ(d->from.name, "Alice");
 }
 
+TEST(envelope, the_presence_scripts_fill_node_and_member_between_the_halves) {
+  envelope const e{envelope::kind::join, 0, "n3", 1'700'000'000'000, {"abc", "Alice B"}, {}};
+  auto const [before, after] = presence_split(e.type, e.ts);
+  // As the sync and sweep scripts build it: the node, then the member's lengths and bytes.
+  EXPECT_EQ(before + e.node + after + "3 7\n" + "abc" + "Alice B", encode(e));
+  auto const [leave_before, leave_after] = presence_split(envelope::kind::leave, 1'700'000'000'000);
+  EXPECT_EQ(leave_before + "deadnode" + leave_after + "3 5\nabcAlice", "l 0 deadnode 1700000000000 3 5\nabcAlice");
+}
+
 TEST(envelope, malformed_is_refused) {
   for (std::string_view bad : {"", "t", "x 1 n 2 0 0\n", "t 1 n 2 0 0", "t a n 2 0 0\n", "t 1  2 0 0\n",
                                "t 1 n 2 9 0\nabc", "t 1 n 2 1 9\nab", "t -1 n 2 0 0\n", "t 1 n 2 0\n"})
