@@ -3,12 +3,15 @@
 #include "common/access.hpp"
 #include "common/handshake.hpp"
 #include "common/identity.hpp"
-#include "common/mime_types.hpp"
 #include "common/names.hpp"
 #include "common/protocol.hpp"
 #include "common/query.hpp"
 #include "common/static_path.hpp"
+#include "server/http/api.hpp"
+#include "server/http/probes.hpp"
+#include "server/http/request.hpp"
 #include "server/http/responses.hpp"
+#include "server/http/static_files.hpp"
 #include "server/logging.hpp"
 #include "server/net.hpp"
 #include "server/session/ws_session.hpp"
@@ -18,7 +21,6 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http/error.hpp>
-#include <boost/beast/http/file_body.hpp>
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/string_body.hpp>
@@ -27,6 +29,8 @@
 
 #include <charconv>
 #include <sstream>
+#include <type_traits>
+#include <variant>
 
 namespace crier {
 
@@ -56,6 +60,8 @@ asio::awaitable<void> finish(tls_stream& s) {
   co_await s.async_shutdown(nothrow);
 }
 
+// Reads requests one at a time on the stream's strand; the handlers only build responses, and
+// send() is the one writer.
 template <class Stream>
 class http_connection {
 public:
@@ -65,17 +71,11 @@ public:
   asio::awaitable<void> run();
 
 private:
-  using request = upgrade_request;
-
   // Each returns false when the connection must end.
   template <class Body>
   asio::awaitable<bool> send(http::response<Body>&& res);
   asio::awaitable<bool> send_error(http::status status, std::string body, unsigned version, bool keep_alive);
-  asio::awaitable<bool> serve_file(request const& req);
-  asio::awaitable<bool> serve_api(request const& req, std::string_view path);
-  asio::awaitable<bool> serve_probe(request const& req, std::string_view path);
   asio::awaitable<bool> upgrade(http::request_parser<http::empty_body>& parser, std::string room);
-  bool token_ok(request const& req) const;
 
   Stream stream_;
   beast::flat_buffer buffer_;
@@ -103,85 +103,6 @@ asio::awaitable<bool> http_connection<Stream>::send_error(http::status status, s
 }
 
 template <class Stream>
-bool http_connection<Stream>::token_ok(request const& req) const {
-  auto const& secret = state_.cfg().auth_token;
-  if (secret.empty()) return true;
-  auto const auth = req[http::field::authorization];
-  constexpr std::string_view bearer = "Bearer ";
-  if (auth.size() > bearer.size() && std::string_view(auth).substr(0, bearer.size()) == bearer &&
-      token_matches(std::string_view(auth).substr(bearer.size()), secret))
-    return true;
-  auto const query = query_param(req.target(), "token");
-  return query && token_matches(*query, secret);
-}
-
-template <class Stream>
-asio::awaitable<bool> http_connection<Stream>::serve_file(request const& req) {
-  auto const resolved = resolve_static_path(state_.cfg().static_dir, req.target());
-  if (auto const* err = std::get_if<static_path_error>(&resolved)) {
-    switch (*err) {
-    case static_path_error::bad_request:
-      co_return co_await send_error(http::status::bad_request, "bad request target", req.version(), false);
-    case static_path_error::forbidden:
-      log_info("http refused a path outside the static dir",
-               {{"peer", peer_}, {"target", redact_target(req.target())}});
-      co_return co_await send_error(http::status::forbidden, "forbidden", req.version(), req.keep_alive());
-    case static_path_error::not_found:
-      co_return co_await send_error(http::status::not_found, "not found", req.version(), req.keep_alive());
-    }
-  }
-  auto const& path = std::get<std::filesystem::path>(resolved);
-
-  beast::error_code ec;
-  http::file_body::value_type file;
-  file.open(path.c_str(), beast::file_mode::scan, ec);
-  if (ec) co_return co_await send_error(http::status::not_found, "not found", req.version(), req.keep_alive());
-  auto const size = file.size();
-
-  auto const set_headers = [&](auto& res) {
-    res.set(http::field::server, server_header);
-    res.set(http::field::content_type, mime_type(path.native()));
-    res.set(http::field::cache_control, "no-cache");
-    res.set("X-Content-Type-Options", "nosniff");
-    res.keep_alive(req.keep_alive());
-  };
-  if (req.method() == http::verb::head) {
-    http::response<http::empty_body> res{http::status::ok, req.version()};
-    set_headers(res);
-    res.content_length(size);
-    co_return co_await send(std::move(res));
-  }
-  http::response<http::file_body> res{std::piecewise_construct, std::make_tuple(std::move(file)),
-                                      std::make_tuple(http::status::ok, req.version())};
-  set_headers(res);
-  res.content_length(size);
-  co_return co_await send(std::move(res));
-}
-
-template <class Stream>
-asio::awaitable<bool> http_connection<Stream>::serve_probe(request const& req, std::string_view path) {
-  // Probes need no token, so that load balancers and orchestrators can use them.
-  auto status = http::status::ok;
-  std::string body = "ok";
-  std::string_view type = "text/plain; charset=utf-8";
-  if (path == "/readyz") {
-    if (auto reason = state_.not_ready_reason()) {
-      status = http::status::service_unavailable;
-      body = *reason;
-    } else {
-      body = "ready";
-    }
-  } else if (path == "/metrics") {
-    body = state_.metrics().render(state_.gauges());
-    type = "text/plain; version=0.0.4; charset=utf-8";
-  }
-  auto res = text_response(status, std::move(body), req.version(), req.keep_alive(), type);
-  res.set(http::field::cache_control, "no-store");
-  if (req.method() == http::verb::head) res.body().clear();
-  co_return co_await send(std::move(res));
-}
-
-template <class Stream>
 asio::awaitable<bool> http_connection<Stream>::upgrade(http::request_parser<http::empty_body>& parser, std::string room) {
   auto const& req = parser.get();
   auto const target = req.target();
@@ -198,7 +119,7 @@ asio::awaitable<bool> http_connection<Stream>::upgrade(http::request_parser<http
     log_info("ws upgrade refused: origin not allowed", {{"peer", peer_}, {"origin", origin}});
     co_return co_await send_error(http::status::forbidden, "origin not allowed", req.version(), false);
   }
-  if (!token_ok(req)) {
+  if (!token_ok(req, state_.cfg().auth_token)) {
     m.connection(conn_outcome::rejected_auth);
     log_info("ws upgrade refused: missing or wrong token", {{"peer", peer_}});
     auto res = text_response(http::status::unauthorized, "a valid token is required", req.version(), false);
@@ -249,42 +170,6 @@ asio::awaitable<bool> http_connection<Stream>::upgrade(http::request_parser<http
   else
     start_ws_session(std::move(stream_), state_, std::move(p), parser.release());
   co_return false;
-}
-
-template <class Stream>
-asio::awaitable<bool> http_connection<Stream>::serve_api(request const& req, std::string_view path) {
-  // Read-only JSON for operators and the page; behind the token when there is one.
-  if (req.method() != http::verb::get && req.method() != http::verb::head) {
-    co_return co_await send(method_not_allowed(req.version(), req.keep_alive()));
-  }
-  if (!token_ok(req)) {
-    log_info("http api refused: missing or wrong token", {{"peer", peer_}});
-    auto res = json_response(http::status::unauthorized, {{"error", "a valid token is required"}}, req.version(),
-                             req.keep_alive());
-    res.set(http::field::www_authenticate, "Bearer");
-    co_return co_await send(std::move(res));
-  }
-  // Cluster mode: every node's members, from Redis; this node's view if Redis is away.
-  boost::json::value body;
-  auto status = http::status::ok;
-  if (path == "/api/rooms" || path == "/api/rooms/") {
-    auto& rooms = body.emplace_array();
-    for (auto const& r : co_await state_.rooms().list_everywhere(std::chrono::seconds(2)))
-      rooms.push_back({{"room", r.name}, {"members", r.members}});
-  } else if (path.starts_with("/api/rooms/") && is_valid_room_name(path.substr(11))) {
-    auto const name = std::string(path.substr(11));
-    auto detail = co_await state_.rooms().describe_everywhere(name, std::chrono::seconds(2));
-    boost::json::array members;
-    for (auto const& member : detail.members) members.push_back({{"id", member.id}, {"name", member.name}});
-    body = {{"room", name}, {"members", std::move(members)}, {"seq", detail.seq}};
-  } else {
-    status = http::status::not_found;
-    body = {{"error", "not found"}};
-  }
-  auto res = json_response(status, body, req.version(), req.keep_alive());
-  res.set(http::field::cache_control, "no-store");
-  if (req.method() == http::verb::head) res.body().clear();
-  co_return co_await send(std::move(res));
 }
 
 template <class Stream>
@@ -361,16 +246,14 @@ asio::awaitable<void> http_connection<Stream>::run() {
       } else {
         co_return; // handed over to the WebSocket session, or refused
       }
-    } else if (path == "/healthz" || path == "/readyz" || path == "/metrics") {
-      if (!get_or_head) {
-        keep = co_await send(method_not_allowed(req.version(), req.keep_alive()));
-      } else {
-        keep = co_await serve_probe(req, path);
-      }
-    } else if (path == "/api" || path.starts_with("/api/")) {
-      keep = co_await serve_api(req, path);
+    } else if (is_probe_path(path)) {
+      keep = co_await send(probe_response(req, path, state_));
+    } else if (is_api_path(path)) {
+      auto res = co_await api_response(req, path, state_, peer_);
+      keep = co_await send(std::move(res));
     } else if (get_or_head) {
-      keep = co_await serve_file(req);
+      auto res = static_file(req, state_, peer_);
+      keep = co_await std::visit([this](auto& r) { return send(std::move(r)); }, res);
     } else {
       keep = co_await send(method_not_allowed(req.version(), req.keep_alive()));
     }

@@ -1,6 +1,7 @@
 #pragma once
-// One accepted TCP connection while it speaks HTTP: serves the static page and hands the socket
-// to a ws_session on a WebSocket upgrade. The WebSocket session never touches files.
+// One accepted TCP connection while it speaks HTTP: the request loop and keep-alive, routing to
+// the probes, the API and the static files, and the hand-off of the socket to a ws_session on a
+// WebSocket upgrade. The WebSocket session never touches files.
 
 #include "server/server_state.hpp"
 

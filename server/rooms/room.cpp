@@ -17,6 +17,15 @@ room::room(std::string name, std::size_t history_capacity, std::string epoch, ro
     history_(history_capacity),
     empty_since_(std::chrono::steady_clock::now()) {}
 
+// Every message and binary fan-out in the room, the publish hot path: under the lock, which makes
+// the room one ordered stream; no allocation, just one append to each member's queue.
+void room::fan_out_locked(frame const& raw, frame const& json) {
+  // Binary passes one frame for both formats: then nobody's format needs asking.
+  bool const one_frame = &raw == &json;
+  for (auto* m : members_) m->deliver(one_frame || m->format() != wire_format::json ? raw : json);
+  if (metrics_ != nullptr) metrics_->fanout(members_.size(), members_.size() * raw.size());
+}
+
 void room::join(room_member* m, join_options const& options) {
   std::lock_guard lock(mutex_);
   // A since from another epoch (the room was recreated, the server restarted) means nothing
@@ -87,8 +96,7 @@ void room::publish_text(member_info const& from, std::shared_ptr<std::string con
     json_renders_.fetch_add(1, std::memory_order_relaxed);
   }
   if (history_.capacity() > 0) history_.push({seq, ts, from, raw.payload, json.payload});
-  for (auto* m : members_) m->deliver(m->format() == wire_format::json ? json : raw);
-  if (metrics_ != nullptr) metrics_->fanout(members_.size(), members_.size() * raw.size());
+  fan_out_locked(raw, json);
 }
 
 std::string const* room::json_of(history_entry const& e) const {
@@ -102,8 +110,7 @@ std::string const* room::json_of(history_entry const& e) const {
 void room::publish_binary(std::shared_ptr<std::string const> data, member_info const& from) {
   std::lock_guard lock(mutex_);
   frame const f{std::move(data), true};
-  for (auto* m : members_) m->deliver(f);
-  if (metrics_ != nullptr) metrics_->fanout(members_.size(), members_.size() * f.size());
+  fan_out_locked(f);
   // Binary has no seq: local members have it now, the other nodes off the channel.
   if (uplink_) uplink_->publish_binary(name_, from, f.payload);
 }
@@ -119,8 +126,7 @@ void room::push_message_locked(sequenced_message const& m, bool deliver) {
   }
   if (history_.capacity() > 0) history_.push({m.seq, m.ts, m.from, raw.payload, json.payload});
   if (!deliver) return;
-  for (auto* member : members_) member->deliver(member->format() == wire_format::json ? json : raw);
-  if (metrics_ != nullptr) metrics_->fanout(members_.size(), members_.size() * raw.size());
+  fan_out_locked(raw, json);
 }
 
 void room::deliver_sequenced(sequenced_message const& m) {
@@ -137,15 +143,13 @@ void room::deliver_unsequenced(member_info const& from, std::shared_ptr<std::str
     json.payload = shared(render_unsequenced_message(now_ms(), from, *raw.payload));
     json_renders_.fetch_add(1, std::memory_order_relaxed);
   }
-  for (auto* m : members_) m->deliver(m->format() == wire_format::json ? json : raw);
-  if (metrics_ != nullptr) metrics_->fanout(members_.size(), members_.size() * raw.size());
+  fan_out_locked(raw, json);
 }
 
 void room::deliver_remote_binary(std::shared_ptr<std::string const> data) {
   std::lock_guard lock(mutex_);
   frame const f{std::move(data), true};
-  for (auto* m : members_) m->deliver(f);
-  if (metrics_ != nullptr) metrics_->fanout(members_.size(), members_.size() * f.size());
+  fan_out_locked(f);
 }
 
 void room::remote_join(member_info const& m) {

@@ -127,6 +127,10 @@ public:
   std::uint64_t json_renders() const noexcept { return json_renders_.load(std::memory_order_relaxed); }
 
 private:
+  // Delivers to every local member, `raw` or `json` as it speaks, and counts the fan-out once.
+  void fan_out_locked(frame const& raw, frame const& json);
+  // Binary: the same frame for both formats.
+  void fan_out_locked(frame const& f) { fan_out_locked(f, f); }
   void deliver_presence_locked(std::string_view type, member_info const& subject, room_member const* skip);
   void push_message_locked(sequenced_message const& m, bool deliver);
   // The entry's JSON rendering, made now if nobody needed it before. Under the lock.

@@ -8,6 +8,14 @@ bool outbound_queue::wake_locked() {
   return wake;
 }
 
+void outbound_queue::discard_pending_locked() {
+  discard_ = true;
+  for (auto i = head_; i < pending_.size(); ++i) bytes_ -= pending_[i].size();
+  pending_.clear();
+  head_ = 0;
+  publish_bytes();
+}
+
 outbound_queue::push_result outbound_queue::push(frame const& f) {
   std::lock_guard lock(mutex_);
   push_result result;
@@ -20,12 +28,8 @@ outbound_queue::push_result outbound_queue::push(frame const& f) {
   if (!fits()) {
     if (limits_.policy == overflow_policy::close) {
       state_ = state::closing;
-      discard_ = true;
       close_ = {1008, "slow consumer"};
-      for (auto i = head_; i < pending_.size(); ++i) bytes_ -= pending_[i].size();
-      pending_.clear();
-      head_ = 0;
-      publish_bytes();
+      discard_pending_locked();
       result.overflowed = true;
       result.wake = wake_locked();
       return result;
@@ -58,13 +62,7 @@ outbound_queue::close_result outbound_queue::request_close(close_request request
   if (state_ != state::open) return {};
   state_ = state::closing;
   close_ = std::move(request);
-  if (discard) {
-    discard_ = true;
-    for (auto i = head_; i < pending_.size(); ++i) bytes_ -= pending_[i].size();
-    pending_.clear();
-    head_ = 0;
-    publish_bytes();
-  }
+  if (discard) discard_pending_locked();
   return {true, wake_locked()};
 }
 
@@ -87,12 +85,8 @@ bool outbound_queue::stop() {
   std::lock_guard lock(mutex_);
   if (state_ == state::stopped) return false;
   state_ = state::stopped;
-  discard_ = true;
-  for (auto i = head_; i < pending_.size(); ++i) bytes_ -= pending_[i].size();
-  pending_.clear();
-  pending_.shrink_to_fit();
-  head_ = 0;
-  publish_bytes();
+  discard_pending_locked();
+  pending_.shrink_to_fit(); // nothing will be queued again
   return wake_locked();
 }
 

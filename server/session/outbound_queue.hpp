@@ -83,6 +83,9 @@ private:
   enum class state { open, closing, close_taken, stopped };
 
   bool wake_locked();
+  // Drops every frame not yet taken and marks the queue discarding, so the writer stops mid-batch
+  // too. Frames already taken stay in bytes_ until written() gives them back. Under the lock.
+  void discard_pending_locked();
 
   void publish_bytes() noexcept { bytes_seen_.store(bytes_, std::memory_order_relaxed); }
 
