@@ -27,6 +27,7 @@
 #include <boost/beast/http/write.hpp>
 #include <boost/beast/websocket/rfc6455.hpp>
 
+#include <array>
 #include <charconv>
 #include <sstream>
 #include <type_traits>
@@ -50,10 +51,21 @@ std::string endpoint_string(tcp::socket const& socket) {
 }
 
 // Ends a connection politely: TCP half-close, or a TLS close_notify bounded by the stream's timer.
+// Over plain TCP the close lingers: what the client is still sending (the rest of a request
+// refused at 8 KiB of headers, a body it was told not to send) is read and dropped, bounded in
+// time and bytes. Closing with unread bytes would make the kernel answer with an RST, which can
+// destroy the response before the client reads it.
 asio::awaitable<void> finish(plain_stream& s) {
   boost::system::error_code ignored;
   s.socket().shutdown(tcp::socket::shutdown_send, ignored);
-  co_return;
+  constexpr std::size_t max_drained = 64 * 1024;
+  s.expires_after(std::chrono::seconds(1));
+  std::array<char, 2048> sink;
+  for (std::size_t drained = 0; drained < max_drained;) {
+    auto [ec, n] = co_await s.async_read_some(asio::buffer(sink), nothrow);
+    if (ec) break; // the client's end of the stream, the deadline, or a reset
+    drained += n;
+  }
 }
 asio::awaitable<void> finish(tls_stream& s) {
   beast::get_lowest_layer(s).expires_after(std::chrono::seconds(2));
@@ -93,6 +105,8 @@ asio::awaitable<bool> http_connection<Stream>::send(http::response<Body>&& res) 
     log_debug("http write failed", {{"peer", peer_}, {"error", ec.message()}});
     co_return false;
   }
+  // The last response on this connection: close it gracefully here, whoever sent it.
+  if (!keep_alive) co_await finish(stream_);
   co_return keep_alive;
 }
 
@@ -148,7 +162,9 @@ asio::awaitable<bool> http_connection<Stream>::upgrade(http::request_parser<http
     auto const since = query_param(target, "since");
     std::uint64_t value = 0;
     auto const* end = since ? since->data() + since->size() : nullptr;
-    if (!since || since->empty() || std::from_chars(since->data(), end, value).ptr != end) {
+    auto const parsed = since && !since->empty() ? std::from_chars(since->data(), end, value) : std::from_chars_result{};
+    // A number past 2^64 parses to the end but with result_out_of_range, and value left at 0.
+    if (!since || since->empty() || parsed.ptr != end || parsed.ec != std::errc{}) {
       m.connection(conn_outcome::handshake_failed);
       co_return co_await send_error(http::status::bad_request, "invalid since: expected a message seq number",
                                     req.version(), false);
@@ -203,6 +219,14 @@ asio::awaitable<void> http_connection<Stream>::run() {
     state_.metrics().http_request();
 
     auto const& req = parser.get();
+    // RFC 9112 section 6.1: a request whose transfer coding the server does not know cannot be
+    // framed; answering it as if it had no body would let the "body" be read as the next request.
+    if (req.count(http::field::transfer_encoding) > 0 && !req.chunked()) {
+      log_info("http request refused: unsupported transfer coding",
+               {{"peer", peer_}, {"transfer_encoding", req[http::field::transfer_encoding]}});
+      co_await send_error(http::status::not_implemented, "unsupported transfer coding", req.version(), false);
+      co_return;
+    }
     // No endpoint takes a body; refusing them keeps every request small and bounded.
     if ((req.has_content_length() && parser.content_length().value_or(0) > 0) || req.chunked()) {
       co_await send_error(http::status::payload_too_large, "request bodies are not accepted", req.version(), false);
@@ -257,10 +281,7 @@ asio::awaitable<void> http_connection<Stream>::run() {
     } else {
       keep = co_await send(method_not_allowed(req.version(), req.keep_alive()));
     }
-    if (!keep) {
-      co_await finish(stream_);
-      co_return;
-    }
+    if (!keep) co_return; // send() has closed it
   }
 }
 

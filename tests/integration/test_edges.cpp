@@ -3,12 +3,17 @@
 #include "tests/support/crier_process.hpp"
 #include "tests/support/ws_client.hpp"
 
+#include <boost/asio/connect.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/read.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/websocket.hpp>
 #include <boost/json/parse.hpp>
 #include <gtest/gtest.h>
 
 #include <csignal>
+#include <poll.h>
 #include <string>
 
 namespace crier::test {
@@ -84,6 +89,77 @@ TEST(edges, json_log_lines_stay_valid_utf8_json_whatever_the_peer_sends) {
     }
   }
   EXPECT_TRUE(saw_origin) << server.log();
+}
+
+TEST(edges, a_since_past_64_bits_is_refused_not_read_as_zero) {
+  crier_process server;
+  for (std::string const since : {"99999999999999999999999", "18446744073709551616", "-1", "1e3", "0x10"}) {
+    auto const r = http_raw(server.port(), upgrade_request("/ws/lobby?since=" + since));
+    ASSERT_FALSE(r.ec) << r.ec.message();
+    EXPECT_EQ(r.response.result(), http::status::bad_request) << since;
+    EXPECT_NE(r.response.body().find("invalid since"), std::string::npos) << r.response.body();
+  }
+  // The largest seq there is still parses.
+  auto const max = http_raw(server.port(), upgrade_request("/ws/lobby?since=18446744073709551615"));
+  EXPECT_EQ(max.response.result(), http::status::switching_protocols);
+}
+
+TEST(edges, the_bearer_scheme_is_case_insensitive) {
+  crier_process server({"--auth-token", "s3cret"});
+  for (std::string const scheme : {"Bearer", "bearer", "BEARER", "bEaReR"}) {
+    auto const r = http_raw(server.port(), upgrade_request("/ws/lobby", "Authorization: " + scheme + " s3cret\r\n"));
+    EXPECT_EQ(r.response.result(), http::status::switching_protocols) << scheme;
+  }
+  // Another scheme, or none, is still refused.
+  for (std::string const auth : {"Basic s3cret", "s3cret", "Bearer", "Bearers3cret"}) {
+    auto const r = http_raw(server.port(), upgrade_request("/ws/lobby", "Authorization: " + auth + "\r\n"));
+    EXPECT_EQ(r.response.result(), http::status::unauthorized) << auth;
+  }
+}
+
+TEST(edges, an_unknown_transfer_coding_gets_501) {
+  crier_process server;
+  for (std::string const coding : {"xchunked", "gzip", "chunked, gzip"}) {
+    auto const r = http_raw(server.port(), "GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: " + coding + "\r\n\r\n");
+    ASSERT_FALSE(r.ec) << coding << ": " << r.ec.message();
+    EXPECT_EQ(r.response.result(), http::status::not_implemented) << coding;
+  }
+  // Chunked itself is known: it is a body, and no endpoint takes one.
+  auto const chunked = http_raw(server.port(), "GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n");
+  EXPECT_EQ(chunked.response.result(), http::status::payload_too_large);
+}
+
+TEST(edges, a_refused_oversized_request_is_answered_then_closed_without_a_reset) {
+  crier_process server;
+  namespace asio = boost::asio;
+  asio::io_context ioc;
+  asio::ip::tcp::socket socket(ioc);
+  socket.connect({asio::ip::make_address("127.0.0.1"), server.port()});
+  // 16 KiB of headers: the server refuses at 8 KiB, with the rest still on its way.
+  std::string request = "GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Huge: " + std::string(16 * 1024, 'h') + "\r\n\r\n";
+  asio::write(socket, asio::buffer(request));
+  std::string response;
+  boost::system::error_code ec;
+  std::array<char, 4096> chunk;
+  // Read until the response is whole (it has no body beyond its short text).
+  while (response.find("\r\n\r\n") == std::string::npos || response.find("too large\n") == std::string::npos) {
+    pollfd pfd{socket.native_handle(), POLLIN, 0};
+    ASSERT_GT(::poll(&pfd, 1, 5000), 0) << "no response; got: " << response;
+    auto const n = socket.read_some(asio::buffer(chunk), ec);
+    ASSERT_FALSE(ec) << ec.message() << " after: " << response;
+    response.append(chunk.data(), n);
+  }
+  EXPECT_TRUE(response.starts_with("HTTP/1.1 431")) << response;
+  // Our end of the stream: the server, having drained what we sent, ends its side cleanly. An
+  // abortive close would have reset the connection instead (ECONNRESET here).
+  socket.shutdown(asio::ip::tcp::socket::shutdown_send);
+  for (;;) {
+    pollfd pfd{socket.native_handle(), POLLIN, 0};
+    ASSERT_GT(::poll(&pfd, 1, 5000), 0) << "the server did not close";
+    socket.read_some(asio::buffer(chunk), ec);
+    if (ec) break;
+  }
+  EXPECT_EQ(ec, asio::error::eof) << ec.message();
 }
 
 } // namespace
