@@ -65,9 +65,7 @@ template <class Stream>
 ws_session<Stream>::ws_session(Stream&& stream, server_state& state, session_params p)
   : ws_(std::move(stream)),
     wake_(ws_.get_executor()),
-    queue_(queue_limits{state.cfg().max_queue_bytes, state.cfg().max_queue_messages,
-                        state.cfg().slow_consumer == "drop-oldest" ? overflow_policy::drop_oldest
-                                                                   : overflow_policy::close}),
+    queue_(queue_limits{state.cfg().max_queue_bytes, state.cfg().max_queue_messages, state.cfg().slow_consumer}),
     waker_(wake_list::of(ws_.get_executor())),
     state_(state),
     room_name_(std::move(p.room)),
@@ -417,9 +415,9 @@ bool ws_session<Stream>::admit_by_rate() {
   if (!rate_logged_) {
     rate_logged_ = true;
     log_info("ws rate limit exceeded", {{"peer", peer_}, {"room", room_name_}, {"id", identity_.id},
-                                        {"action", cfg.rate_limit_action}});
+                                        {"action", to_string(cfg.rate_limit_action)}});
   }
-  if (cfg.rate_limit_action == "close") {
+  if (cfg.rate_limit_action == rate_policy::close) {
     request_close(websocket::close_code::policy_error, "rate limit exceeded", false);
   } else if (format_ == wire_format::json) {
     reply(render_error("rate_limited", "message dropped: over the rate limit"));
