@@ -56,6 +56,20 @@ CLI::Validator directory_validator() {
     "DIR");
 }
 
+// A flag that takes one of `names`: CLI11 checks the text against them (its message names the flag
+// and the accepted values), and choice() turns it into the enum once parsing is done.
+template <std::size_t N>
+CLI::IsMember one_of(std::array<std::string_view, N> const& names) {
+  return CLI::IsMember(std::vector<std::string>(names.begin(), names.end()));
+}
+
+template <class Enum, std::size_t N>
+Enum choice(std::string_view text, std::array<std::string_view, N> const& names) {
+  for (std::size_t i = 0; i < N; ++i)
+    if (names[i] == text) return static_cast<Enum>(i);
+  return Enum{}; // not reached: one_of() has refused anything else
+}
+
 // CLI11 words some errors over several lines; the contract is one line.
 std::string one_line(std::string text) {
   for (auto& c : text)
@@ -188,10 +202,11 @@ std::variant<config, early_exit> parse_command_line(int argc, char const* const*
     ->envname("CRIER_MAX_QUEUE_MESSAGES")
     ->check(CLI::Range(1, 10'000'000))
     ->capture_default_str();
-  app.add_option("--slow-consumer", cfg.slow_consumer,
+  std::string slow_consumer{to_string(cfg.slow_consumer)};
+  app.add_option("--slow-consumer", slow_consumer,
                  "What happens to a session past its queue bounds: close (1008) or drop-oldest")
     ->envname("CRIER_SLOW_CONSUMER")
-    ->check(CLI::IsMember({"close", "drop-oldest"}))
+    ->check(one_of(overflow_policy_names))
     ->capture_default_str();
   app.add_option("--handshake-timeout", handshake_timeout,
                  "Time allowed for an HTTP request and the WebSocket handshake (drops slowloris clients)")
@@ -224,10 +239,11 @@ std::variant<config, early_exit> parse_command_line(int argc, char const* const*
     ->envname("CRIER_RATE_BURST")
     ->check(CLI::Range(0.0, 1e9))
     ->default_str("rate");
-  app.add_option("--rate-limit-action", cfg.rate_limit_action,
+  std::string rate_limit_action{to_string(cfg.rate_limit_action)};
+  app.add_option("--rate-limit-action", rate_limit_action,
                  "Past the burst: close (1008), or drop the message (JSON clients get an error event)")
     ->envname("CRIER_RATE_LIMIT_ACTION")
-    ->check(CLI::IsMember({"close", "drop"}))
+    ->check(one_of(rate_policy_names))
     ->capture_default_str();
   app.add_option("--max-rooms", cfg.max_rooms, "Rooms at once; a join that would create one more gets 503")
     ->envname("CRIER_MAX_ROOMS")
@@ -248,9 +264,10 @@ std::variant<config, early_exit> parse_command_line(int argc, char const* const*
   app.add_option("--tls-key", tls_key, "PEM private key for --tls-cert")->envname("CRIER_TLS_KEY");
 
   // Operations.
-  app.add_option("--log-format", cfg.log_format, "Log lines as text or as one JSON object per line")
+  std::string log_format{to_string(cfg.log_format)};
+  app.add_option("--log-format", log_format, "Log lines as text or as one JSON object per line")
     ->envname("CRIER_LOG_FORMAT")
-    ->check(CLI::IsMember({"text", "json"}))
+    ->check(one_of(log_encoding_names))
     ->capture_default_str();
 
   // Scale-out.
@@ -288,6 +305,9 @@ std::variant<config, early_exit> parse_command_line(int argc, char const* const*
   convert(ping_interval, cfg.ping_interval, parse_duration);
   convert(idle_timeout, cfg.idle_timeout, parse_duration);
   convert(close_timeout, cfg.close_timeout, parse_duration);
+  cfg.slow_consumer = choice<overflow_policy>(slow_consumer, overflow_policy_names);
+  cfg.rate_limit_action = choice<rate_policy>(rate_limit_action, rate_policy_names);
+  cfg.log_format = choice<log_encoding>(log_format, log_encoding_names);
   if (cfg.rate_burst == 0) cfg.rate_burst = std::max(cfg.rate_limit, 1.0);
   auto const usage = [](std::string message) {
     return early_exit{exit_usage, "crier: " + std::move(message) + " (see crier --help)\n"};

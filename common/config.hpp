@@ -2,6 +2,8 @@
 // The server's configuration: every command-line flag, its CRIER_* environment twin, its default,
 // and the validation that turns a bad value into exit status 2 with a message naming the flag.
 
+#include "common/policies.hpp"
+
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -33,15 +35,16 @@ struct config {
   std::size_t max_message_size = 64 * 1024;
   std::chrono::milliseconds shutdown_timeout{10'000};
 
-  // Rooms and their history (the protocol issue).
+  // Rooms and their history.
   std::size_t history = 100;
   std::chrono::milliseconds empty_room_ttl{3'600'000};
   std::size_t max_empty_rooms = 1000;
 
-  // Bounds and policies (the hardening issue). Each has a flag, a CRIER_* twin and a metric.
+  // Bounds and policies. Each has a flag, a CRIER_* twin and a metric, so an operator can both
+  // set a bound and see when it bites.
   std::size_t max_queue_bytes = 4 * 1024 * 1024;
   std::size_t max_queue_messages = 4096;
-  std::string slow_consumer = "close"; // close | drop-oldest
+  overflow_policy slow_consumer = overflow_policy::close;
   std::chrono::milliseconds handshake_timeout{10'000};
   std::chrono::milliseconds ping_interval{25'000};
   std::chrono::milliseconds idle_timeout{60'000};
@@ -49,7 +52,7 @@ struct config {
   std::size_t max_connections = 10'000;
   double rate_limit = 0; // messages per second per connection; 0 = off
   double rate_burst = 0; // 0 = same as the rate
-  std::string rate_limit_action = "close"; // close | drop
+  rate_policy rate_limit_action = rate_policy::close;
   std::size_t max_rooms = 10'000;
 
   // Who may connect.
@@ -59,9 +62,9 @@ struct config {
   std::filesystem::path tls_key;
 
   // Operations.
-  std::string log_format = "text"; // text | json
+  log_encoding log_format = log_encoding::text;
 
-  // Scale-out (issue #7): empty redis_url keeps the server single-node.
+  // Scale-out: empty redis_url keeps the server single-node.
   std::string redis_url;
   redis_endpoint redis;
   std::chrono::milliseconds redis_heartbeat{5'000};
@@ -73,7 +76,8 @@ struct early_exit {
   std::string output; // for stdout when status is 0, for stderr otherwise
 };
 
-// Exit status for a bad flag or value, as the foundation issue asks.
+// Exit status for a bad flag or value: 2, the usage error of most command-line tools, so that a
+// script or supervisor can tell a mistyped flag from a failure at run time (1).
 inline constexpr int exit_usage = 2;
 
 // Parses argv and the CRIER_* environment. Flags win over the environment.

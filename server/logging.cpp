@@ -23,11 +23,11 @@ bool needs_quotes(std::string_view v) {
 
 } // namespace
 
-void setup_logging(std::string const& level, std::string const& format) {
+void setup_logging(std::string const& level, log_encoding format) {
   // stderr keeps stdout free for --help and --version; the sink flushes every line, so a process
   // reading the log (a test, a supervisor) sees "listening on" as soon as it is written.
   auto logger = spdlog::stderr_color_mt("crier");
-  if (format == "json") {
+  if (format == log_encoding::json) {
     json_lines = true;
     logger->set_pattern(R"({"ts":"%Y-%m-%dT%H:%M:%S.%e%z","level":"%l",%v})");
   } else {

@@ -3,6 +3,8 @@
 // carry structured fields (peer, room, code, reason, duration_ms...) that text renders as
 // key=value and JSON as members of the line's object.
 
+#include "common/policies.hpp"
+
 #include <spdlog/common.h>
 
 #include <cstdint>
@@ -14,8 +16,8 @@
 
 namespace crier {
 
-// `level`: trace, debug, info, warn, error, critical, off. `format`: text or json.
-void setup_logging(std::string const& level, std::string const& format = "text");
+// `level`: trace, debug, info, warn, error, critical, off.
+void setup_logging(std::string const& level, log_encoding format = log_encoding::text);
 
 struct log_field {
   std::string_view key;

@@ -60,7 +60,7 @@ int server::run() {
                                {"max_message_size", cfg.max_message_size},
                                {"max_queue_bytes", cfg.max_queue_bytes},
                                {"max_queue_messages", cfg.max_queue_messages},
-                               {"slow_consumer", cfg.slow_consumer},
+                               {"slow_consumer", to_string(cfg.slow_consumer)},
                                {"max_connections", cfg.max_connections},
                                {"history", cfg.history},
                                {"tls", state_.tls() != nullptr ? "on" : "off"},

@@ -4,6 +4,7 @@
 // and what happens past them is a named policy, so a stalled reader holds a known amount of
 // memory however busy its room is.
 
+#include "common/policies.hpp"
 #include "server/rooms/frame.hpp"
 
 #include <atomic>
@@ -13,11 +14,6 @@
 #include <vector>
 
 namespace crier {
-
-enum class overflow_policy {
-  close,       // close the session with 1008 "slow consumer"; nothing queued after that is sent
-  drop_oldest, // drop frames from the head of the queue and count them
-};
 
 struct queue_limits {
   std::size_t max_bytes = 4 * 1024 * 1024;

@@ -1,21 +1,19 @@
+// ws_session: one connection's life, from the upgrade to the "ws close" line. Its writes are in
+// ws_session_writer.cpp.
 #include "server/session/ws_session.hpp"
 
 #include "common/utf8.hpp"
-#include "server/session/exact_allocator.hpp"
 #include "server/http/responses.hpp"
 #include "server/logging.hpp"
 #include "server/net.hpp"
-#include "server/session/frame_header.hpp"
+#include "server/session/close_classification.hpp"
+#include "server/session/exact_allocator.hpp"
 
-#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/bind_allocator.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/this_coro.hpp>
-#include <boost/asio/use_awaitable.hpp>
-#include <boost/asio/write.hpp>
-#include <boost/beast/core/buffers_to_string.hpp>
 #include <boost/beast/http/field.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/write.hpp>
@@ -23,22 +21,7 @@
 #include <boost/beast/websocket/rfc6455.hpp>
 #include <boost/beast/websocket/ssl.hpp>
 
-#include <cstring>
-#include <sys/socket.h>
-
 namespace crier {
-
-namespace {
-
-// The close code Beast sent when it failed the connection for `ec` (RFC 6455 section 7.4).
-std::uint16_t close_code_for(boost::system::error_code ec) {
-  if (ec == websocket::error::message_too_big) return websocket::close_code::too_big;
-  if (ec == websocket::error::bad_frame_payload) return websocket::close_code::bad_payload;
-  if (ec == websocket::condition::protocol_violation) return websocket::close_code::protocol_error;
-  return 0;
-}
-
-} // namespace
 
 template <class Stream>
 void start_ws_session(Stream&& stream, server_state& state, session_params params, upgrade_request req) {
@@ -64,10 +47,8 @@ void start_ws_session(asio::ip::tcp::socket&& socket, server_state& state, sessi
 template <class Stream>
 ws_session<Stream>::ws_session(Stream&& stream, server_state& state, session_params p)
   : ws_(std::move(stream)),
-    wake_(ws_.get_executor()),
-    queue_(queue_limits{state.cfg().max_queue_bytes, state.cfg().max_queue_messages,
-                        state.cfg().slow_consumer == "drop-oldest" ? overflow_policy::drop_oldest
-                                                                   : overflow_policy::close}),
+    wake_timer_(ws_.get_executor()),
+    queue_(queue_limits{state.cfg().max_queue_bytes, state.cfg().max_queue_messages, state.cfg().slow_consumer}),
     waker_(wake_list::of(ws_.get_executor())),
     state_(state),
     room_name_(std::move(p.room)),
@@ -77,8 +58,7 @@ ws_session<Stream>::ws_session(Stream&& stream, server_state& state, session_par
     opened_(clock::now()),
     last_rx_(opened_),
     next_ping_(opened_ + state.cfg().ping_interval),
-    tokens_(state.cfg().rate_burst),
-    refilled_(opened_) {}
+    rate_(state.cfg().rate_burst, opened_) {}
 
 template <class Stream>
 ws_session<Stream>::~ws_session() {
@@ -105,9 +85,9 @@ void ws_session<Stream>::deliver(frame const& f) {
              {{"peer", peer_}, {"room", room_name_}, {"id", identity_.id}});
     // Arm the close deadline on our thread; the writer may be stuck on a peer that never reads.
     if (auto self = this->weak_from_this().lock())
-      asio::post(ws_.get_executor(), [self = std::move(self)] { self->close_decided(); });
+      asio::post(ws_.get_executor(), [self = std::move(self)] { self->arm_close_deadline(); });
   }
-  if (result.wake) wake_writer();
+  if (result.wake) schedule_wake();
 }
 
 template <class Stream>
@@ -116,21 +96,21 @@ void ws_session<Stream>::close(std::uint16_t code, std::string_view reason) {
   auto const r = queue_.request_close(close_request{code, std::string(reason)}, false);
   if (!r.decided) return;
   if (auto self = this->weak_from_this().lock())
-    asio::post(ws_.get_executor(), [self = std::move(self)] { self->close_decided(); });
-  if (r.wake) wake_writer();
+    asio::post(ws_.get_executor(), [self = std::move(self)] { self->arm_close_deadline(); });
+  if (r.wake) schedule_wake();
 }
 
 template <class Stream>
-void ws_session<Stream>::request_close(std::uint16_t code, std::string_view reason, bool discard) {
+void ws_session<Stream>::begin_close(std::uint16_t code, std::string_view reason, bool discard) {
   // On the session's thread.
   auto const r = queue_.request_close(close_request{code, std::string(reason)}, discard);
   if (!r.decided) return;
-  close_decided();
-  if (r.wake) kick();
+  arm_close_deadline();
+  if (r.wake) wake();
 }
 
 template <class Stream>
-void ws_session<Stream>::close_decided() {
+void ws_session<Stream>::arm_close_deadline() {
   if (deadline_armed_) return;
   deadline_armed_ = true;
   // Beast bounds the closing handshake once the close frame is out, but a writer blocked on a
@@ -141,68 +121,17 @@ void ws_session<Stream>::close_decided() {
     [weak = this->weak_from_this(), timeout = state_.cfg().close_timeout]() -> asio::awaitable<void> {
       asio::steady_timer timer(co_await asio::this_coro::executor, timeout + std::chrono::milliseconds(100));
       co_await timer.async_wait(nothrow);
-      if (auto self = weak.lock()) self->close_socket();
+      if (auto self = weak.lock()) self->abort_socket();
     },
     asio::detached);
 }
 
 template <class Stream>
-void ws_session<Stream>::close_socket() noexcept {
+void ws_session<Stream>::abort_socket() noexcept {
   boost::system::error_code ignored;
   auto& lowest = beast::get_lowest_layer(ws_);
   if constexpr (requires { lowest.close(ignored); }) lowest.close(ignored);
   else lowest.close();
-}
-
-template <class Stream>
-void ws_session<Stream>::wake_writer() {
-  // Called from any thread, often the room's fan-out: the writer may only run on our thread. The
-  // session is alive here because it is still a room member, and it leaves its room before it
-  // can be destroyed.
-  auto self = this->weak_from_this().lock();
-  if (!self) return;
-  if (waker_ != nullptr) waker_->add(std::move(self));
-  else asio::post(ws_.get_executor(), [self = std::move(self)] { self->kick(); });
-}
-
-template <class Stream>
-void ws_session<Stream>::kick() {
-  // On the session's thread. Most wake-ups end here: what is queued goes out in one write that the
-  // socket takes at once, and no coroutine is made. The writer coroutine is started only for what
-  // has to wait: the socket's room, a ping, the close handshake.
-  if (writer_running_) return;
-  writer_running_ = true;
-  auto const s = pump();
-  if (writer_ends(s)) return;
-  asio::co_spawn(ws_.get_executor(), [self = this->shared_from_this(), s] { return self->writer(s); }, asio::detached);
-}
-
-template <class Stream>
-bool ws_session<Stream>::writer_ends(step s) {
-  if (s != step::idle && s != step::stopped) return false;
-  writer_running_ = false;
-  if (s == step::idle) arm_timer(); // the next ping or idle check starts it again
-  return true;
-}
-
-template <class Stream>
-void ws_session<Stream>::arm_timer() {
-  // On the session's thread, as the writer goes idle: wake it when the next ping or idle check is
-  // due.
-  auto const& cfg = state_.cfg();
-  auto wake_at = clock::time_point::max();
-  if (cfg.ping_interval.count() > 0) wake_at = next_ping_;
-  if (cfg.idle_timeout.count() > 0) wake_at = std::min(wake_at, last_rx_ + cfg.idle_timeout);
-  // Left pending while the writer runs; re-armed only when the wake-up time changes (a ping went
-  // out, or the peer was heard from and the idle check moves), not on every message.
-  if (wake_at == timer_at_ || wake_at == clock::time_point::max()) return;
-  timer_at_ = wake_at;
-  wake_.expires_at(wake_at); // cancels a pending wait, whose handler then does nothing
-  wake_.async_wait(asio::bind_allocator(exact_allocator<void>(), [self = this->shared_from_this()](boost::system::error_code ec) {
-    if (ec) return;
-    self->timer_at_ = clock::time_point::max();
-    self->kick();
-  }));
 }
 
 template <class Stream>
@@ -214,12 +143,12 @@ asio::awaitable<void> ws_session<Stream>::refuse_join(room_registry::refusal why
     auto res = text_response(http::status::service_unavailable, "too many rooms: try an existing room", req.version(),
                              false);
     // Bounded like the handshake: a client that does not read its answer is cut off.
-    wake_.expires_after(state_.cfg().handshake_timeout);
-    wake_.async_wait([self = this->shared_from_this()](boost::system::error_code ec) {
-      if (!ec) self->close_socket();
+    wake_timer_.expires_after(state_.cfg().handshake_timeout);
+    wake_timer_.async_wait([self = this->shared_from_this()](boost::system::error_code ec) {
+      if (!ec) self->abort_socket();
     });
     co_await http::async_write(ws_.next_layer().next_layer(), res, nothrow);
-    wake_.cancel();
+    wake_timer_.cancel();
     co_return;
   }
   // Draining began between the upgrade request and now: accept, then say goodbye properly.
@@ -277,7 +206,7 @@ asio::awaitable<void> ws_session<Stream>::run(upgrade_request req, join_options 
                        {"id", identity_.id},
                        {"mode", format_ == wire_format::json ? "json" : "raw"}});
 
-  kick(); // a JSON member's welcome is already queued
+  wake(); // a JSON member's welcome is already queued
 
   // The reader, in this same coroutine as long as it has something to read.
   if (idle_reads && can_idle()) wait_readable();
@@ -314,7 +243,7 @@ void ws_session<Stream>::on_readable(boost::system::error_code ec, std::size_t n
   if constexpr (idle_reads) {
     // The socket was closed under the wait (by the close deadline, by a failed write, or by
     // Beast at the end of a closing handshake the writer started), or the peer went away.
-    if (ec) return finish(ec);
+    if (ec) return end(ec);
     // The answer to the writer's ping is the usual reason an idle connection becomes readable.
     // Nothing needs to happen for it but noting that the peer is alive, so it is consumed
     // here and the connection goes back to waiting, rather than starting a Beast read that
@@ -362,7 +291,7 @@ asio::awaitable<void> ws_session<Stream>::read_messages() {
     handle_message(std::move(data));
     if (can_idle()) co_return wait_readable();
   }
-  finish(ec);
+  end(ec);
 }
 
 template <class Stream>
@@ -380,7 +309,7 @@ void ws_session<Stream>::handle_message(std::string data) {
     // sequence needs looking at. RFC 6455 section 8.1 says to fail the connection with 1007; the
     // writer sends the close, and reading goes on until the peer answers or the close times out.
     log_info("ws text message is not UTF-8, closing with 1007", {{"peer", peer_}, {"room", room_name_}});
-    request_close(websocket::close_code::bad_payload, "invalid UTF-8", true);
+    begin_close(websocket::close_code::bad_payload, "invalid UTF-8", true);
   } else if (!admit_by_rate()) {
     // dropped or closing, as --rate-limit-action says
   } else if (!ws_.got_text()) {
@@ -393,11 +322,11 @@ void ws_session<Stream>::handle_message(std::string data) {
 }
 
 template <class Stream>
-void ws_session<Stream>::finish(boost::system::error_code ec) {
-  if (std::exchange(finished_, true)) return;
+void ws_session<Stream>::end(boost::system::error_code ec) {
+  if (std::exchange(ended_, true)) return;
   state_.rooms().leave(room_, this);
   queue_.stop();
-  wake_.cancel(); // the idle writer's timer holds the session: let it go
+  wake_timer_.cancel(); // the idle writer's timer holds the session: let it go
   log_closed(ec);
 }
 
@@ -405,22 +334,15 @@ template <class Stream>
 bool ws_session<Stream>::admit_by_rate() {
   auto const& cfg = state_.cfg();
   if (cfg.rate_limit <= 0) return true;
-  auto const now = clock::now();
-  std::chrono::duration<double> const elapsed = now - refilled_;
-  refilled_ = now;
-  tokens_ = std::min(cfg.rate_burst, tokens_ + elapsed.count() * cfg.rate_limit);
-  if (tokens_ >= 1) {
-    tokens_ -= 1;
-    return true;
-  }
+  if (rate_.take(cfg.rate_limit, cfg.rate_burst, clock::now())) return true;
   state_.metrics().rate_limited();
   if (!rate_logged_) {
     rate_logged_ = true;
     log_info("ws rate limit exceeded", {{"peer", peer_}, {"room", room_name_}, {"id", identity_.id},
-                                        {"action", cfg.rate_limit_action}});
+                                        {"action", to_string(cfg.rate_limit_action)}});
   }
-  if (cfg.rate_limit_action == "close") {
-    request_close(websocket::close_code::policy_error, "rate limit exceeded", false);
+  if (cfg.rate_limit_action == rate_policy::close) {
+    begin_close(websocket::close_code::policy_error, "rate limit exceeded", false);
   } else if (format_ == wire_format::json) {
     reply(render_error("rate_limited", "message dropped: over the rate limit"));
   }
@@ -437,10 +359,10 @@ void ws_session<Stream>::handle_text(std::string text) {
   } else {
     auto const& error = std::get<protocol_error>(message);
     state_.metrics().protocol_error();
-    if (!note_protocol_error()) {
+    if (!errors_.note(clock::now())) {
       log_info("ws too many protocol errors, closing with 1008",
                {{"peer", peer_}, {"room", room_name_}, {"id", identity_.id}});
-      request_close(websocket::close_code::policy_error, "too many protocol errors", false);
+      begin_close(websocket::close_code::policy_error, "too many protocol errors", false);
       return;
     }
     log_debug("ws protocol error", {{"peer", peer_}, {"id", identity_.id}, {"code", error.code}, {"reason", error.reason}});
@@ -454,188 +376,19 @@ void ws_session<Stream>::reply(std::string json) {
 }
 
 template <class Stream>
-bool ws_session<Stream>::note_protocol_error() {
-  // A ring of the last ten error times: the eleventh error within a minute of the first of
-  // those ten is one too many.
-  auto const now = clock::now();
-  if (!error_times_) error_times_ = std::make_unique<std::array<clock::time_point, 10>>();
-  auto& times = *error_times_;
-  auto& oldest = times[error_count_ % times.size()];
-  bool const too_many = error_count_ >= times.size() && now - oldest < std::chrono::minutes(1);
-  oldest = now;
-  ++error_count_;
-  return !too_many;
-}
-
-namespace {
-// The batch being framed and written on this thread: batches that go out at once (most of them)
-// need no buffers of their session's own.
-thread_local write_batch this_thread_batch;
-} // namespace
-
-template <class Stream>
-typename ws_session<Stream>::step ws_session<Stream>::pump() {
-  auto const& cfg = state_.cfg();
-  auto& b = this_thread_batch;
-  for (;;) {
-    auto const now = clock::now();
-    if (cfg.idle_timeout.count() > 0 && now - last_rx_ >= cfg.idle_timeout && !queue_.closing()) {
-      log_info("ws idle timeout", {{"peer", peer_}, {"room", room_name_}, {"id", identity_.id}});
-      state_.metrics().idle_timeout();
-      request_close(websocket::close_code::going_away, "idle timeout", true);
-    }
-    if (cfg.ping_interval.count() > 0 && now >= next_ping_ && !queue_.closing()) return step::ping;
-    close_request ignored; // the writer asks the queue for it
-    switch (queue_.take(b.frames, ignored)) {
-    case outbound_queue::take_result::idle:
-      // The queue has marked the writer waiting under its lock, so a delivery from now on asks
-      // for a wake, which runs on this thread after this returns.
-      return step::idle;
-    case outbound_queue::take_result::stop:
-      return step::stopped;
-    case outbound_queue::take_result::close:
-      return step::close;
-    case outbound_queue::take_result::batch:
-      break;
-    }
-    b.payload_bytes = 0;
-    for (auto const& f : b.frames) b.payload_bytes += f.size();
-    // A close was decided (send nothing more), or Beast is closing (the peer's close came in and
-    // Beast has answered it): no data frame may follow a close frame.
-    if (!queue_.discarding() && ws_.is_open()) {
-      auto const total = frame_batch(b);
-      // Most of the time the socket has room and the batch goes out here and now; what it does
-      // not take goes through the gate, in the writer coroutine.
-      auto written = ws_.next_layer().write_now(b.buffers);
-      if (written < total) {
-        // Drop what went out from the front of the buffer sequence.
-        auto first = b.buffers.begin();
-        while (written > 0 && written >= first->size()) written -= (first++)->size();
-        if (written > 0) *first += written;
-        b.buffers.erase(b.buffers.begin(), first);
-        // The rest belongs to this session until it is out; the thread's vectors start afresh.
-        unsent_ = std::make_unique<write_batch>(std::move(b));
-        b = write_batch{};
-        return step::write_rest;
-      }
-      state_.metrics().written(b.frames.size(), b.payload_bytes);
-    }
-    queue_.written(b.payload_bytes);
-    b.frames.clear();
-    // A burst leaves large vectors behind; the thread keeps modest ones.
-    if (b.bytes.capacity() > 65536 || b.frames.capacity() > 4096) b = write_batch{};
-  }
-}
-
-template <class Stream>
-asio::awaitable<void> ws_session<Stream>::writer(step s) {
-  for (;;) {
-    if (writer_ends(s)) co_return;
-    switch (s) {
-    case step::idle:
-    case step::stopped:
-      break; // handled above
-    case step::ping: {
-      next_ping_ = clock::now() + state_.cfg().ping_interval;
-      auto [ec] = co_await ws_.async_ping({}, nothrow);
-      if (ec) {
-        close_socket();
-        co_return;
-      }
-      break;
-    }
-    case step::close: {
-      auto const close = queue_.decided_close();
-      sent_close_code_ = close.code;
-      // The reader (or the wait for readability) sees the end of the handshake, or the close
-      // deadline does, and ends the session. The writer stays "running": nothing more is sent.
-      co_await ws_.async_close(websocket::close_reason(static_cast<websocket::close_code>(close.code), close.reason),
-                               nothrow);
-      co_return;
-    }
-    case step::write_rest: {
-      // One call to the gate, not asio::async_write on it: async_write would hand the gate at
-      // most 64 buffers at a time, and a pong could take its turn between two of those pieces,
-      // in the middle of a frame. The gate itself writes the whole sequence before anything else.
-      auto [ec, n] = co_await ws_.next_layer().async_write_some(unsent_->buffers, nothrow);
-      if (ec) {
-        // The reader will fail too; make sure it does not wait for data that cannot come.
-        close_socket();
-        co_return;
-      }
-      state_.metrics().written(unsent_->frames.size(), unsent_->payload_bytes);
-      queue_.written(unsent_->payload_bytes);
-      unsent_.reset();
-      break;
-    }
-    }
-    s = pump();
-  }
-}
-
-template <class Stream>
-std::size_t ws_session<Stream>::frame_batch(write_batch& b) {
-  // Everything queued goes out in one gather write instead of one write per message: this is
-  // what keeps the cost per delivery down when a session has several messages waiting. Small
-  // payloads are copied next to their headers, so that a batch of chat messages is one
-  // contiguous buffer; large ones are sent from the shared payload where they are.
-  constexpr std::size_t copy_below = 2048;
-  std::size_t scratch_size = 0;
-  for (auto const& f : b.frames) scratch_size += max_frame_header + (f.size() < copy_below ? f.size() : 0);
-  b.bytes.resize(scratch_size);
-  b.buffers.clear();
-  std::size_t total = 0;
-  std::uint8_t* out = b.bytes.data();
-  std::uint8_t const* segment = out; // the start of the scratch bytes not yet in `buffers`
-  for (auto const& f : b.frames) {
-    out += encode_frame_header(out, f.size(), f.binary);
-    if (f.size() < copy_below) {
-      if (f.size() > 0) std::memcpy(out, f.payload->data(), f.size());
-      out += f.size();
-    } else {
-      b.buffers.emplace_back(segment, static_cast<std::size_t>(out - segment));
-      b.buffers.emplace_back(f.payload->data(), f.size());
-      total += f.size();
-      segment = out;
-    }
-  }
-  if (out != segment) b.buffers.emplace_back(segment, static_cast<std::size_t>(out - segment));
-  return total + static_cast<std::size_t>(out - b.bytes.data());
-}
-
-template <class Stream>
 void ws_session<Stream>::log_closed(boost::system::error_code ec) {
   auto const duration_ms =
     std::chrono::duration_cast<std::chrono::milliseconds>(clock::now() - opened_).count();
-  auto const& reason = ws_.reason();
-  std::uint16_t code = 0;
-  std::string by = "server";
-  std::string detail;
-  if (sent_close_code_ == 0) sent_close_code_ = queue_.decided_close_code(); // decided, maybe never sent
-  if (sent_close_code_ != 0) {
-    // The server decided to close; the pending read ends with `closed` or `operation_aborted`, or
-    // the close deadline cut off a peer that stopped reading before the frame went out.
-    code = sent_close_code_;
-  } else if (ec == websocket::error::closed || reason.code != websocket::close_code::none) {
-    // The peer closed. Beast keeps the close frame's reason even when answering it then failed:
-    // a browser closing a tab sends its close and resets the connection at once, and the read
-    // ends with the reply's error rather than `closed`.
-    code = reason.code == websocket::close_code::none ? std::uint16_t{1005} // no status sent
-                                                      : static_cast<std::uint16_t>(reason.code);
-    by = "client";
-    detail = std::string(reason.reason.data(), reason.reason.size());
-  } else {
-    code = close_code_for(ec); // Beast failed the connection with this code, or 0: no close frame
-    detail = ec.message();
-    if (code == 0) by = "network";
-  }
-  state_.metrics().closed(code);
+  // The close the server decided on, even if the deadline cut the connection before it went out.
+  auto const sent = sent_close_code_ != 0 ? sent_close_code_ : queue_.decided_close_code();
+  auto const c = classify_close(sent, ec, ws_.reason());
+  state_.metrics().closed(c.code);
   log_info("ws close", {{"peer", peer_},
                         {"room", room_name_},
                         {"id", identity_.id},
-                        {"code", code == 0 ? 1006 : code},
-                        {"reason", detail},
-                        {"by", by},
+                        {"code", c.code == 0 ? 1006 : c.code},
+                        {"reason", c.detail},
+                        {"by", to_string(c.by)},
                         {"duration_ms", duration_ms}});
 }
 

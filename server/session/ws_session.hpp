@@ -10,11 +10,24 @@
 // Everything of a session runs on the thread of its io_context, one per thread, so there is no
 // strand: Beast's rule of one read and one write in flight holds on that thread. The session is
 // a template over the byte stream: plain TCP or TLS.
+//
+// The verbs, by the thread they may be called on:
+// - any thread (the room's fan-out, shutdown): deliver() queues a frame, close() queues a close
+//   after what is queued, schedule_wake() has wake() run on the session's thread.
+// - the session's thread: wake() writes what is queued, and starts the writer coroutine when a
+//   write has to wait; begin_close() decides a close (after what is queued, or instead of it);
+//   arm_close_deadline() bounds the time from that decision to the end; abort_socket() closes
+//   the socket under whatever is pending on it; end() is the session's end, once.
+//
+// ws_session.cpp holds the connection's life (handshake and join, reads, inbound policy, the
+// end); ws_session_writer.cpp holds its writes.
 
-#include "server/session/outbound_queue.hpp"
 #include "server/rooms/room.hpp"
 #include "server/server_state.hpp"
+#include "server/session/inbound_policy.hpp"
+#include "server/session/outbound_queue.hpp"
 #include "server/session/wake_list.hpp"
+#include "server/session/write_batch.hpp"
 #include "server/session/write_gate.hpp"
 
 #include <boost/asio/awaitable.hpp>
@@ -59,15 +72,6 @@ void start_ws_session(Stream&& stream, server_state& state, session_params param
 void start_ws_session(boost::asio::ip::tcp::socket&& socket, server_state& state, session_params params,
                       upgrade_request req);
 
-// The frames one write sends, and their framing: the headers and small payloads copied into
-// `bytes`, the gather list in `buffers`.
-struct write_batch {
-  std::vector<frame> frames;
-  std::vector<std::uint8_t> bytes;
-  std::vector<boost::asio::const_buffer> buffers;
-  std::size_t payload_bytes = 0; // of `frames`, for outbound_queue::written()
-};
-
 template <class Stream>
 class ws_session final : public room_member,
                          public wakeable,
@@ -87,8 +91,10 @@ public:
   member_info const& info() const noexcept override { return identity_; }
   std::size_t queued_bytes() const noexcept override { return queue_.bytes_relaxed(); }
 
-  // wakeable: on the session's thread, after deliveries found the writer idle.
-  void wake() override { kick(); }
+  // wakeable, and every on-thread wake-up (the timer, the handshake's end, a close decided): on
+  // the session's thread, writes what is queued; the writer coroutine takes over only what has
+  // to wait.
+  void wake() override;
 
 private:
   using clock = std::chrono::steady_clock;
@@ -101,11 +107,13 @@ private:
     idle,       // the queue is empty: the writer is done for now
     stopped,    // the session is over
     ping,       // a ping is due
-    close,      // send close_
+    close,      // send the close the queue decided on
     write_rest, // unsent_ holds what the socket did not take at once
   };
 
+  // The connection's life (ws_session.cpp).
   boost::asio::awaitable<void> run(upgrade_request req, join_options join);
+  boost::asio::awaitable<void> refuse_join(room_registry::refusal why, upgrade_request const& req);
   // Reads messages until the connection can idle (plain TCP) or ends.
   boost::asio::awaitable<void> read_messages();
   // Waits for the peer's next bytes on the bare socket (a peek); then reads them.
@@ -113,37 +121,40 @@ private:
   void on_readable(boost::system::error_code ec, std::size_t n);
   // True when Beast holds no byte the session has not seen as part of a whole message.
   bool can_idle() const;
+  void handle_message(std::string data);
+  void handle_text(std::string text);
+  // --rate-limit: true when the message may be published; otherwise applies the action.
+  bool admit_by_rate();
+  void reply(std::string json);
+  // Decides a close after what is queued (discard = false) or instead of it; the first decision
+  // wins.
+  void begin_close(std::uint16_t code, std::string_view reason, bool discard);
+  // A close was decided: make sure the session ends within the close timeout even if the peer
+  // never reads again.
+  void arm_close_deadline();
+  // Closes the socket under any pending read, write or wait, which then fail.
+  void abort_socket() noexcept;
   // The session's end, once: leave the room, stop the queue, log the close.
-  void finish(boost::system::error_code ec);
+  void end(boost::system::error_code ec);
+  void log_closed(boost::system::error_code ec);
+
+  // The writes (ws_session_writer.cpp).
+  // From any thread: have wake() run on the session's thread, batched with this thread's other
+  // wake-ups by its wake list.
+  void schedule_wake();
   // Writes whatever is queued as long as the socket takes it whole, synchronously.
   step pump();
-  // On the session's thread: something may need writing.
-  void kick();
   // After pump(): true when the writer is done for now (idle, with its timer armed, or stopped).
   bool writer_ends(step s);
   boost::asio::awaitable<void> writer(step first);
-  // Frames `b.frames` into `b.bytes` and `b.buffers` for one gather write; returns the bytes.
-  static std::size_t frame_batch(write_batch& b);
-  boost::asio::awaitable<void> refuse_join(room_registry::refusal why, upgrade_request const& req);
-  void handle_message(std::string data);
-  void handle_text(std::string text);
-  bool admit_by_rate();
-  void reply(std::string json);
-  bool note_protocol_error();
-  // A close was decided; make sure the session ends within the close timeout even if the peer
-  // never reads again.
-  void close_decided();
-  void request_close(std::uint16_t code, std::string_view reason, bool discard);
-  void wake_writer();
-  void arm_timer();
-  void close_socket() noexcept;
-  void log_closed(boost::system::error_code ec);
+  // As the writer goes idle: have wake() run when the next ping or idle check is due.
+  void arm_wake_timer();
 
   // Beast frames and reads; the gate beneath it lets the writer's batches and Beast's own
   // frames take turns on the socket, and follows the frames read.
   boost::beast::websocket::stream<write_gate<Stream>> ws_;
   // While the writer is idle, this timer wakes it when the next ping or idle check is due.
-  boost::asio::basic_waitable_timer<clock, boost::asio::wait_traits<clock>, typename Stream::executor_type> wake_;
+  boost::asio::basic_waitable_timer<clock, boost::asio::wait_traits<clock>, typename Stream::executor_type> wake_timer_;
   outbound_queue queue_;
   // This thread's wake list (null only off an io_context): deliveries from a publish are woken
   // together.
@@ -164,17 +175,13 @@ private:
   clock::time_point const opened_;
   clock::time_point last_rx_;  // the last time anything arrived from the peer (pongs included)
   clock::time_point next_ping_;
-  // Token bucket for --rate-limit.
-  double tokens_ = 0;
-  clock::time_point refilled_;
-  // Times of the latest protocol errors, a ring of the last ten; made at the first error.
-  std::unique_ptr<std::array<clock::time_point, 10>> error_times_;
-  std::size_t error_count_ = 0;
+  token_bucket rate_;    // --rate-limit
+  error_window errors_;  // protocol errors
   std::uint16_t sent_close_code_ = 0; // the close code the server decided on, if it did
   bool deadline_armed_ = false;
   std::uint64_t messages_read_ = 0; // whole messages taken from Beast
   bool writer_running_ = false;     // a pump or the writer coroutine has the queue
-  bool finished_ = false;
+  bool ended_ = false;
   // When the timer's pending wait expires, or max() when none is pending: an idle writer that
   // wants the same wake-up time again leaves it alone instead of re-arming it.
   clock::time_point timer_at_ = clock::time_point::max();

@@ -133,6 +133,28 @@ TEST(config, help_and_version_exit_0) {
   EXPECT_EQ(version.output, "crier " + version_string() + "\n");
 }
 
+TEST(config, policies_are_parsed_into_their_enums) {
+  auto const d = parse_ok({});
+  EXPECT_EQ(d.slow_consumer, overflow_policy::close);
+  EXPECT_EQ(d.rate_limit_action, rate_policy::close);
+  EXPECT_EQ(d.log_format, log_encoding::text);
+  auto const c = parse_ok({"--slow-consumer", "drop-oldest", "--rate-limit-action", "drop", "--log-format", "json"});
+  EXPECT_EQ(c.slow_consumer, overflow_policy::drop_oldest);
+  EXPECT_EQ(c.rate_limit_action, rate_policy::drop);
+  EXPECT_EQ(c.log_format, log_encoding::json);
+  EXPECT_EQ(to_string(c.slow_consumer), "drop-oldest");
+  EXPECT_EQ(to_string(c.rate_limit_action), "drop");
+  EXPECT_EQ(to_string(c.log_format), "json");
+  scoped_env env("CRIER_SLOW_CONSUMER", "drop-oldest");
+  EXPECT_EQ(parse_ok({}).slow_consumer, overflow_policy::drop_oldest);
+  for (auto const& [flag, bad] : {std::pair{"--slow-consumer", "drop"}, std::pair{"--rate-limit-action", "drop-oldest"},
+                                  std::pair{"--log-format", "xml"}}) {
+    auto const e = parse_fail({flag, bad});
+    EXPECT_EQ(e.status, exit_usage) << flag;
+    EXPECT_NE(e.output.find(flag), std::string::npos) << e.output;
+  }
+}
+
 TEST(config, redis_is_off_by_default) {
   auto const c = parse_ok({});
   EXPECT_TRUE(c.redis_url.empty());

@@ -1,0 +1,184 @@
+// ws_session's writes: what wakes the writer, the synchronous pump that writes what the socket
+// takes at once, and the writer coroutine for what has to wait. The rest of the session is in
+// ws_session.cpp.
+#include "server/session/ws_session.hpp"
+
+#include "server/logging.hpp"
+#include "server/net.hpp"
+#include "server/session/exact_allocator.hpp"
+
+#include <boost/asio/bind_allocator.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/beast/websocket/rfc6455.hpp>
+#include <boost/beast/websocket/ssl.hpp>
+
+namespace crier {
+
+template <class Stream>
+void ws_session<Stream>::schedule_wake() {
+  // Called from any thread, often the room's fan-out: the writer may only run on our thread. The
+  // session is alive here because it is still a room member, and it leaves its room before it
+  // can be destroyed.
+  auto self = this->weak_from_this().lock();
+  if (!self) return;
+  if (waker_ != nullptr) waker_->add(std::move(self));
+  else asio::post(ws_.get_executor(), [self = std::move(self)] { self->wake(); });
+}
+
+template <class Stream>
+void ws_session<Stream>::wake() {
+  // On the session's thread. Most wake-ups end here: what is queued goes out in one write that the
+  // socket takes at once, and no coroutine is made. The writer coroutine is started only for what
+  // has to wait: the socket's room, a ping, the close handshake.
+  if (writer_running_) return;
+  writer_running_ = true;
+  auto const s = pump();
+  if (writer_ends(s)) return;
+  asio::co_spawn(ws_.get_executor(), [self = this->shared_from_this(), s] { return self->writer(s); }, asio::detached);
+}
+
+template <class Stream>
+bool ws_session<Stream>::writer_ends(step s) {
+  if (s != step::idle && s != step::stopped) return false;
+  writer_running_ = false;
+  if (s == step::idle) arm_wake_timer(); // the next ping or idle check starts it again
+  return true;
+}
+
+template <class Stream>
+void ws_session<Stream>::arm_wake_timer() {
+  auto const& cfg = state_.cfg();
+  auto wake_at = clock::time_point::max();
+  if (cfg.ping_interval.count() > 0) wake_at = next_ping_;
+  if (cfg.idle_timeout.count() > 0) wake_at = std::min(wake_at, last_rx_ + cfg.idle_timeout);
+  // Left pending while the writer runs; re-armed only when the wake-up time changes (a ping went
+  // out, or the peer was heard from and the idle check moves), not on every message.
+  if (wake_at == timer_at_ || wake_at == clock::time_point::max()) return;
+  timer_at_ = wake_at;
+  wake_timer_.expires_at(wake_at); // cancels a pending wait, whose handler then does nothing
+  wake_timer_.async_wait(asio::bind_allocator(exact_allocator<void>(), [self = this->shared_from_this()](boost::system::error_code ec) {
+    if (ec) return;
+    self->timer_at_ = clock::time_point::max();
+    self->wake();
+  }));
+}
+
+namespace {
+// The batch being framed and written on this thread: batches that go out at once (most of them)
+// need no buffers of their session's own.
+thread_local write_batch this_thread_batch;
+} // namespace
+
+template <class Stream>
+typename ws_session<Stream>::step ws_session<Stream>::pump() {
+  auto const& cfg = state_.cfg();
+  auto& b = this_thread_batch;
+  for (;;) {
+    auto const now = clock::now();
+    if (cfg.idle_timeout.count() > 0 && now - last_rx_ >= cfg.idle_timeout && !queue_.closing()) {
+      log_info("ws idle timeout", {{"peer", peer_}, {"room", room_name_}, {"id", identity_.id}});
+      state_.metrics().idle_timeout();
+      begin_close(websocket::close_code::going_away, "idle timeout", true);
+    }
+    if (cfg.ping_interval.count() > 0 && now >= next_ping_ && !queue_.closing()) return step::ping;
+    close_request ignored; // the writer asks the queue for it
+    switch (queue_.take(b.frames, ignored)) {
+    case outbound_queue::take_result::idle:
+      // The queue has marked the writer waiting under its lock, so a delivery from now on asks
+      // for a wake, which runs on this thread after this returns.
+      return step::idle;
+    case outbound_queue::take_result::stop:
+      return step::stopped;
+    case outbound_queue::take_result::close:
+      return step::close;
+    case outbound_queue::take_result::batch:
+      break;
+    }
+    b.payload_bytes = 0;
+    for (auto const& f : b.frames) b.payload_bytes += f.size();
+    // A close was decided (send nothing more), or Beast is closing (the peer's close came in and
+    // Beast has answered it): no data frame may follow a close frame.
+    if (!queue_.discarding() && ws_.is_open()) {
+      auto const total = frame_batch(b);
+      // Most of the time the socket has room and the batch goes out here and now; what it does
+      // not take goes through the gate, in the writer coroutine.
+      auto written = ws_.next_layer().write_now(b.buffers);
+      if (written < total) {
+        drop_written(b, written);
+        // The rest belongs to this session until it is out; the thread's vectors start afresh.
+        unsent_ = std::make_unique<write_batch>(std::move(b));
+        b = write_batch{};
+        return step::write_rest;
+      }
+      state_.metrics().written(b.frames.size(), b.payload_bytes);
+    }
+    queue_.written(b.payload_bytes);
+    b.frames.clear();
+    // A burst leaves large vectors behind; the thread keeps modest ones.
+    if (b.bytes.capacity() > 65536 || b.frames.capacity() > 4096) b = write_batch{};
+  }
+}
+
+template <class Stream>
+asio::awaitable<void> ws_session<Stream>::writer(step s) {
+  for (;;) {
+    if (writer_ends(s)) co_return;
+    switch (s) {
+    case step::idle:
+    case step::stopped:
+      break; // handled above
+    case step::ping: {
+      next_ping_ = clock::now() + state_.cfg().ping_interval;
+      auto [ec] = co_await ws_.async_ping({}, nothrow);
+      if (ec) {
+        abort_socket();
+        co_return;
+      }
+      break;
+    }
+    case step::close: {
+      auto const close = queue_.decided_close();
+      sent_close_code_ = close.code;
+      // The reader (or the wait for readability) sees the end of the handshake, or the close
+      // deadline does, and ends the session. The writer stays "running": nothing more is sent.
+      co_await ws_.async_close(websocket::close_reason(static_cast<websocket::close_code>(close.code), close.reason),
+                               nothrow);
+      co_return;
+    }
+    case step::write_rest: {
+      // One call to the gate, not asio::async_write on it: async_write would hand the gate at
+      // most 64 buffers at a time, and a pong could take its turn between two of those pieces,
+      // in the middle of a frame. The gate itself writes the whole sequence before anything else.
+      auto [ec, n] = co_await ws_.next_layer().async_write_some(unsent_->buffers, nothrow);
+      if (ec) {
+        // The reader will fail too; make sure it does not wait for data that cannot come.
+        abort_socket();
+        co_return;
+      }
+      state_.metrics().written(unsent_->frames.size(), unsent_->payload_bytes);
+      queue_.written(unsent_->payload_bytes);
+      unsent_.reset();
+      break;
+    }
+    }
+    s = pump();
+  }
+}
+
+// The members defined here, one by one: ws_session.cpp instantiates the class itself, and a
+// class may be explicitly instantiated only once in a program. (Access is not checked in an
+// explicit instantiation, so the private members can be named.)
+#define CRIER_WS_SESSION_WRITER(Stream)                                                        \
+  template void ws_session<Stream>::wake();                                                     \
+  template void ws_session<Stream>::schedule_wake();                                            \
+  template ws_session<Stream>::step ws_session<Stream>::pump();                                 \
+  template bool ws_session<Stream>::writer_ends(step);                                          \
+  template asio::awaitable<void> ws_session<Stream>::writer(step);                              \
+  template void ws_session<Stream>::arm_wake_timer();
+CRIER_WS_SESSION_WRITER(plain_ws_stream)
+CRIER_WS_SESSION_WRITER(tls_stream)
+#undef CRIER_WS_SESSION_WRITER
+
+} // namespace crier
