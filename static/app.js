@@ -11,9 +11,13 @@
   const NAME_MAX = 32; // characters (code points), as the server counts them
   // What the server refuses in names: bidi controls, zero-width characters, line separators.
   const INVISIBLE = /[\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]/;
-  // A name inside a sentence is isolated (FSI ... PDI), so a right-to-left name cannot reorder
-  // the words around it; in elements of their own, CSS unicode-bidi: isolate does the same.
-  const isolate = (name) => `\u2068${name}\u2069`;
+  // A name inside a sentence goes in a <bdi> of its own, so a right-to-left name cannot reorder
+  // the words around it; names in elements of their own get CSS unicode-bidi: isolate.
+  const nameNode = (name) => {
+    const b = document.createElement('bdi');
+    b.textContent = name;
+    return b;
+  };
   const BACKOFF_FIRST_MS = 500;
   const BACKOFF_CAP_MS = 10000;
   const GROUP_MS = 5 * 60 * 1000; // consecutive messages from one sender within this share a header
@@ -194,12 +198,14 @@
     }
   }
 
+  // `text`: a string, or an array of strings and nodes (names in <bdi>).
   function systemLine(text, kind = 'info') {
     const li = document.createElement('li');
     li.className = `system ${kind}`;
     li.append(timeElement(Date.now()));
     const span = document.createElement('span');
-    span.textContent = text;
+    if (Array.isArray(text)) span.append(...text);
+    else span.textContent = text;
     li.append(span);
     append(li);
     return li;
@@ -416,7 +422,7 @@
       return;
     }
     setStatus('refused', 'Not admitted');
-    const who = state.name ? `the name “${isolate(state.name)}”` : 'a guest';
+    const who = state.name ? `the name “${state.name}”` : 'a guest';
     openChooser(`The server would not let ${who} into #${room}. Try another name.`);
   }
 
@@ -439,13 +445,13 @@
         if (!ev.member) return;
         state.members.set(ev.member.id, ev.member);
         renderMembers();
-        systemLine(`${isolate(ev.member.name)} joined`, 'presence');
+        systemLine([nameNode(ev.member.name), ' joined'], 'presence');
         return;
       case 'leave':
         if (!ev.member) return;
         state.members.delete(ev.member.id);
         renderMembers();
-        systemLine(`${isolate(ev.member.name)} left`, 'presence');
+        systemLine([nameNode(ev.member.name), ' left'], 'presence');
         return;
       case 'history':
         for (const m of ev.messages || []) receiveMessage(m);
@@ -484,7 +490,7 @@
     state.members = new Map((w.members || []).map((m) => [m.id, m]));
     renderMembers();
 
-    if (!resuming) systemLine(`You joined #${w.room} as ${isolate(w.name)}`, 'info');
+    if (!resuming) systemLine([`You joined #${w.room} as `, nameNode(w.name)], 'info');
     for (const m of w.history || []) receiveMessage(m);
     // Whatever the room said up to w.seq and did not keep is gone for good: resume after it.
     if (typeof w.seq === 'number' && w.seq > state.lastSeq) state.lastSeq = w.seq;

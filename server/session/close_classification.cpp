@@ -14,12 +14,13 @@ std::uint16_t close_code_for(boost::system::error_code ec) {
 }
 
 close_classification classify_close(std::uint16_t sent, boost::system::error_code ec,
-                                    websocket::close_reason const& received) {
+                                    websocket::close_reason const& received, std::string_view sent_reason) {
   close_classification c;
   if (sent != 0) {
     // The server decided to close; the pending read ends with `closed` or `operation_aborted`, or
     // the close deadline cut off a peer that stopped reading before the frame went out.
     c.code = sent;
+    c.detail = std::string(sent_reason);
   } else if (ec == websocket::error::closed || received.code != websocket::close_code::none) {
     // The peer closed. Beast keeps the close frame's reason even when answering it then failed:
     // a browser closing a tab sends its close and resets the connection at once, and the read

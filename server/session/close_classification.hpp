@@ -26,16 +26,18 @@ constexpr std::string_view to_string(closed_by by) noexcept {
 struct close_classification {
   std::uint16_t code = 0; // 0: no close frame went either way (the log says 1006)
   closed_by by = closed_by::server;
-  std::string detail; // the peer's close reason, or the error that ended the connection
+  std::string detail; // the reason the server sent, the peer's close reason, or the error that ended it
 };
 
 // The close code Beast sent when it failed the connection for `ec` (RFC 6455 section 7.4), or 0
 // when `ec` is not one it closes for.
 std::uint16_t close_code_for(boost::system::error_code ec);
 
-// `sent`: the close code the server decided on, sent or not, or 0. `ec`: how the session's last
-// read ended. `received`: the close frame Beast received, if any (ws.reason()).
+// `sent`: the close code the server decided on, sent or not, or 0, and `sent_reason` the reason
+// it gave (the log reports the same words as the close frame). `ec`: how the session's last read
+// ended. `received`: the close frame Beast received, if any (ws.reason()).
 close_classification classify_close(std::uint16_t sent, boost::system::error_code ec,
-                                    boost::beast::websocket::close_reason const& received);
+                                    boost::beast::websocket::close_reason const& received,
+                                    std::string_view sent_reason = {});
 
 } // namespace crier

@@ -380,8 +380,11 @@ void ws_session<Stream>::log_closed(boost::system::error_code ec) {
   auto const duration_ms =
     std::chrono::duration_cast<std::chrono::milliseconds>(clock::now() - opened_).count();
   // The close the server decided on, even if the deadline cut the connection before it went out.
-  auto const sent = sent_close_code_ != 0 ? sent_close_code_ : queue_.decided_close_code();
-  auto const c = classify_close(sent, ec, ws_.reason());
+  auto const decided = queue_.decided_close();
+  auto const sent = sent_close_code_ != 0 ? sent_close_code_ : decided.code;
+  // A close the queue did not decide is refuse_join's "going away" to a join during the drain.
+  std::string_view const reason = decided.code != 0 ? std::string_view(decided.reason) : "going away";
+  auto const c = classify_close(sent, ec, ws_.reason(), sent != 0 ? reason : std::string_view{});
   state_.metrics().closed(c.code);
   log_info("ws close", {{"peer", peer_},
                         {"room", room_name_},

@@ -86,6 +86,9 @@ test('two pages in one room see each other, their own messages apart, with local
   await waitMembers(ann, ['ann']);
   assert.equal(await ann.locator('#members-count-2').textContent(), '1');
   await ann.locator('#log .system', { hasText: 'bob left' }).waitFor();
+  // The name sits in a <bdi> of its own: a right-to-left name cannot reorder the sentence.
+  assert.equal(await ann.locator('#log .system', { hasText: 'bob left' }).locator('bdi').last().textContent(), 'bob');
+  assert.equal(await ann.locator('#members .member-name').first().evaluate((e) => getComputedStyle(e).unicodeBidi), 'isolate');
   await screenshot(ann, 'chat-desktop-after-leave');
   await ann.close();
   assert.deepEqual(browser.errors, []);

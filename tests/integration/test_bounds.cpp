@@ -111,6 +111,8 @@ TEST(bounds, a_stalled_reader_is_closed_and_memory_stays_bounded) {
   EXPECT_EQ(r.sender_echoes, 1024U);
   EXPECT_TRUE(r.in_order);
   EXPECT_TRUE(server.wait_for_line(std::regex("slow consumer"), 5s)) << server.log();
+  // The log gives the reason the close frame gave.
+  EXPECT_TRUE(server.wait_for_line(std::regex(R"(ws close .*code=1008 reason="slow consumer")"), 5s)) << server.log();
   // The stalled session is gone: its slot is free and the close was counted.
   auto const metrics = http_get(server.port(), "/metrics").response.body();
   EXPECT_NE(metrics.find("crier_slow_consumer_closes_total 1\n"), std::string::npos) << metrics;

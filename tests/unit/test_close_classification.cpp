@@ -65,5 +65,13 @@ TEST(close_classification, a_connection_lost_without_a_close_frame_is_the_networ
   EXPECT_EQ(c.detail, boost::system::error_code(boost::asio::error::connection_reset).message());
 }
 
+TEST(close_classification, the_server_s_reason_is_the_one_it_sent) {
+  auto const c = classify_close(1008, websocket::error::closed, websocket::close_reason(websocket::close_code::normal),
+                                "slow consumer");
+  EXPECT_EQ(c.code, 1008);
+  EXPECT_EQ(c.by, closed_by::server);
+  EXPECT_EQ(c.detail, "slow consumer");
+}
+
 } // namespace
 } // namespace crier
