@@ -46,7 +46,19 @@ void room::join(room_member* m, join_options const& options) {
     bool const resumed = since && resume_is_complete(*since, seq_, history_.oldest_seq());
     m->deliver(frame{shared(render_welcome({m->info(), name_, epoch_, members, history, seq_, resumed})), false});
   } else if (since) {
-    for (auto const* e : history_.after(*since)) m->deliver(frame{e->text, false});
+    auto const entries = history_.after(*since);
+    // From the newest back, as many as the member's queue takes; the first one always (an
+    // empty queue takes any one message).
+    auto first = entries.size();
+    std::size_t bytes = 0;
+    while (first > 0) {
+      auto const size = entries[first - 1]->text->size();
+      auto const count = entries.size() - first;
+      if (count > 0 && (bytes + size > options.replay_bytes || count + 1 > options.replay_messages)) break;
+      bytes += size;
+      --first;
+    }
+    for (auto i = first; i < entries.size(); ++i) m->deliver(frame{entries[i]->text, false});
   }
 
   deliver_presence_locked("join", m->info(), m);

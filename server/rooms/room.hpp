@@ -10,6 +10,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <mutex>
 #include <optional>
@@ -42,6 +43,11 @@ protected:
 struct join_options {
   std::optional<std::uint64_t> since; // resume: replay the messages after this seq
   std::optional<std::string> epoch;   // the room epoch `since` belongs to, when the client knows it
+  // What a raw member's replay may put in its queue at once: the newest missed messages that fit
+  // are replayed, so that a long history of big messages cannot close a resuming member as a
+  // slow consumer before it has read anything. (A JSON member's welcome is one message.)
+  std::size_t replay_bytes = SIZE_MAX;
+  std::size_t replay_messages = SIZE_MAX;
 };
 
 // Where a room replicated across nodes sends what its local members do (the broker, with

@@ -22,8 +22,15 @@ outbound_queue::push_result outbound_queue::push(frame const& f) {
   if (state_ != state::open) return result;
 
   auto const size = f.size();
-  auto const count = [&] { return pending_.size() - head_ + in_flight_; };
-  auto const fits = [&] { return bytes_ + size <= limits_.max_bytes && count() + 1 <= limits_.max_messages; };
+  auto const waiting = [&] { return pending_.size() - head_; };
+  auto const count = [&] { return waiting() + in_flight_; };
+  // The bound is on what waits behind the writer, so a queue with nothing waiting takes any one
+  // message, however big: --max-message-size may be larger than --max-queue-bytes, and a
+  // message that can never fit would otherwise close its own sender as a slow consumer. What one
+  // session holds stays bounded: the batch in flight, plus the bound.
+  auto const fits = [&] {
+    return waiting() == 0 || (bytes_ + size <= limits_.max_bytes && count() + 1 <= limits_.max_messages);
+  };
 
   if (!fits()) {
     if (limits_.policy == overflow_policy::close) {
@@ -41,13 +48,7 @@ outbound_queue::push_result outbound_queue::push(frame const& f) {
       ++head_;
       ++result.dropped;
     }
-    if (!fits()) {
-      ++result.dropped; // even an empty queue cannot take it: drop the new frame itself
-      dropped_total_ += result.dropped;
-      publish_bytes();
-      return result;
-    }
-    dropped_total_ += result.dropped;
+    dropped_total_ += result.dropped; // an emptied queue takes the new frame, whatever its size
   }
 
   pending_.push_back(f);

@@ -182,6 +182,8 @@ asio::awaitable<void> ws_session<Stream>::run(upgrade_request req, join_options 
   // members from Redis, so that its welcome is the cluster's; without Redis it joins locally.
   co_await state_.rooms().prepare(room_name_,
                                   std::min<std::chrono::milliseconds>(cfg.handshake_timeout, std::chrono::seconds(2)));
+  join.replay_bytes = cfg.max_queue_bytes;
+  join.replay_messages = cfg.max_queue_messages;
   auto joined = state_.rooms().join(room_name_, this, join);
   if (!joined.joined) {
     co_await refuse_join(joined.why, req);

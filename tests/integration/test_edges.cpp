@@ -162,5 +162,44 @@ TEST(edges, a_refused_oversized_request_is_answered_then_closed_without_a_reset)
   EXPECT_EQ(ec, asio::error::eof) << ec.message();
 }
 
+TEST(edges, a_message_bigger_than_the_queue_bound_is_delivered_not_a_slow_consumer) {
+  // --max-message-size above --max-queue-bytes: the message is accepted from the sender, so it
+  // must also reach every member, the sender's own echo included.
+  crier_process server({"--max-message-size", "16MiB", "--max-queue-bytes", "1MiB"});
+  ws_client sender(server.port(), "/ws/big");
+  ws_client other(server.port(), "/ws/big");
+  std::string const big(3 << 20, 'b');
+  sender.send_binary(big, 10s);
+  auto const echo = sender.receive(10s);
+  auto const got = other.receive(10s);
+  EXPECT_EQ(echo.data.size(), big.size());
+  EXPECT_EQ(got.data.size(), big.size());
+  // Both stay open: a small message after it goes through.
+  sender.send_text("after");
+  EXPECT_EQ(other.receive().data, "after");
+  EXPECT_EQ(sender.receive().data, "after");
+  auto const metrics = http_get(server.port(), "/metrics").response.body();
+  EXPECT_NE(metrics.find("crier_slow_consumer_closes_total 0\n"), std::string::npos) << metrics;
+}
+
+TEST(edges, a_raw_resume_replays_what_fits_the_queue_instead_of_closing_the_member) {
+  // --history 10 of 400 KiB messages is 4 MiB of history behind a 1 MiB queue: replaying all of
+  // it would close the resuming member as a slow consumer before it read anything.
+  crier_process server({"--max-message-size", "1MiB", "--max-queue-bytes", "1MiB", "--history", "10"});
+  {
+    ws_client sender(server.port(), "/ws/replay");
+    for (int i = 1; i <= 10; ++i) {
+      sender.send_text(std::to_string(i) + ":" + std::string(400 << 10, 'r'));
+      sender.receive(10s);
+    }
+  }
+  ws_client late(server.port(), "/ws/replay?since=0");
+  // The newest that fit: messages 9 and 10 (800 KiB), in order.
+  EXPECT_TRUE(late.receive(10s).data.starts_with("9:"));
+  EXPECT_TRUE(late.receive(10s).data.starts_with("10:"));
+  late.send_text("still here");
+  EXPECT_EQ(late.receive().data, "still here");
+}
+
 } // namespace
 } // namespace crier::test

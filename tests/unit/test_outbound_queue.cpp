@@ -69,12 +69,38 @@ TEST(outbound_queue, drop_oldest_keeps_the_newest_within_bounds) {
   EXPECT_EQ(*batch[2].payload, "e");
 }
 
-TEST(outbound_queue, drop_oldest_drops_a_frame_larger_than_the_whole_bound) {
+TEST(outbound_queue, drop_oldest_empties_the_queue_for_a_frame_larger_than_the_whole_bound) {
+  // Before, the big frame was dropped too, so a member could never receive a message over
+  // --max-queue-bytes. An empty queue takes any one message; the bound is on what waits.
   outbound_queue q({.max_bytes = 10, .max_messages = 10, .policy = overflow_policy::drop_oldest});
   q.push(text(5));
   auto r = q.push(text(50));
-  EXPECT_EQ(r.dropped, 2U);
-  EXPECT_EQ(q.bytes(), 0U);
+  EXPECT_EQ(r.dropped, 1U);
+  EXPECT_EQ(q.bytes(), 50U);
+}
+
+TEST(outbound_queue, an_empty_queue_takes_one_message_of_any_size_under_either_policy) {
+  for (auto policy : {overflow_policy::close, overflow_policy::drop_oldest}) {
+    outbound_queue q({.max_bytes = 10, .max_messages = 1, .policy = policy});
+    auto r = q.push(text(1000));
+    EXPECT_FALSE(r.overflowed);
+    EXPECT_EQ(r.dropped, 0U);
+    EXPECT_EQ(q.bytes(), 1000U);
+    // Behind it, the bound applies again.
+    r = q.push(text(1));
+    EXPECT_EQ(r.overflowed, policy == overflow_policy::close);
+    if (policy == overflow_policy::drop_oldest) {
+      EXPECT_EQ(r.dropped, 1U); // the big one made room for the small one
+      EXPECT_EQ(q.bytes(), 1U);
+      // Once the writer has it in flight, nothing waits: the next big one is taken too.
+      std::vector<frame> batch;
+      close_request close;
+      ASSERT_EQ(q.take(batch, close), outbound_queue::take_result::batch);
+      r = q.push(text(1000));
+      EXPECT_EQ(r.dropped, 0U);
+      EXPECT_EQ(q.bytes(), 1001U); // in flight, and waiting
+    }
+  }
 }
 
 TEST(outbound_queue, graceful_close_sends_what_is_queued_first) {
