@@ -148,8 +148,12 @@ std::string metrics::render(metrics_gauges const& g) const {
     w.family("crier_redis_up", "gauge", "1 while this node is connected to Redis (--redis).");
     w.sample("crier_redis_up", g.redis_up);
     w.family("crier_redis_dropped_messages_total", "counter",
-             "Text messages delivered on this node only, without a seq, because Redis was unreachable.");
+             "Messages this node's members sent that may have missed the other nodes (Redis unreachable or "
+             "not answering): text went out here without a seq.");
     w.sample("crier_redis_dropped_messages_total", load(redis_dropped_.v));
+    w.family("crier_redis_link_losses_total", "counter",
+             "Times this node's link to Redis went down: lost, or no answer within the liveness deadline.");
+    w.sample("crier_redis_link_losses_total", load(redis_link_losses_.v));
     w.family("crier_redis_skipped_messages_total", "counter",
              "Seqs this node gave up waiting for (lost on the channel and no longer in the stream).");
     w.sample("crier_redis_skipped_messages_total", load(redis_skipped_.v));

@@ -57,6 +57,7 @@ public:
   // up waiting for (lost, or trimmed from the stream).
   void redis_dropped(std::uint64_t n) noexcept { bump(redis_dropped_.v, n); }
   void redis_skipped(std::uint64_t n) noexcept { bump(redis_skipped_.v, n); }
+  void redis_link_lost() noexcept { bump(redis_link_losses_.v); }
   std::uint64_t redis_dropped() const noexcept { return redis_dropped_.v.load(std::memory_order_relaxed); }
 
   std::string render(metrics_gauges const& g) const;
@@ -80,7 +81,7 @@ private:
   padded messages_in_, bytes_in_, deliveries_, fanout_bytes_, messages_out_, bytes_out_;
   padded slow_closes_, slow_drops_, rate_limited_, protocol_errors_, http_requests_;
   padded handshake_timeouts_, idle_timeouts_, accept_errors_;
-  padded redis_dropped_, redis_skipped_;
+  padded redis_dropped_, redis_skipped_, redis_link_losses_;
 };
 
 } // namespace crier

@@ -20,6 +20,17 @@ namespace crier {
 
 using namespace std::chrono_literals;
 
+namespace {
+
+// Publishes waiting for their seq at once; past it a message goes out locally without one.
+constexpr std::size_t max_inflight = 10'000;
+
+std::chrono::milliseconds liveness_for(std::chrono::milliseconds heartbeat) {
+  return std::max<std::chrono::milliseconds>(1500ms, heartbeat * 3 / 2);
+}
+
+} // namespace
+
 std::shared_ptr<broker> broker::create(asio::io_context& ioc, settings s, room_registry& rooms, metrics& m) {
   return std::shared_ptr<broker>(new broker(ioc, std::move(s), rooms, m));
 }
@@ -32,8 +43,13 @@ broker::broker(asio::io_context& ioc, settings s, room_registry& rooms, metrics&
     metrics_(m),
     node_id_(random_hex(16)),
     schema_(settings_.endpoint.db),
+    liveness_(liveness_for(settings_.heartbeat)),
+    handshake_deadline_(std::min<std::chrono::milliseconds>(liveness_, 1s)),
     retry_timer_(strand_),
-    tick_timer_(strand_) {}
+    tick_timer_(strand_),
+    link_timer_(strand_),
+    echo_timer_(strand_),
+    echo_channel_(redis_schema::echo_channel(node_id_)) {}
 
 broker::~broker() = default;
 
@@ -50,7 +66,8 @@ void broker::start() {
   asio::post(strand_, [self = shared_from_this()] {
     log_info("redis: this node", {{"node", self->node_id_},
                                   {"redis", self->settings_.endpoint.host + ":" + std::to_string(self->settings_.endpoint.port)},
-                                  {"heartbeat_ms", self->settings_.heartbeat.count()}});
+                                  {"heartbeat_ms", self->settings_.heartbeat.count()},
+                                  {"liveness_ms", self->liveness_.count()}});
     self->connect();
     self->tick();
   });
@@ -61,6 +78,8 @@ void broker::stop() {
     self->stopped_ = true;
     self->retry_timer_.cancel();
     self->tick_timer_.cancel();
+    self->link_timer_.cancel();
+    self->echo_timer_.cancel();
     for (auto& [name, rep] : self->replicas_) {
       rep->gap_timer.cancel();
       self->release_waiters(*rep);
@@ -69,14 +88,16 @@ void broker::stop() {
     if (self->cmd_ && self->cmd_->connected()) {
       // Others announce this node's members at once instead of after three heartbeats. What is
       // queued is still sent before the connection closes.
-      self->cmd_->command({"DEL", redis_schema::heartbeat_key(self->node_id_)}, self->settings_.command_timeout,
+      self->cmd_->command({"DEL", redis_schema::heartbeat_key(self->node_id_)}, self->liveness_,
                           [](boost::system::error_code, redis_reply) {});
-      self->cmd_->command(self->sweep_command(), self->settings_.command_timeout,
+      self->cmd_->command(self->sweep_command(), self->liveness_,
                           [](boost::system::error_code, redis_reply) {});
     }
     ++self->generation_;
-    if (self->cmd_) self->cmd_->close();
-    if (self->sub_) self->sub_->close();
+    // A link that is up says goodbye; one that is not would never finish closing.
+    bool const graceful = self->up_.load(std::memory_order_relaxed);
+    for (auto const& c : {self->cmd_, self->sub_})
+      if (c) graceful ? c->close() : c->abort();
     self->up_.store(false, std::memory_order_release);
   });
 }
@@ -92,7 +113,8 @@ void broker::connect() {
   auto const& ep = settings_.endpoint;
   for (auto const& c : {cmd_, sub_}) {
     c->on_disconnect(guarded([](broker& self, std::string const& reason) { self.fail(reason); }));
-    c->connect(ep.host, ep.port, settings_.command_timeout, guarded([](broker& self, boost::system::error_code ec) {
+    c->on_stall(guarded([](broker& self, std::string const& reason) { self.fail(reason); }));
+    c->connect(ep.host, ep.port, handshake_deadline_, guarded([](broker& self, boost::system::error_code ec) {
                  if (ec) return self.fail(ec.message());
                  if (--self.pending_connects_ == 0) self.connected();
                }));
@@ -100,31 +122,88 @@ void broker::connect() {
 }
 
 void broker::connected() {
-  auto const go = guarded([](broker& self, boost::system::error_code ec, redis_reply reply) {
-    if (ec || reply.type == redis_reply::kind::error) return self.fail(ec ? ec.message() : reply.str);
-    self.attempt_ = 0;
-    self.up_.store(true, std::memory_order_release);
-    if (self.link_ != link::up) {
-      log_info("redis: connected", {{"node", self.node_id_}});
-      self.link_ = link::up;
-    }
-    self.cmd_->command({"SCRIPT", "LOAD", redis_scripts::publish}, self.settings_.command_timeout,
-                       self.guarded([](broker& me, boost::system::error_code ec2, redis_reply sha) {
-                         if (!ec2 && sha.type == redis_reply::kind::string) me.publish_sha_ = sha.str;
-                       }));
-    self.tick_timer_.cancel(); // heartbeat at once, then on schedule
-    for (auto& [name, rep] : self.replicas_) self.warm(rep);
-    for (auto const& name : std::exchange(self.stale_rooms_, {})) self.sync_presence(name, {});
+  // TCP is up, but the kernel of a frozen Redis accepts connections too: the link is up only once
+  // Redis answered on both connections, within liveness_.
+  link_timer_.expires_after(handshake_deadline_);
+  link_timer_.async_wait(guarded([](broker& self, boost::system::error_code ec) {
+    if (!ec) self.fail("Redis did not answer within " + std::to_string(self.handshake_deadline_.count()) + " ms of connecting");
+  }));
+  auto const subscribed = guarded([](broker& self, boost::system::error_code ec) {
+    if (ec) return; // a lost connection is handled by fail()
+    self.go_up();
   });
-  if (settings_.endpoint.db == 0) return go(boost::system::error_code{}, redis_reply{});
+  auto const answered = guarded([subscribed](broker& self, boost::system::error_code ec, redis_reply reply) {
+    if (ec || reply.type == redis_reply::kind::error) return self.fail(ec ? ec.message() : reply.str);
+    self.sub_->subscribe(
+      self.echo_channel_,
+      [weak = self.weak_from_this()](std::string const&, std::string const& token) {
+        if (auto me = weak.lock()) me->echoed(token);
+      },
+      subscribed);
+  });
   // Keys live in the chosen database; pub/sub is global, which is why channels name the db.
-  cmd_->command({"SELECT", std::to_string(settings_.endpoint.db)}, settings_.command_timeout, go);
+  cmd_->command(settings_.endpoint.db == 0 ? std::vector<std::string>{"PING"}
+                                           : std::vector<std::string>{"SELECT", std::to_string(settings_.endpoint.db)},
+                handshake_deadline_, answered);
+}
+
+void broker::go_up() {
+  link_timer_.cancel();
+  attempt_ = 0;
+  up_.store(true, std::memory_order_release);
+  if (link_ != link::up) {
+    log_info("redis: connected", {{"node", node_id_}});
+    link_ = link::up;
+  }
+  cmd_->command({"SCRIPT", "LOAD", redis_scripts::publish}, liveness_,
+                guarded([](broker& me, boost::system::error_code ec2, redis_reply sha) {
+                  if (!ec2 && sha.type == redis_reply::kind::string) me.publish_sha_ = sha.str;
+                }));
+  tick_timer_.cancel(); // heartbeat at once, then on schedule
+  for (auto& [name, rep] : replicas_) warm(rep);
+  for (auto const& name : std::exchange(stale_rooms_, {})) sync_presence(name, {});
+}
+
+void broker::send_echo() {
+  auto const token = std::to_string(echo_token_);
+  cmd_->command({"PUBLISH", echo_channel_, token}, liveness_, [](boost::system::error_code, redis_reply) {});
+  if (echo_pending_) return; // the earlier one's deadline stands
+  echo_pending_ = true;
+  echo_timer_.expires_after(liveness_);
+  echo_timer_.async_wait(guarded([](broker& self, boost::system::error_code ec) {
+    if (!ec && self.echo_pending_)
+      self.fail("no message on the pub/sub connection within " + std::to_string(self.liveness_.count()) + " ms");
+  }));
+}
+
+void broker::echoed(std::string const& token) {
+  if (token != std::to_string(echo_token_)) return;
+  ++echo_token_;
+  echo_pending_ = false;
+  echo_timer_.cancel();
+}
+
+void broker::settle_pending() {
+  for (auto& [name, rep] : replicas_) {
+    for (;;) {
+      for (auto const& m : rep->order.take_ready()) rep->r->deliver_sequenced(m);
+      if (!rep->order.waiting()) break;
+      metrics_.redis_skipped(rep->order.skip_gap());
+    }
+  }
+  for (auto const& out : std::exchange(inflight_, {})) {
+    if (out->settled) continue;
+    out->settled = true;
+    out->rep->r->deliver_unsequenced(out->from, out->text);
+    metrics_.redis_dropped(1);
+  }
 }
 
 void broker::fail(std::string const& reason) {
   if (stopped_) return;
   ++generation_; // every callback of the old connections is stale from here on
   up_.store(false, std::memory_order_release);
+  if (link_ == link::up) metrics_.redis_link_lost();
   if (link_ != link::down) {
     // One line per change of state, however long the outage and however many retries.
     log_warn(link_ == link::up ? "redis: connection lost; delivering locally only until it is back"
@@ -132,6 +211,10 @@ void broker::fail(std::string const& reason) {
              {{"error", reason}});
     link_ = link::down;
   }
+  link_timer_.cancel();
+  echo_timer_.cancel();
+  echo_pending_ = false;
+  settle_pending();
   for (auto& [name, rep] : replicas_) {
     rep->warming = rep->warm = false;
     rep->buffered.clear();
@@ -142,14 +225,16 @@ void broker::fail(std::string const& reason) {
   subscribing_.clear();
   subscribed_.clear();
   unsubscribing_.clear();
-  // Close both: pending commands fail now (and are counted), instead of at their timeouts.
-  // Not from here: this may be inside a hiredis callback of one of them, which then frees it.
+  // Drop both: nothing more is sent on them (a Redis that comes back must not run a backlog of
+  // stale publishes), and what is pending fails now; it was settled above. Not from here: this
+  // may be inside a hiredis callback of one of them, which then frees it.
   asio::post(strand_, [cmd = std::exchange(cmd_, nullptr), sub = std::exchange(sub_, nullptr)] {
-    if (cmd) cmd->close();
-    if (sub) sub->close();
+    if (cmd) cmd->abort();
+    if (sub) sub->abort();
   });
-  // Capped exponential backoff with jitter: 100 ms, 200 ms ... 5 s, each between half and all of it.
-  auto const cap = std::min<std::chrono::milliseconds>(100ms * (1U << std::min(attempt_, 6U)), 5s);
+  // Capped exponential backoff with jitter: 100 ms, 200 ms, 400 ms, 500 ms ..., each between half
+  // and all of it. The cap is low so that a Redis that is back is in use again within a second.
+  auto const cap = std::min<std::chrono::milliseconds>(100ms * (1U << std::min(attempt_, 3U)), 500ms);
   ++attempt_;
   thread_local std::minstd_rand rng{std::random_device{}()};
   auto const delay = cap / 2 + std::chrono::milliseconds(rng() % static_cast<unsigned>(cap.count() / 2 + 1));
@@ -166,9 +251,17 @@ void broker::tick() {
     // The heartbeat lives two intervals; every node sweeps twice an interval, so a dead node's
     // members are announced gone within 2.5 intervals of its last heartbeat.
     cmd_->command({"SET", redis_schema::heartbeat_key(node_id_), "1", "PX", std::to_string(2 * settings_.heartbeat.count())},
-                  settings_.command_timeout, ignore);
-    cmd_->command({"SADD", redis_schema::nodes_key(), node_id_}, settings_.command_timeout, ignore);
-    cmd_->command(sweep_command(), settings_.command_timeout,
+                  liveness_, ignore);
+    // 1: this node was not listed. On a first heartbeat that is news to nobody; later it means
+    // another node swept it (its heartbeat expired: a frozen Redis expires keys when it thaws, a
+    // link paused too long), removing its members: they are listed, and announced, again.
+    cmd_->command({"SADD", redis_schema::nodes_key(), node_id_}, liveness_,
+                  guarded([](broker& self, boost::system::error_code ec, redis_reply reply) {
+                    if (ec || reply.type != redis_reply::kind::integer || reply.integer != 1) return;
+                    for (auto& [name, rep] : self.replicas_)
+                      if (rep->warm) self.sync_presence(name, rep->r->local_members());
+                  }));
+    cmd_->command(sweep_command(), liveness_,
                   [](boost::system::error_code, redis_reply reply) {
                     if (reply.type == redis_reply::kind::integer && reply.integer > 0)
                       log_info("redis: announced the leave of a dead node's members", {{"members", reply.integer}});
@@ -179,6 +272,7 @@ void broker::tick() {
     auto self = weak.lock();
     if (!self || self->stopped_) return;
     if (ec && ec != asio::error::operation_aborted) return;
+    if (self->up_.load(std::memory_order_relaxed)) self->send_echo();
     self->tick();
   });
 }
@@ -196,10 +290,18 @@ void broker::publish_text(std::string const& room, member_info const& from, std:
       self->metrics_.redis_dropped(1);
       return;
     }
+    if (self->inflight_.size() >= max_inflight) {
+      // Redis is far behind: rather than queue without end, this one stays here, counted.
+      rep->r->deliver_unsequenced(from, std::move(text));
+      self->metrics_.redis_dropped(1);
+      return;
+    }
     envelope e{envelope::kind::text, 0, self->node_id_, now_ms(), from, *text};
     auto [head, tail] = encode_split(e);
-    self->send_text(rep, std::make_shared<outgoing_text>(outgoing_text{room, std::move(from), std::move(text), std::move(head),
-                                                                      std::move(tail), e.ts}));
+    auto out = std::make_shared<outgoing_text>(
+      outgoing_text{room, std::move(from), std::move(text), std::move(head), std::move(tail), e.ts, rep, false});
+    self->inflight_.push_back(out);
+    self->send_text(rep, out);
   });
 }
 
@@ -212,13 +314,16 @@ void broker::send_text(replica_ptr const& rep, std::shared_ptr<outgoing_text> co
     {by_sha ? "EVALSHA" : "EVAL", by_sha ? publish_sha_ : redis_scripts::publish, "3", redis_schema::seq_key(out->room),
      redis_schema::stream_key(out->room), schema_.channel(out->room), out->head, out->tail,
      std::to_string(settings_.history)},
-    settings_.command_timeout,
+    liveness_,
     [self = shared_from_this(), rep, out, gen, by_sha](boost::system::error_code ec, redis_reply reply) {
+      if (out->settled) return; // the link went down first: it went out without a seq
       if (!ec && by_sha && reply.type == redis_reply::kind::error && reply.str.starts_with("NOSCRIPT") &&
           !self->stale(gen)) {
         self->publish_sha_.clear(); // the script did not run: send it whole
         return self->send_text(rep, out);
       }
+      out->settled = true;
+      if (auto it = std::ranges::find(self->inflight_, out); it != self->inflight_.end()) self->inflight_.erase(it);
       if (ec || reply.type != redis_reply::kind::integer || self->stale(gen) || !rep->warm) {
         // No seq came back (it may or may not be in Redis): deliver here without one, once.
         rep->r->deliver_unsequenced(out->from, out->text);
@@ -237,8 +342,11 @@ void broker::publish_binary(std::string const& room, member_info const& from, st
       return;
     }
     envelope const e{envelope::kind::binary, 0, self->node_id_, now_ms(), from, *data};
-    self->cmd_->command({"PUBLISH", self->schema_.channel(room), encode(e)}, self->settings_.command_timeout,
-                        [](boost::system::error_code, redis_reply) {});
+    // Delivered here already; if no reply comes, the other nodes may not have it: counted.
+    self->cmd_->command({"PUBLISH", self->schema_.channel(room), encode(e)}, self->liveness_,
+                        [self](boost::system::error_code ec, redis_reply) {
+                          if (ec) self->metrics_.redis_dropped(1);
+                        });
   });
 }
 
@@ -251,7 +359,7 @@ void broker::joined(std::string const& room, member_info const& m) {
     self->cmd_->command({"EVAL", redis_scripts::join, "4", redis_schema::members_key(room),
                          redis_schema::node_rooms_key(self->node_id_), redis_schema::rooms_key(), self->schema_.channel(room),
                          m.id, redis_schema::member_value(self->node_id_, m.name), encode(e), room},
-                        self->settings_.command_timeout, [](boost::system::error_code, redis_reply) {});
+                        self->liveness_, [](boost::system::error_code, redis_reply) {});
   });
 }
 
@@ -264,9 +372,9 @@ void broker::left(std::string const& room, member_info const& m) {
       self->cmd_->command({"EVAL", redis_scripts::leave, "4", redis_schema::members_key(room),
                            redis_schema::node_rooms_key(self->node_id_), redis_schema::rooms_key(),
                            self->schema_.channel(room), m.id, encode(e), room},
-                          self->settings_.command_timeout, [](boost::system::error_code, redis_reply) {});
+                          self->liveness_, [](boost::system::error_code, redis_reply) {});
       if (empty)
-        self->cmd_->command({"SREM", redis_schema::node_rooms_key(self->node_id_), room}, self->settings_.command_timeout,
+        self->cmd_->command({"SREM", redis_schema::node_rooms_key(self->node_id_), room}, self->liveness_,
                             [](boost::system::error_code, redis_reply) {});
     } else {
       self->stale_rooms_.insert(room); // its entry goes once Redis is back

@@ -26,6 +26,7 @@
 #include <boost/asio/strand.hpp>
 
 #include <atomic>
+#include <deque>
 #include <chrono>
 #include <functional>
 #include <memory>
@@ -46,8 +47,11 @@ public:
     redis_endpoint endpoint;
     std::chrono::milliseconds heartbeat{5'000};
     std::size_t history = 100;
-    std::chrono::milliseconds command_timeout{2'000};
-    std::chrono::milliseconds gap_wait{1'000}; // how long a missing seq is waited for
+    // How long a missing seq is waited for on the channel before it is read from the stream. Every
+    // text message is in the stream as soon as its seq exists, so this is short; without history
+    // (no stream) a late channel message is all there is, and it is waited for longer.
+    std::chrono::milliseconds gap_wait{200};
+    std::chrono::milliseconds gap_wait_without_history{1'000};
   };
 
   static std::shared_ptr<broker> create(boost::asio::io_context& ioc, settings s, room_registry& rooms, metrics& m);
@@ -92,8 +96,17 @@ private:
   // The link (broker.cpp).
   void connect();
   void connected();
+  void go_up();
   void fail(std::string const& reason);
   void tick();
+  // Liveness of the pub/sub connection: each tick publishes a token to this node's echo channel
+  // on the command connection; it must come back on the pub/sub connection within liveness_.
+  void send_echo();
+  void echoed(std::string const& token);
+  // When the link goes down: what the reorder buffers hold is delivered now (in seq order, gaps
+  // skipped and counted), then every publish still waiting for its seq goes out locally without
+  // one, counted as dropped, in the order sent. Nothing waits for a Redis that may never answer.
+  void settle_pending();
   // The sweep script's EVAL: every node runs it on each tick, and once more when it stops.
   std::vector<std::string> sweep_command() const;
   // Whether `gen` is an earlier connection attempt's: fail() and stop() bump generation_, so
@@ -133,7 +146,11 @@ private:
     std::shared_ptr<std::string const> text;
     std::string head, tail; // the envelope around its seq
     std::int64_t ts = 0;
+    replica_ptr rep;
+    bool settled = false; // delivered here, with its seq or without (then counted as dropped)
   };
+  // Publishes sent and not yet answered, in the order sent; bounded by max_inflight.
+  std::deque<std::shared_ptr<outgoing_text>> inflight_;
   void send_text(replica_ptr const& rep, std::shared_ptr<outgoing_text> const& out);
 
   // Queries (broker_directory.cpp). Runs `command` on the strand and hands its reply to the
@@ -151,7 +168,17 @@ private:
   redis_schema const schema_;
   std::shared_ptr<redis_connection> cmd_, sub_;
   std::string publish_sha_; // the publish script's SHA1 once loaded; empty: use EVAL
-  boost::asio::steady_timer retry_timer_, tick_timer_;
+  // How long Redis may take to answer anything (a command, the handshake, an echo) before the link
+  // counts as dead: max(1.5 s, 1.5 heartbeats). A tick comes every half heartbeat, so a Redis that
+  // stops answering is detected within max(2 s, 2 heartbeats).
+  std::chrono::milliseconds const liveness_;
+  // A connection attempt must be answered sooner: a link that discarded the attempt's first bytes
+  // (a blackhole that has just healed) is retried instead of waited for.
+  std::chrono::milliseconds const handshake_deadline_;
+  boost::asio::steady_timer retry_timer_, tick_timer_, link_timer_, echo_timer_;
+  std::string const echo_channel_;
+  std::uint64_t echo_token_ = 0;
+  bool echo_pending_ = false;
   std::unordered_map<std::string, replica_ptr> replicas_;
   // Rooms this node left while Redis was away: its entries there are removed once it is back.
   std::unordered_set<std::string> stale_rooms_;

@@ -40,7 +40,7 @@ asio::awaitable<std::optional<T>> broker::ask(std::vector<std::string> command, 
       });
     };
     if (!self->up_.load(std::memory_order_relaxed)) return answer(std::nullopt);
-    self->cmd_->command(command, self->settings_.command_timeout,
+    self->cmd_->command(command, self->liveness_,
                         [answer, parse](boost::system::error_code ec, redis_reply reply) {
                           answer(ec ? std::nullopt : parse(reply));
                         });

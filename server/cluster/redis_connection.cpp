@@ -4,6 +4,8 @@
 #include <hiredis/async.h>
 #include <hiredis/hiredis.h>
 
+#include <utility>
+
 namespace crier {
 
 namespace {
@@ -167,9 +169,14 @@ void redis_connection::command(std::vector<std::string> const& args, std::chrono
   }
   ++pending_;
   state->timer.expires_after(timeout);
-  state->timer.async_wait([state](boost::system::error_code ec) {
+  state->timer.async_wait([state, weak = weak_from_this(), timeout](boost::system::error_code ec) {
     // The reply may still come; hiredis keeps the holder until then and it is ignored.
-    if (!ec) state->complete(redis_error::timeout, {});
+    if (ec || state->done) return;
+    state->complete(redis_error::timeout, {});
+    auto self = weak.lock();
+    if (!self || self->closing_ || !self->on_stall_) return;
+    auto stalled = std::exchange(self->on_stall_, {});
+    stalled("no reply from Redis within " + std::to_string(timeout.count()) + " ms");
   });
 }
 
@@ -245,6 +252,14 @@ void redis_connection::close() {
   if (ac_ == nullptr) return;
   closing_ = true;
   redisAsyncDisconnect(ac_); // pending replies still arrive; then hiredis frees the context
+}
+
+void redis_connection::abort() {
+  if (ac_ == nullptr) return;
+  closing_ = true;
+  on_stall_ = {};
+  auto* ac = ac_;
+  redisAsyncFree(ac); // pending callbacks run now with no reply (disconnected), then cleanup()
 }
 
 // hiredis's event hooks: each call says what it wants to hear about next.

@@ -71,9 +71,19 @@ public:
 
   // Called once when an established connection is lost (not after close()).
   void on_disconnect(disconnect_handler h) { on_disconnect_ = std::move(h); }
+  // Called once, when set, the first time a command's reply does not come within its timeout: a
+  // Redis that is frozen (SIGSTOP) or a link that blackholes keeps the TCP connection open, and
+  // this is how the owner hears of it. The command itself still gets `timeout`. Never called from
+  // inside a hiredis callback, so the handler may abort() the connection.
+  void on_stall(disconnect_handler h) { on_stall_ = std::move(h); }
 
-  // Closes the connection; pending commands get `disconnected`.
+  // Closes the connection once what is queued is sent and every pending reply is in; pending
+  // commands get their replies (or `disconnected` if the connection ends first).
   void close();
+  // Drops the connection now, sending nothing more: every pending command gets `disconnected`
+  // before this returns. For a Redis that stopped answering, where close() would wait forever
+  // and would still send what hiredis buffered. Must not be called from inside a hiredis callback.
+  void abort();
 
   bool connected() const noexcept { return ac_ != nullptr && connected_; }
   // Commands and subscriptions whose callbacks hiredis still holds (for leak checks).
@@ -105,6 +115,7 @@ private:
   redisAsyncContext* ac_ = nullptr;
   done_handler connect_done_;
   disconnect_handler on_disconnect_;
+  disconnect_handler on_stall_;
   std::unordered_map<std::string, subscription_state*> subscriptions_;
   std::size_t pending_ = 0;
   bool connected_ = false;

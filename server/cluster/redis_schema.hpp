@@ -13,6 +13,8 @@
 //   crier:node:<node>:rooms     set: rooms the node has members in
 //   crier:<db>:room:<room>      the room's pub/sub channel: pub/sub ignores SELECT, so it names
 //                               the db
+//   crier:node:<node>:echo      the node's liveness channel: it publishes to it on its command
+//                               connection and hears it back on its pub/sub connection
 
 #include "common/envelope.hpp"
 
@@ -52,6 +54,8 @@ public:
 
   std::string channel(std::string_view room) const { return channels_(room); }
   std::string const& channel_prefix() const noexcept { return channels_.prefix; }
+  // A node's liveness channel (not a room's: room_of() does not match it).
+  static std::string echo_channel(std::string_view node) { return "crier:node:" + std::string(node) + ":echo"; }
   // The room a channel message came on; nullopt when the channel is not a room's of this db.
   std::optional<std::string_view> room_of(std::string_view channel) const;
 

@@ -110,7 +110,7 @@ void broker::read_snapshot(replica_ptr const& rep) {
   cmd_->command({"EVAL", redis_scripts::warm, "4", redis_schema::epoch_key(n), redis_schema::seq_key(n),
                  redis_schema::stream_key(n), redis_schema::members_key(n), rep->r->epoch(),
                  std::to_string(settings_.history), std::to_string(since), redis_schema::stream_after(since)},
-                settings_.command_timeout, guarded([rep](broker& self, boost::system::error_code ec, redis_reply reply) {
+                liveness_, guarded([rep](broker& self, boost::system::error_code ec, redis_reply reply) {
                   if (ec || reply.type != redis_reply::kind::array || reply.elements.size() != 4) {
                     log_warn("redis: cannot read a room's state",
                              {{"room", rep->name}, {"error", ec ? ec.message() : reply.str}});
@@ -180,7 +180,7 @@ void broker::sync_presence(std::string const& name, std::vector<member_info> con
     args.push_back(m.id);
     args.push_back(m.name);
   }
-  cmd_->command(args, settings_.command_timeout, [](boost::system::error_code, redis_reply) {});
+  cmd_->command(args, liveness_, [](boost::system::error_code, redis_reply) {});
 }
 
 void broker::when_warm(std::string const& name, std::function<void()> f) {
@@ -240,7 +240,7 @@ void broker::drain(replica_ptr const& rep) {
   // A seq is missing: it is on its way on the other connection, or lost. Wait a little, then
   // read it from the stream.
   rep->gap_armed = true;
-  rep->gap_timer.expires_after(settings_.gap_wait);
+  rep->gap_timer.expires_after(settings_.history > 0 ? settings_.gap_wait : settings_.gap_wait_without_history);
   rep->gap_timer.async_wait([weak = weak_from_this(), rep, next = rep->order.next()](boost::system::error_code ec) {
     rep->gap_armed = false;
     auto self = weak.lock();
@@ -254,7 +254,7 @@ void broker::fill_gap(replica_ptr const& rep) {
   auto const from = rep->order.next();
   auto const to = rep->order.first_held() - 1;
   cmd_->command({"XRANGE", redis_schema::stream_key(rep->name), redis_schema::stream_first(from), redis_schema::stream_last(to)},
-                settings_.command_timeout, guarded([rep](broker& self, boost::system::error_code ec, redis_reply reply) {
+                liveness_, guarded([rep](broker& self, boost::system::error_code ec, redis_reply reply) {
                   if (!rep->warm) return;
                   if (!ec) {
                     for (auto const& entry : reply.elements) {
