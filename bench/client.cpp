@@ -52,7 +52,8 @@ void client::on_connect(boost::system::error_code ec) {
   ws_.auto_fragment(false);
   ws_.secure_prng(false); // masks need not be unpredictable on loopback; this is cheaper
   ws_.binary(s_.opt.binary);
-  ws_.read_message_max(std::max<std::size_t>(s_.opt.size * 2, 64 * 1024));
+  // A big room's welcome (all members, on a server that does not cap it) can be large.
+  ws_.read_message_max(s_.opt.presence ? 64u << 20 : std::max<std::size_t>(s_.opt.size * 2, 64 * 1024));
   if (!out_.empty()) ws_.write_buffer_bytes(std::clamp<std::size_t>(s_.opt.size + 16, 4096, 1 << 20));
   if (!s_.opt.subprotocol.empty()) {
     ws_.set_option(websocket::stream_base::decorator([p = s_.opt.subprotocol](websocket::request_type& req) {
@@ -86,6 +87,7 @@ void client::on_read(boost::system::error_code ec) {
   if (ec) {
     open_ = false;
     if (!closing_) {
+      ++w_.st_.server_closes;
       auto const& reason = ws_.reason();
       fail(fmt::format("read (close code {} '{}')", static_cast<unsigned>(reason.code),
                        std::string_view(reason.reason.data(), reason.reason.size())),
@@ -111,6 +113,36 @@ void client::start_sending() {
   }
   queued_ = s_.opt.in_flight;
   kick();
+}
+
+void client::send_broadcast() {
+  if (!open_ || closing_) return;
+  auto msg = std::make_shared<std::string>(R"({"type":"message","text":"crier-bench presence broadcast"})");
+  s_.ctl.broadcast_ns.store(now_ns());
+  ws_.text(true);
+  ws_.async_write(asio::buffer(*msg), [this, msg](boost::system::error_code ec, std::size_t) {
+    if (ec && !closing_) fail("write", ec);
+  });
+}
+
+void worker::deliver_presence_scenario(std::string_view payload) {
+  // Frames are crier.v1 events; the type is the first field the server writes.
+  if (payload.starts_with(R"({"type":"message")")) {
+    auto const sent = s_.ctl.broadcast_ns.load();
+    auto const now = now_ns();
+    ++st_.broadcasts;
+    broadcast_got_.add(1);
+    st_.latency.record(sent != 0 && now >= sent ? now - sent : 0);
+  } else if (payload.starts_with(R"({"type":"welcome")")) {
+    ++st_.welcomes;
+    welcomed_.add(1);
+  } else if (payload.starts_with(R"({"type":"presence")") || payload.starts_with(R"({"type":"join")") ||
+             payload.starts_with(R"({"type":"leave")")) {
+    ++st_.presence_events;
+    presence_got_.add(1);
+  } else {
+    ++st_.foreign;
+  }
 }
 
 void client::send_one() {
@@ -187,8 +219,12 @@ void client::close() {
 }
 
 void worker::deliver(client& r, std::string_view payload) {
-  auto const now = now_ns();
   ++st_.received_total;
+  if (s_.opt.presence) {
+    deliver_presence_scenario(payload);
+    return;
+  }
+  auto const now = now_ns();
   auto const h = read_header(payload);
   if (!h || payload.size() != s_.opt.size) {
     ++st_.corrupt;

@@ -47,6 +47,7 @@ struct polled_counter {
 // nanoseconds) that sends and deliveries are counted in.
 struct control {
   std::atomic<bool> sending{false};
+  std::atomic<std::uint64_t> broadcast_ns{0}; // --scenario presence: when the one message was sent
   std::atomic<std::uint64_t> window_start{~std::uint64_t{0}};
   std::atomic<std::uint64_t> window_end{0};
 };
@@ -77,6 +78,7 @@ public:
   void connect();
   void start_sending();
   void send_one(); // --touch
+  void send_broadcast(); // --scenario presence
   void close();
   bool is_open() const noexcept { return open_; }
   std::uint32_t id() const noexcept { return id_; }
@@ -148,6 +150,11 @@ public:
         if (c->id() < s_.opt.senders) c->start_sending();
     });
   }
+  void broadcast_from_first() {
+    post([this] {
+      if (!clients_.empty()) clients_.front()->send_broadcast();
+    });
+  }
   void touch() {
     post([this] {
       for (auto& c : clients_) c->send_one();
@@ -167,6 +174,7 @@ public:
 
   // Called on the worker's thread.
   void deliver(client& r, std::string_view payload);
+  void deliver_presence_scenario(std::string_view payload);
   void note_error(std::string msg) {
     ++st_.errors;
     if (st_.first_error.empty()) st_.first_error = std::move(msg);
@@ -181,6 +189,7 @@ private:
 public:
   stats st_;
   polled_counter connected_, failed_, closed_, sent_, unique_, expected_;
+  polled_counter welcomed_, presence_got_, broadcast_got_; // --scenario presence
   std::vector<std::unique_ptr<client>> clients_;
   // With one worker (which then has every client, clients_[id] being client id), a sender's
   // window closes on a message only once every client of its room has it, not as soon as the

@@ -1,4 +1,4 @@
-// crier-bench's flags, the scenario presets of the performance issue, and the checks that refuse
+// crier-bench's flags, the scenario presets (docs/performance.md), and the checks that refuse
 // a run that could not be measured or would leave loopback.
 
 #include "bench/options.hpp"
@@ -30,6 +30,7 @@ preset scenario_preset(std::string const& s) {
   if (s == "i") return {100, 10, 1, 64, 0, 16, 10, 2, false};
   if (s == "ii") return {1000, 1, 1, 64, 100, 0, 10, 2, false};
   if (s == "iii") return {10'000, 0, 1000, 64, 0, 0, 5, 0, true};
+  if (s == "presence") return {10'000, 0, 1, 64, 0, 0, 1, 0, false};
   return {10, 10, 1, 64 * 1024, 0, 2, 10, 2, false}; // iv
 }
 
@@ -64,8 +65,10 @@ std::optional<int> parse(int argc, char** argv, options& o) {
   auto* warmup = app.add_option("--warmup", o.warmup, "seconds of traffic before measuring")->check(CLI::Range(0.0, 60.0));
   app.add_flag("--binary", o.binary, "send binary messages instead of text");
   app.add_option("--subprotocol", o.subprotocol, "Sec-WebSocket-Protocol to ask for");
-  app.add_option("--scenario", o.scenario, "preset from the performance issue: i, ii, iii or iv; flags given override it")
-    ->check(CLI::IsMember({"i", "ii", "iii", "iv"}));
+  app.add_option("--scenario", o.scenario,
+                 "preset (docs/performance.md): i, ii, iii or iv; or presence (--clients crier.v1 "
+                 "clients join one room, then one broadcast); flags given override it")
+    ->check(CLI::IsMember({"i", "ii", "iii", "iv", "presence"}));
   app.add_option("--server-pid", o.server_pid, "server process: read its CPU time and RSS from /proc")
     ->check(CLI::Range(1, 1 << 30));
   app.add_flag("--json", o.json, "print one JSON object instead of text");
@@ -96,6 +99,12 @@ std::optional<int> parse(int argc, char** argv, options& o) {
     if (duration->count() == 0) o.duration = p.duration;
     if (warmup->count() == 0) o.warmup = p.warmup;
     if (touch->count() == 0) o.touch = p.touch;
+    if (o.scenario == "presence") {
+      o.presence = true;
+      o.senders = 0;
+      o.touch = false;
+      if (o.subprotocol.empty()) o.subprotocol = "crier.v1";
+    }
   }
   if (!room.empty()) o.path = "/ws/" + room;
 
@@ -111,6 +120,7 @@ std::optional<int> parse(int argc, char** argv, options& o) {
   if (o.rooms > 1 && !o.path.starts_with("/ws/")) return usage("--rooms: needs a --path of the form /ws/<room>");
   if (o.senders > 0 && o.rate == 0 && o.in_flight == 0)
     return usage("--in-flight: 0 (unbounded) needs a --rate");
+  if (o.presence && (o.senders > 0 || o.rooms != 1)) return usage("--scenario presence: one room, no --senders");
   if (o.touch && o.senders > 0) return usage("--touch: only for the idle mode (--senders 0)");
   auto const tracked_senders = o.touch ? o.clients : o.senders;
   if (static_cast<std::size_t>(o.clients) * ((tracked_senders + o.rooms - 1) / o.rooms) > max_tracked_pairs)

@@ -33,6 +33,9 @@ struct options {
   double connect_timeout = 60;
   double drain_timeout = 10;
   double settle = 1;
+  // --scenario presence: crier.v1 clients join one room, then one of them sends one message;
+  // reports the join time, the presence events received, the broadcast's latency and closes.
+  bool presence = false;
 };
 
 // Parses argv into `o`, applying the --scenario preset under the flags given, and checks the

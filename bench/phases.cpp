@@ -136,7 +136,30 @@ int run(options const& o) {
   // A client whose connection a broken server closed right away shows as an error below.
   if (all_connected) r.rss_connected = sample_server(o.server_pid).rss_kib;
 
-  if (all_connected && o.senders == 0) {
+  if (all_connected && o.presence) {
+    // Join: every client's welcome is here. Then wait until presence is quiet (no event for
+    // 300 ms), so that the broadcast is measured alone, and send the one message.
+    auto const welcomed = [&] { return sum(workers, [](worker& w) { return w.welcomed_.get(); }); };
+    auto const presence = [&] { return sum(workers, [](worker& w) { return w.presence_got_.get(); }); };
+    wait_until([&] { return welcomed() >= o.clients; }, std::chrono::duration<double>(o.connect_timeout));
+    r.join_s = std::chrono::duration<double>(steady::now() - t0).count();
+    auto const quiet_from = steady::now();
+    auto last = presence();
+    auto last_change = steady::now();
+    while (steady::now() - quiet_from < 30s && steady::now() - last_change < 300ms) {
+      std::this_thread::sleep_for(20ms);
+      if (auto const now = presence(); now != last) {
+        last = now;
+        last_change = steady::now();
+      }
+    }
+    r.settle_s = std::chrono::duration<double>(steady::now() - quiet_from).count();
+    r.presence_before_broadcast = presence();
+    r.rss_idle = sample_server(o.server_pid).rss_kib;
+    workers.front()->broadcast_from_first();
+    auto const got = [&] { return sum(workers, [](worker& w) { return w.broadcast_got_.get(); }); };
+    r.drained = wait_until([&] { return got() >= r.connected; }, std::chrono::duration<double>(o.drain_timeout));
+  } else if (all_connected && o.senders == 0) {
     // Idle: hold the connections, let the server settle, read its RSS.
     std::this_thread::sleep_for(std::chrono::duration<double>(o.duration));
     r.rss_idle = sample_server(o.server_pid).rss_kib;

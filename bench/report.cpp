@@ -83,6 +83,13 @@ void print_json(report const& r) {
                    opt_num(r.rss_per_conn(r.rss_idle), 0), opt_num(r.rss_per_conn(r.rss_touched), 0));
   s += fmt::format("\"bench\":{{\"cpu_s\":{:.3f},\"wait_for_cpu_s\":{},\"cpu_us_per_delivery\":{}}},",
                    r.bench_cpu_s, opt_num(r.bench_wait_s), opt_num(r.per_delivery_us(r.bench_cpu_s), 4));
+  if (o.presence)
+    s += fmt::format("\"presence\":{{\"join_s\":{:.3f},\"welcomes\":{},\"presence_events\":{},"
+                     "\"presence_events_before_broadcast\":{},\"broadcast_received\":{},\"broadcast_p50_ms\":{:.3f},"
+                     "\"broadcast_p99_ms\":{:.3f},\"broadcast_max_ms\":{:.3f},\"server_closes\":{}}},",
+                     r.join_s, r.st.welcomes, r.st.presence_events, r.presence_before_broadcast, r.st.broadcasts,
+                     us(lat.quantile(0.5)) / 1e3, us(lat.quantile(0.99)) / 1e3, us(lat.max()) / 1e3,
+                     r.st.server_closes);
   s += fmt::format("\"ok\":{}}}", r.ok());
   std::puts(s.c_str());
 }
@@ -99,7 +106,15 @@ void print_text(report const& r) {
              mode, o.threads);
   fmt::print("  connect     {} of {} in {:.2f} s (handshake p50 {}, p99 {})\n", r.connected, o.clients, r.connect_s,
              human_ns(r.st.connect.quantile(0.5)), human_ns(r.st.connect.quantile(0.99)));
-  if (!r.idle()) {
+ if (o.presence) {
+    auto const& lat = r.st.latency;
+    fmt::print("  join        {} welcomes in {:.2f} s (first connect to last welcome)\n", r.st.welcomes, r.join_s);
+    fmt::print("  presence    {} events received ({} before the broadcast; quiet after {:.2f} s)\n",
+               r.st.presence_events, r.presence_before_broadcast, r.settle_s);
+    fmt::print("  broadcast   {} of {} received: p50 {}  p99 {}  max {}\n", r.st.broadcasts, r.connected,
+               human_ns(lat.quantile(0.5)), human_ns(lat.quantile(0.99)), human_ns(lat.max()));
+    fmt::print("  closes      {} by the server\n", r.st.server_closes);
+  } else if (!r.idle()) {
     auto const& lat = r.st.latency;
     fmt::print("  sent        {:.0f} msg/s\n", r.sent_per_s());
     fmt::print("  deliveries  {:.0f} /s ({:.1f} MB/s of payload)\n", r.deliveries_per_s(), r.bytes_per_s() / 1e6);

@@ -17,6 +17,8 @@ struct stats {
   std::uint64_t received_total = 0, deliveries_window = 0;
   std::uint64_t gaps = 0, missing = 0, duplicates = 0, reorders = 0, corrupt = 0, foreign = 0;
   std::uint64_t errors = 0, skipped_ticks = 0;
+  // --scenario presence: frames by type, and connections the server closed.
+  std::uint64_t welcomes = 0, presence_events = 0, broadcasts = 0, server_closes = 0;
   histogram latency; // ns, deliveries received inside the window
   histogram connect; // ns, TCP connect + handshake
   std::string first_error;
@@ -34,6 +36,10 @@ struct stats {
     foreign += o.foreign;
     errors += o.errors;
     skipped_ticks += o.skipped_ticks;
+    welcomes += o.welcomes;
+    presence_events += o.presence_events;
+    broadcasts += o.broadcasts;
+    server_closes += o.server_closes;
     latency.merge(o.latency);
     connect.merge(o.connect);
     if (first_error.empty()) first_error = o.first_error;
@@ -55,6 +61,9 @@ struct report {
   std::optional<double> server_run_s, server_wait_s;
   std::optional<std::uint64_t> rss_start, rss_connected, rss_idle, rss_touched, rss_end;
   double bench_cpu_s = 0;
+  // --scenario presence: from the first connect to the last welcome, and until presence went quiet.
+  double join_s = 0, settle_s = 0;
+  std::uint64_t presence_before_broadcast = 0;
   std::optional<double> bench_wait_s;
 
   bool idle() const { return opt->senders == 0; }
@@ -72,6 +81,8 @@ struct report {
     return (static_cast<double>(*at) - static_cast<double>(*rss_start)) * 1024.0 / connected;
   }
   bool ok() const {
+    if (opt->presence)
+      return connect_failed == 0 && st.errors == 0 && st.server_closes == 0 && st.broadcasts == connected;
     return connect_failed == 0 && loss == 0 && st.gaps == 0 && st.duplicates == 0 && st.reorders == 0 &&
            st.corrupt == 0 && st.foreign == 0 && st.errors == 0 && drained &&
            (idle() || st.deliveries_window > 0);

@@ -249,6 +249,12 @@ std::variant<config, early_exit> parse_command_line(int argc, char const* const*
     ->envname("CRIER_MAX_ROOMS")
     ->check(CLI::Range(1, 10'000'000))
     ->capture_default_str();
+  app.add_option("--presence-threshold", cfg.presence_threshold,
+                 "Members past which a room is big: join/leave become one counted presence event per 100ms, "
+                 "and welcome lists at most this many members (the rest are paged)")
+    ->envname("CRIER_PRESENCE_THRESHOLD")
+    ->check(CLI::Range(1, 10'000'000))
+    ->capture_default_str();
 
   // Who may connect.
   app.add_option("--allowed-origins", cfg.allowed_origins,

@@ -54,6 +54,8 @@ struct config {
   double rate_burst = 0; // 0 = same as the rate
   rate_policy rate_limit_action = rate_policy::close;
   std::size_t max_rooms = 10'000;
+  // Big rooms: past this many members, presence is counted and sent at most once per interval.
+  std::size_t presence_threshold = 100;
 
   // Who may connect.
   std::string allowed_origins; // empty: no Origin, or the Origin of the Host itself; "*": any

@@ -1,5 +1,6 @@
 #include "common/protocol.hpp"
 
+#include <algorithm>
 #include <optional>
 
 #include <boost/json/object.hpp>
@@ -84,9 +85,55 @@ client_message decode_client_message(std::string_view text) {
     }
     return req;
   }
+  if (t == "members") {
+    members_request req;
+    if (auto const* after = obj->if_contains("after"); after != nullptr && !after->is_null()) {
+      if (!after->is_string()) return field_error("field \"after\" must be a string");
+      req.after = std::string(after->get_string());
+    }
+    if (auto const* q = obj->if_contains("q"); q != nullptr && !q->is_null()) {
+      if (!q->is_string()) return field_error("field \"q\" must be a string");
+      req.query = std::string(q->get_string());
+    }
+    if (auto const* limit = obj->if_contains("limit"); limit != nullptr && !limit->is_null()) {
+      auto const v = as_count(*limit);
+      if (!v || *v == 0) return field_error("field \"limit\" must be a positive integer");
+      req.limit = static_cast<std::size_t>(std::min<std::uint64_t>(*v, max_members_page));
+    }
+    return req;
+  }
   std::string reason = "unknown message type ";
   append_string(reason, std::string_view(t.data(), t.size()));
   return protocol_error{"unknown_type", std::move(reason)};
+}
+
+namespace {
+char ascii_lower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
+
+bool contains_ascii_ci(std::string_view hay, std::string_view needle) {
+  if (needle.empty()) return true;
+  auto const it = std::search(hay.begin(), hay.end(), needle.begin(), needle.end(),
+                              [](char a, char b) { return ascii_lower(a) == ascii_lower(b); });
+  return it != hay.end();
+}
+} // namespace
+
+members_page_result page_members(std::vector<member_info const*> candidates, members_request const& req) {
+  std::erase_if(candidates, [&](member_info const* m) {
+    return (!req.after.empty() && m->id <= req.after) || !contains_ascii_ci(m->name, req.query);
+  });
+  auto const by_id = [](member_info const* a, member_info const* b) { return a->id < b->id; };
+  auto const limit = std::clamp<std::size_t>(req.limit, 1, max_members_page);
+  members_page_result out;
+  bool const more = candidates.size() > limit;
+  if (more) {
+    std::nth_element(candidates.begin(), candidates.begin() + static_cast<std::ptrdiff_t>(limit), candidates.end(), by_id);
+    candidates.resize(limit);
+  }
+  std::sort(candidates.begin(), candidates.end(), by_id);
+  if (more) out.next = candidates.back()->id; // nth_element kept the `limit` smallest ids
+  out.members = std::move(candidates);
+  return out;
 }
 
 namespace {
@@ -131,6 +178,46 @@ std::string render_presence(std::string_view type, std::int64_t ts, member_info 
   return out;
 }
 
+std::string render_presence_batch(std::int64_t ts, std::size_t count, std::uint64_t joined, std::uint64_t left,
+                                  std::vector<member_info const*> const* members) {
+  std::string out = R"({"type":"presence","ts":)";
+  out += std::to_string(ts);
+  out += R"(,"count":)";
+  out += std::to_string(count);
+  out += R"(,"joined":)";
+  out += std::to_string(joined);
+  out += R"(,"left":)";
+  out += std::to_string(left);
+  if (members != nullptr) {
+    out += R"(,"members":[)";
+    for (std::size_t i = 0; i < members->size(); ++i) {
+      if (i > 0) out += ',';
+      append_member(out, *(*members)[i]);
+    }
+    out += ']';
+  }
+  out += '}';
+  return out;
+}
+
+std::string render_members_page(std::size_t count, std::vector<member_info const*> const& members,
+                                std::string_view next) {
+  std::string out = R"({"type":"members","count":)";
+  out += std::to_string(count);
+  out += R"(,"members":[)";
+  for (std::size_t i = 0; i < members.size(); ++i) {
+    if (i > 0) out += ',';
+    append_member(out, *members[i]);
+  }
+  out += R"(],"next":)";
+  if (next.empty())
+    out += "null";
+  else
+    append_string(out, next);
+  out += '}';
+  return out;
+}
+
 std::string render_error(std::string_view code, std::string_view reason) {
   std::string out = R"({"type":"error","code":)";
   append_string(out, code);
@@ -154,7 +241,9 @@ std::string render_welcome(welcome_view const& w) {
     if (i > 0) out += ',';
     append_member(out, *w.members[i]);
   }
-  out += R"(],"history":)";
+  out += R"(],"member_count":)";
+  out += std::to_string(std::max(w.member_count, w.members.size()));
+  out += R"(,"history":)";
   append_list(out, w.history);
   out += R"(,"seq":)";
   out += std::to_string(w.seq);

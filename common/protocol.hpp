@@ -31,11 +31,28 @@ struct protocol_error {
   std::string_view code; // invalid_json, unknown_type, invalid_field
   std::string reason;
 };
-using client_message = std::variant<send_text_request, history_request, protocol_error>;
+// A page of the room's members, in id order: ids greater than `after`, names containing `query`
+// (ASCII case-insensitive), at most `limit` (1-max_members_page).
+struct members_request {
+  std::string after;
+  std::string query;
+  std::size_t limit = 100;
+};
+using client_message = std::variant<send_text_request, history_request, protocol_error, members_request>;
 
 inline constexpr std::size_t max_history_page = 100;
+inline constexpr std::size_t max_members_page = 1000;
 
 client_message decode_client_message(std::string_view text);
+
+// One page of `candidates` for `req`: those with an id greater than req.after whose name holds
+// req.query, the smallest ids first, at most req.limit; `next` is the after of the next page,
+// empty when there is none. O(n) plus the sort of one page.
+struct members_page_result {
+  std::vector<member_info const*> members;
+  std::string next;
+};
+members_page_result page_members(std::vector<member_info const*> candidates, members_request const& req);
 
 // Server to client. `ts` is milliseconds since the epoch.
 std::string render_message(std::uint64_t seq, std::int64_t ts, member_info const& from, std::string_view text);
@@ -43,6 +60,14 @@ std::string render_message(std::uint64_t seq, std::int64_t ts, member_info const
 std::string render_unsequenced_message(std::int64_t ts, member_info const& from, std::string_view text);
 std::string render_presence(std::string_view type, std::int64_t ts, member_info const& member);
 std::string render_error(std::string_view code, std::string_view reason);
+// Big-room presence: who came and went in one interval, as counts, and the room's size after it.
+// With `members` (the room fell back to a small one) the complete list, replacing the client's.
+std::string render_presence_batch(std::int64_t ts, std::size_t count, std::uint64_t joined, std::uint64_t left,
+                                  std::vector<member_info const*> const* members = nullptr);
+// The reply to a members request: `count` members in the room, this page, and the `after` of the
+// next page (empty: this was the last).
+std::string render_members_page(std::size_t count, std::vector<member_info const*> const& members,
+                                std::string_view next);
 
 // `history` holds already rendered message events.
 struct welcome_view {
@@ -53,6 +78,8 @@ struct welcome_view {
   std::vector<std::string const*> const& history;
   std::uint64_t seq;
   bool resumed;
+  // Everyone in the room; more than members.size() when the room is big and the list was capped.
+  std::size_t member_count = 0;
 };
 std::string render_welcome(welcome_view const& w);
 std::string render_history(std::vector<std::string const*> const& messages);

@@ -35,6 +35,9 @@
     membersCount2: $('members-count-2'),
     people: $('people'),
     members: $('members'),
+    membersSearch: $('members-search'),
+    membersNote: $('members-note'),
+    membersMore: $('members-more'),
     log: $('log'),
     jump: $('jump'),
     composer: $('composer'),
@@ -66,7 +69,10 @@
     epoch: null, // the room's epoch that `seen` and `lastSeq` belong to
     lastSeq: 0,
     seen: new Set(),
-    members: new Map(), // id -> {id, name}
+    members: new Map(), // id -> {id, name}; in a big room, only the page(s) shown
+    memberCount: 0, // everyone in the room (the server's count)
+    bigRoom: false, // the server sends counts, not names: the list is paged on request
+    membersNext: null, // the `after` of the next page, or null
     unread: 0,
   };
 
@@ -305,9 +311,56 @@
       }
       return li;
     }));
-    const n = String(list.length);
+    const n = String(state.bigRoom ? state.memberCount : list.length);
     ui.membersCount.textContent = n;
     ui.membersCount2.textContent = n;
+    ui.body.dataset.bigRoom = String(state.bigRoom);
+    ui.membersSearch.hidden = !state.bigRoom;
+    ui.membersMore.hidden = !state.bigRoom || !state.membersNext;
+    ui.membersNote.hidden = !state.bigRoom;
+    if (state.bigRoom) {
+      ui.membersNote.textContent = list.length === 0 ? 'Nobody matches'
+        : `Showing ${list.length} of ${state.memberCount}`;
+    }
+  }
+
+  // Big rooms: the server sends counts, and the list comes a page at a time (at most
+  // MEMBER_PAGE rows per page, MEMBER_ROWS in the page at once), filtered by the search box.
+  const MEMBER_PAGE = 50;
+  const MEMBER_ROWS = 500;
+  function requestMembers(more) {
+    if (!state.ws || state.ws.readyState !== WebSocket.OPEN) return;
+    const req = { type: 'members', limit: MEMBER_PAGE, q: ui.membersSearch.value.trim() };
+    if (more && state.membersNext) req.after = state.membersNext;
+    state.membersAppend = !!more;
+    state.ws.send(JSON.stringify(req));
+  }
+
+  function onMembersPage(ev) {
+    if (!state.bigRoom) return;
+    if (typeof ev.count === 'number') state.memberCount = ev.count;
+    const page = (ev.members || []).map((m) => [m.id, m]);
+    if (state.membersAppend && state.members.size + page.length <= MEMBER_ROWS) {
+      for (const [id, m] of page) state.members.set(id, m);
+    } else {
+      state.members = new Map(page);
+    }
+    state.membersNext = typeof ev.next === 'string' ? ev.next : null;
+    renderMembers();
+  }
+
+  function onPresence(ev) {
+    if (typeof ev.count === 'number') state.memberCount = ev.count;
+    if (Array.isArray(ev.members)) {
+      // The room is small again: this is everyone, and join/leave events follow.
+      state.bigRoom = false;
+      state.membersNext = null;
+      state.members = new Map(ev.members.map((m) => [m.id, m]));
+    } else if (!state.bigRoom) {
+      state.bigRoom = true;
+      requestMembers(false);
+    }
+    renderMembers();
   }
 
   // A colour per name (ids change on every connection, names do not), one of 12 the stylesheet
@@ -453,6 +506,8 @@
         renderMembers();
         systemLine([nameNode(ev.member.name), ' left'], 'presence');
         return;
+      case 'presence': return onPresence(ev);
+      case 'members': return onMembersPage(ev);
       case 'history':
         for (const m of ev.messages || []) receiveMessage(m);
         return;
@@ -488,7 +543,12 @@
     ui.body.dataset.epoch = w.epoch;
 
     state.members = new Map((w.members || []).map((m) => [m.id, m]));
+    state.memberCount = typeof w.member_count === 'number' ? w.member_count : state.members.size;
+    // A big room's welcome lists only some members: show the count, and page the list.
+    state.bigRoom = state.memberCount > state.members.size;
+    state.membersNext = null;
     renderMembers();
+    if (state.bigRoom) requestMembers(false);
 
     if (!resuming) systemLine([`You joined #${w.room} as `, nameNode(w.name)], 'info');
     for (const m of w.history || []) receiveMessage(m);
@@ -510,7 +570,7 @@
     clearTimeout(state.retryTimer);
     Object.assign(state, {
       room, name, welcomed: false, everWelcomed: false, attempt: 0, reachableFailures: 0, myIds: new Set(), myName: '',
-      epoch: null, lastSeq: 0, seen: new Set(), members: new Map(), unread: 0,
+      epoch: null, lastSeq: 0, seen: new Set(), members: new Map(), memberCount: 0, bigRoom: false, membersNext: null, unread: 0,
     });
     ui.log.replaceChildren();
     renderMembers();
@@ -555,6 +615,13 @@
     state.attempt = 0;
     connect();
   });
+
+  let searchTimer = null;
+  ui.membersSearch.addEventListener('input', () => {
+    clearTimeout(searchTimer);
+    searchTimer = setTimeout(() => requestMembers(false), 200);
+  });
+  ui.membersMore.addEventListener('click', () => requestMembers(true));
 
   ui.membersToggle.addEventListener('click', () => {
     const open = ui.body.classList.toggle('people-open');

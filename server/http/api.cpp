@@ -1,6 +1,8 @@
 #include "server/http/api.hpp"
 
 #include "common/names.hpp"
+#include "common/protocol.hpp"
+#include "common/query.hpp"
 #include "server/logging.hpp"
 #include "server/net.hpp"
 #include "server/server_state.hpp"
@@ -10,7 +12,9 @@
 #include <boost/json/object.hpp>
 #include <boost/json/value.hpp>
 
+#include <charconv>
 #include <chrono>
+#include <optional>
 #include <string>
 
 namespace crier {
@@ -46,10 +50,41 @@ asio::awaitable<text_response_type> api_response(http_request const& req, std::s
       rooms.push_back({{"room", r.name}, {"members", r.members}});
   } else if (path.starts_with(rooms_prefix) && is_valid_room_name(path.substr(rooms_prefix.size()))) {
     auto const name = std::string(path.substr(rooms_prefix.size()));
-    auto detail = co_await state.rooms().describe_everywhere(name, cluster_view_timeout);
-    boost::json::array members;
-    for (auto const& member : detail.members) members.push_back({{"id", member.id}, {"name", member.name}});
-    body = {{"room", name}, {"members", std::move(members)}, {"seq", detail.seq}};
+    auto const target = std::string_view(req.target().data(), req.target().size());
+    // Paged (?limit=&after=&q=) for big rooms: members in id order; `next` is the next page's after.
+    bool const paged = has_query_param(target, "limit") || has_query_param(target, "after") || has_query_param(target, "q");
+    members_request page_req;
+    std::optional<std::string> bad;
+    if (paged) {
+      page_req.after = query_param(target, "after").value_or("");
+      page_req.query = query_param(target, "q").value_or("");
+      if (has_query_param(target, "limit")) {
+        auto const limit = query_param(target, "limit").value_or("");
+        std::size_t v = 0;
+        auto const [end, ec] = std::from_chars(limit.data(), limit.data() + limit.size(), v);
+        if (ec == std::errc::result_out_of_range && end == limit.data() + limit.size() && !limit.empty())
+          v = max_members_page;
+        else if (ec != std::errc{} || end != limit.data() + limit.size() || v == 0)
+          bad = "invalid limit: expected a positive integer";
+        page_req.limit = std::min(v, max_members_page);
+      }
+    }
+    if (bad) {
+      status = http::status::bad_request;
+      body = {{"error", *bad}};
+    } else {
+      auto detail = co_await state.rooms().describe_everywhere(name, cluster_view_timeout);
+      std::vector<member_info const*> all;
+      all.reserve(detail.members.size());
+      for (auto const& member : detail.members) all.push_back(&member);
+      members_page_result page;
+      if (paged) page = page_members(all, page_req);
+      else page.members = std::move(all);
+      boost::json::array members;
+      for (auto const* member : page.members) members.push_back({{"id", member->id}, {"name", member->name}});
+      body = {{"room", name}, {"members", std::move(members)}, {"seq", detail.seq}, {"count", detail.members.size()}};
+      if (paged) body.as_object()["next"] = page.next.empty() ? boost::json::value(nullptr) : boost::json::value(page.next);
+    }
   } else {
     status = http::status::not_found;
     body = {{"error", "not found"}};

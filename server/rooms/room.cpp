@@ -3,6 +3,7 @@
 #include "server/metrics.hpp"
 
 #include <algorithm>
+#include <unordered_set>
 
 namespace crier {
 
@@ -32,19 +33,30 @@ void room::join(room_member* m, join_options const& options) {
   // here: replay everything retained, and say the resume is not complete unless it truly is.
   std::optional<std::uint64_t> since = options.since;
   if (since && options.epoch && *options.epoch != epoch_) since = 0;
+  std::size_t const total_after = members_.size() + remote_members_.size() + 1;
+  if (!big_ && total_after > presence_threshold_) big_ = true;
 
   if (m->format() == wire_format::json) {
+    // A big room's welcome lists at most `threshold` members, the joiner last; the rest are paged.
+    std::size_t const cap = big_ ? std::max<std::size_t>(presence_threshold_, 1) : total_after;
     std::vector<member_info const*> members;
-    members.reserve(members_.size() + remote_members_.size() + 1);
-    for (auto const* other : members_) members.push_back(&other->info());
-    for (auto const& other : remote_members_) members.push_back(&other);
+    members.reserve(std::min(cap, total_after));
+    for (auto const* other : members_) {
+      if (members.size() + 1 >= cap) break;
+      members.push_back(&other->info());
+    }
+    for (auto const& other : remote_members_) {
+      if (members.size() + 1 >= cap) break;
+      members.push_back(&other);
+    }
     members.push_back(&m->info());
     auto const entries = since ? history_.after(*since) : history_.after(0);
     std::vector<std::string const*> history;
     history.reserve(entries.size());
     for (auto const* e : entries) history.push_back(json_of(*e));
     bool const resumed = since && resume_is_complete(*since, seq_, history_.oldest_seq());
-    m->deliver(frame{shared(render_welcome({m->info(), name_, epoch_, members, history, seq_, resumed})), false});
+    m->deliver(frame{shared(render_welcome({m->info(), name_, epoch_, members, history, seq_, resumed, total_after})),
+                     false});
   } else if (since) {
     auto const entries = history_.after(*since);
     // From the newest back, as many as the member's queue takes; the first one always (an
@@ -61,7 +73,7 @@ void room::join(room_member* m, join_options const& options) {
     for (auto i = first; i < entries.size(); ++i) m->deliver(frame{entries[i]->text, false});
   }
 
-  deliver_presence_locked("join", m->info(), m);
+  announce_locked(true, m->info(), m, total_after);
   members_.push_back(m);
   if (m->format() == wire_format::json) ++json_members_;
   if (uplink_) uplink_->joined(name_, m->info());
@@ -74,7 +86,7 @@ bool room::leave(room_member* m) {
   *it = members_.back(); // order among members does not matter; removal is O(1)
   members_.pop_back();
   if (m->format() == wire_format::json) --json_members_;
-  deliver_presence_locked("leave", m->info(), m);
+  announce_locked(false, m->info(), m, members_.size() + remote_members_.size());
   if (uplink_) uplink_->left(name_, m->info());
   if (members_.empty()) {
     members_.shrink_to_fit();
@@ -86,8 +98,75 @@ bool room::leave(room_member* m) {
 void room::deliver_presence_locked(std::string_view type, member_info const& subject, room_member const* skip) {
   if (json_members_ == 0) return; // raw members hear no presence
   frame const f{shared(render_presence(type, now_ms(), subject)), false};
+  std::uint64_t sent = 0;
   for (auto* m : members_)
-    if (m != skip && m->format() == wire_format::json) m->deliver(f);
+    if (m != skip && m->format() == wire_format::json) {
+      m->deliver(f);
+      ++sent;
+    }
+  presence_sent_.fetch_add(sent, std::memory_order_relaxed);
+}
+
+void room::deliver_json_locked(frame const& f) {
+  std::uint64_t sent = 0;
+  for (auto* m : members_)
+    if (m->format() == wire_format::json) {
+      m->deliver(f);
+      ++sent;
+    }
+  presence_sent_.fetch_add(sent, std::memory_order_relaxed);
+}
+
+void room::announce_locked(bool joined, member_info const& subject, room_member const* skip, std::size_t total_after) {
+  if (!big_ && total_after > presence_threshold_) big_ = true;
+  if (!big_) {
+    deliver_presence_locked(joined ? "join" : "leave", subject, skip);
+    return;
+  }
+  // Counted, not told: one event per interval however many came and went.
+  ++(joined ? pending_joined_ : pending_left_);
+  presence_pending_.store(true, std::memory_order_relaxed);
+}
+
+void room::flush_presence(std::chrono::steady_clock::time_point now) {
+  if (!presence_pending()) return;
+  std::lock_guard lock(mutex_);
+  std::size_t const total = members_.size() + remote_members_.size();
+  // One event to every member per flush: past the budget, flush every total/budget seconds.
+  if (total * 10 > presence_budget) { // more than ten flushes a second would exceed it
+    auto const period = std::chrono::milliseconds(1000 * total / presence_budget);
+    if (now - last_flush_ < std::min<std::chrono::milliseconds>(period, std::chrono::seconds(5))) return;
+  }
+  last_flush_ = now;
+  presence_pending_.store(false, std::memory_order_relaxed);
+  bool const small_again = total <= presence_threshold_;
+  if (json_members_ > 0) {
+    std::string text;
+    if (small_again) {
+      // Back to a small room: join and leave events from now on, on top of this full list.
+      std::vector<member_info const*> all;
+      all.reserve(total);
+      for (auto const* m : members_) all.push_back(&m->info());
+      for (auto const& m : remote_members_) all.push_back(&m);
+      text = render_presence_batch(now_ms(), total, pending_joined_, pending_left_, &all);
+    } else {
+      text = render_presence_batch(now_ms(), total, pending_joined_, pending_left_);
+    }
+    deliver_json_locked(frame{shared(std::move(text)), false});
+  }
+  pending_joined_ = pending_left_ = 0;
+  if (small_again) big_ = false;
+}
+
+frame room::members_page(members_request const& req) const {
+  std::lock_guard lock(mutex_);
+  std::vector<member_info const*> all;
+  all.reserve(members_.size() + remote_members_.size());
+  for (auto const* m : members_) all.push_back(&m->info());
+  for (auto const& m : remote_members_) all.push_back(&m);
+  auto const total = all.size();
+  auto const page = page_members(std::move(all), req);
+  return frame{shared(render_members_page(total, page.members, page.next)), false};
 }
 
 void room::publish_text(member_info const& from, std::shared_ptr<std::string const> text) {
@@ -168,7 +247,7 @@ void room::remote_join(member_info const& m) {
   std::lock_guard lock(mutex_);
   if (std::ranges::find(remote_members_, m.id, &member_info::id) != remote_members_.end()) return;
   remote_members_.push_back(m);
-  deliver_presence_locked("join", m, nullptr);
+  announce_locked(true, m, nullptr, members_.size() + remote_members_.size());
 }
 
 void room::remote_leave(member_info const& m) {
@@ -177,16 +256,21 @@ void room::remote_leave(member_info const& m) {
   if (it == remote_members_.end()) return;
   auto const gone = std::move(*it);
   remote_members_.erase(it);
-  deliver_presence_locked("leave", gone, nullptr);
+  announce_locked(false, gone, nullptr, members_.size() + remote_members_.size());
 }
 
 void room::set_remote_members(std::vector<member_info> members) {
   std::lock_guard lock(mutex_);
+  std::size_t const total_after = members_.size() + members.size();
+  std::unordered_set<std::string_view> now_ids, old_ids;
+  now_ids.reserve(members.size());
+  old_ids.reserve(remote_members_.size());
+  for (auto const& now : members) now_ids.insert(now.id);
+  for (auto const& old : remote_members_) old_ids.insert(old.id);
   for (auto const& old : remote_members_)
-    if (std::ranges::find(members, old.id, &member_info::id) == members.end()) deliver_presence_locked("leave", old, nullptr);
+    if (!now_ids.contains(old.id)) announce_locked(false, old, nullptr, total_after);
   for (auto const& now : members)
-    if (std::ranges::find(remote_members_, now.id, &member_info::id) == remote_members_.end())
-      deliver_presence_locked("join", now, nullptr);
+    if (!old_ids.contains(now.id)) announce_locked(true, now, nullptr, total_after);
   remote_members_ = std::move(members);
 }
 

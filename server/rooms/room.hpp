@@ -111,6 +111,25 @@ public:
 
   // A reply to a history request, rendered for the one member who asked.
   frame history_page(history_request const& req) const;
+  // A page of the members (local and remote), in id order, rendered for the one who asked.
+  frame members_page(members_request const& req) const;
+
+  // Big rooms. Up to `threshold` members (local and remote), presence is one join or leave event
+  // per change, and a welcome lists everyone. Once a join takes the room past it, the room is
+  // big: changes are only counted, and flush_presence() sends every JSON member one presence
+  // event with the counts; a welcome lists at most `threshold` members (member_count says how
+  // many there are; the rest are paged with members_page()). A flush that finds the room back
+  // at or under the threshold sends the full member list with it, and the room is small again.
+  void set_presence_threshold(std::size_t threshold) noexcept { presence_threshold_ = threshold; }
+  // Sends the presence counted since the last flush, if any. Called every presence interval.
+  // Past presence_budget members, a room flushes less often, so that its presence costs at most
+  // about presence_budget frames a second: a room of 10,000 flushes once a second.
+  void flush_presence(std::chrono::steady_clock::time_point now = std::chrono::steady_clock::now());
+  static constexpr std::size_t presence_budget = 10'000;
+  // True while counted presence waits for flush_presence(). Lock-free, for the ticker's scan.
+  bool presence_pending() const noexcept { return presence_pending_.load(std::memory_order_relaxed); }
+  // How many presence frames (join, leave, presence) have been queued to members, for tests and metrics.
+  std::uint64_t presence_sent() const noexcept { return presence_sent_.load(std::memory_order_relaxed); }
 
   void close_all(std::uint16_t code, std::string_view reason);
 
@@ -138,6 +157,10 @@ private:
   // Binary: the same frame for both formats.
   void fan_out_locked(frame const& f) { fan_out_locked(f, f); }
   void deliver_presence_locked(std::string_view type, member_info const& subject, room_member const* skip);
+  // One join or leave: told at once in a small room, counted in a big one. `total_after` is
+  // the room's size once the change is made.
+  void announce_locked(bool joined, member_info const& subject, room_member const* skip, std::size_t total_after);
+  void deliver_json_locked(frame const& f);
   void push_message_locked(sequenced_message const& m, bool deliver);
   // The entry's JSON rendering, made now if nobody needed it before. Under the lock.
   std::string const* json_of(history_entry const& e) const;
@@ -153,6 +176,12 @@ private:
   history_ring history_;
   std::chrono::steady_clock::time_point empty_since_;
   mutable std::atomic<std::uint64_t> json_renders_{0};
+  std::size_t presence_threshold_ = static_cast<std::size_t>(-1);
+  bool big_ = false;
+  std::chrono::steady_clock::time_point last_flush_{};
+  std::uint64_t pending_joined_ = 0, pending_left_ = 0;
+  std::atomic<bool> presence_pending_{false};
+  std::atomic<std::uint64_t> presence_sent_{0};
   class metrics* metrics_ = nullptr;
 };
 

@@ -6,6 +6,37 @@
 
 namespace crier {
 
+room_registry::room_registry(room_settings settings) : settings_(settings) {
+  if (settings_.presence_threshold == static_cast<std::size_t>(-1)) return;
+  // Presence of big rooms goes out from here, one event per room per interval. A thread of its
+  // own: the rooms have no executor, and a flush only queues frames (members wake their writers).
+  ticker_ = std::jthread([this](std::stop_token stop) {
+    std::unique_lock lock(ticker_mutex_);
+    while (!stop.stop_requested()) {
+      ticker_wake_.wait_for(lock, stop, settings_.presence_interval, [] { return false; });
+      if (stop.stop_requested()) break;
+      flush_presence();
+    }
+  });
+}
+
+room_registry::~room_registry() {
+  if (ticker_.joinable()) {
+    ticker_.request_stop();
+    ticker_.join();
+  }
+}
+
+void room_registry::flush_presence() {
+  std::vector<std::shared_ptr<room>> pending;
+  {
+    std::lock_guard lock(mutex_);
+    for (auto const& [name, r] : rooms_)
+      if (r->presence_pending()) pending.push_back(r);
+  }
+  for (auto const& r : pending) r->flush_presence();
+}
+
 std::shared_ptr<room>* room_registry::slot_locked(std::string const& name) {
   auto it = rooms_.find(name);
   if (it != rooms_.end()) return &it->second;
@@ -19,6 +50,7 @@ std::shared_ptr<room>* room_registry::slot_locked(std::string const& name) {
   // A fresh epoch tells resuming clients that seq numbers restarted.
   slot = std::make_shared<room>(name, settings_.history, random_hex(8), uplink_);
   slot->set_metrics(settings_.metrics);
+  slot->set_presence_threshold(settings_.presence_threshold);
   ++empty_rooms_;
   return &slot;
 }

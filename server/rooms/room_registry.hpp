@@ -9,10 +9,12 @@
 #include <boost/asio/awaitable.hpp>
 
 #include <chrono>
+#include <condition_variable>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
+#include <thread>
 #include <unordered_map>
 #include <vector>
 
@@ -24,6 +26,10 @@ struct room_settings {
   std::size_t max_empty_rooms = 1000;
   std::size_t max_rooms = 10'000;
   class metrics* metrics = nullptr; // where rooms count their fan-out, when set
+  // Rooms with more members than this are big (see room::set_presence_threshold); the default
+  // never. A finite threshold starts the presence ticker, which flushes every interval.
+  std::size_t presence_threshold = static_cast<std::size_t>(-1);
+  std::chrono::milliseconds presence_interval{100};
 };
 
 struct room_summary {
@@ -57,7 +63,10 @@ protected:
 // Thread-safe. Lock order: the registry's lock, then a room's.
 class room_registry {
 public:
-  explicit room_registry(room_settings settings = {}) : settings_(settings) {}
+  explicit room_registry(room_settings settings = {});
+  ~room_registry();
+  room_registry(room_registry const&) = delete;
+  room_registry& operator=(room_registry const&) = delete;
 
   enum class refusal { none, draining, too_many_rooms };
   struct join_result {
@@ -85,6 +94,9 @@ public:
   // False while the cluster is configured and unreachable.
   bool cluster_up() const noexcept;
 
+  // Sends every big room's counted presence (the ticker calls it every presence interval).
+  void flush_presence();
+
   // Drops the empty rooms past their time or over the count. Returns how many it dropped.
   std::size_t sweep(std::chrono::steady_clock::time_point now = std::chrono::steady_clock::now());
 
@@ -110,6 +122,10 @@ private:
   room_directory* directory_ = nullptr;
   std::size_t empty_rooms_ = 0;
   bool draining_ = false;
+  // Declared last: it stops (and joins) first, before the rooms go.
+  std::condition_variable_any ticker_wake_;
+  std::mutex ticker_mutex_;
+  std::jthread ticker_;
 };
 
 } // namespace crier

@@ -358,6 +358,8 @@ void ws_session<Stream>::handle_text(std::string text) {
     room_->publish_text(identity_, std::make_shared<std::string const>(std::move(send->text)));
   } else if (auto* history = std::get_if<history_request>(&message)) {
     deliver(room_->history_page(*history));
+  } else if (auto* page = std::get_if<members_request>(&message)) {
+    deliver(room_->members_page(*page));
   } else {
     auto const& error = std::get<protocol_error>(message);
     state_.metrics().protocol_error();
