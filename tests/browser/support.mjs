@@ -99,6 +99,9 @@ export async function startCrier({ port = 0, args = [] } = {}) {
 // and still relays plain HTTP.
 export async function startGate(targetPort) {
   const pairs = new Set();
+  // Every accepted socket, relayed or not: close() ends them all. Chromium opens connections it
+  // may never send on (preconnects), and server.close() would wait for those to time out.
+  const accepted = new Set();
   let held = false;
   let refusing = false;
   const relay = (client, first) => {
@@ -117,6 +120,8 @@ export async function startGate(targetPort) {
     upstream.pipe(client);
   };
   const server = net.createServer((client) => {
+    accepted.add(client);
+    client.on('close', () => accepted.delete(client));
     if (held) {
       client.destroy();
       return;
@@ -153,7 +158,9 @@ export async function startGate(targetPort) {
     },
     async close() {
       this.cut();
-      await new Promise((resolve) => server.close(resolve));
+      const closed = new Promise((resolve) => server.close(resolve));
+      for (const socket of accepted) socket.destroy();
+      await closed;
     },
   };
 }
