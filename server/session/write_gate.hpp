@@ -14,6 +14,7 @@
 #include "server/session/frame_tracker.hpp"
 
 #include <boost/asio/any_completion_handler.hpp>
+#include <boost/asio/compose.hpp>
 #include <boost/asio/async_result.hpp>
 #include <boost/asio/buffer.hpp>
 #include <boost/asio/write.hpp>
@@ -21,6 +22,8 @@
 #include <boost/beast/websocket/teardown.hpp>
 #include <boost/system/error_code.hpp>
 
+#include <array>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -65,6 +68,9 @@ public:
   auto async_write_some(ConstBufferSequence const& buffers, WriteToken&& token) {
     return boost::asio::async_initiate<WriteToken, void(boost::system::error_code, std::size_t)>(
       [this](auto handler, ConstBufferSequence const& b) {
+        // The owner may put a write of its own ahead of this one (it calls async_write_some
+        // itself, so that write takes its turn first).
+        if (before_write_ != nullptr) before_write_(owner_);
         if (!busy_) {
           busy_ = true;
           start(b, std::move(handler));
@@ -82,6 +88,14 @@ public:
 
   // True while a write is in progress or waiting.
   bool writing() const noexcept { return busy_; }
+
+  // `hook(owner)` runs on the connection's thread each time an asynchronous write is asked for,
+  // before it takes its turn. The session uses it to send what it has queued ahead of a close
+  // frame Beast writes on its own. A plain function and a pointer: every connection has a gate.
+  void before_each_write(void (*hook)(void*), void* owner) noexcept {
+    before_write_ = hook;
+    owner_ = owner;
+  }
 
   // Writes what the socket takes of `buffers` right now, without waiting, if no write is in
   // progress, and returns how many bytes that was (usually all of them: the socket has room).
@@ -156,11 +170,52 @@ private:
   // A vector, not a deque: libstdc++'s deque allocates even when empty, and every connection
   // has a gate.
   std::vector<waiting_write> waiting_;
+  void (*before_write_)(void*) = nullptr;
+  void* owner_ = nullptr;
   bool busy_ = false;
 };
 
-// Beast tears a WebSocket connection down through these once the close handshake is done; the
-// gate has nothing of its own to tear down.
+namespace detail {
+// Tears a plain TCP connection down after the closing handshake, or after Beast failed it: a
+// half-close, then reading (and dropping) what the peer still sends until its FIN, then the close.
+// Closing a socket that has unread bytes makes the kernel send an RST, and an RST can destroy
+// what the peer has not read yet: the close frame, and the messages ahead of it. Beast's own TCP
+// teardown stops reading after its first 2 KiB whatever is left, so a peer failed for a message
+// over --max-message-size would often get the RST. The WebSocket stream's close timeout bounds
+// the time; `max_drained` bounds the bytes.
+template <class Socket>
+struct drain_then_close {
+  static constexpr std::size_t max_drained = std::size_t{1} << 20;
+  Socket& socket;
+  std::size_t drained = 0;
+  bool started = false;
+
+  template <class Self>
+  void operator()(Self& self, boost::system::error_code ec = {}) {
+    boost::system::error_code ignored;
+    if (!started) {
+      started = true;
+      socket.shutdown(Socket::shutdown_send, ec);
+      if (!ec) socket.non_blocking(true, ec);
+      // Always through a wait, so the handler never runs inside the initiating call.
+      if (!ec) return socket.async_wait(Socket::wait_read, std::move(self));
+    }
+    while (!ec) {
+      std::array<char, 2048> sink;
+      auto const n = socket.read_some(boost::asio::buffer(sink), ec);
+      if (ec == boost::asio::error::would_block) return socket.async_wait(Socket::wait_read, std::move(self));
+      drained += n;
+      if (!ec && drained >= max_drained) break;
+    }
+    if (ec == boost::asio::error::eof) ec = {};
+    socket.close(ignored);
+    self.complete(ec);
+  }
+};
+} // namespace detail
+
+// Beast tears a WebSocket connection down through these once the close handshake is done (or
+// the connection failed). TLS has its close_notify to send: Beast's own teardown does that.
 template <class Next>
 void teardown(boost::beast::role_type role, write_gate<Next>& s, boost::system::error_code& ec) {
   using boost::beast::websocket::teardown;
@@ -169,8 +224,14 @@ void teardown(boost::beast::role_type role, write_gate<Next>& s, boost::system::
 
 template <class Next, class TeardownHandler>
 void async_teardown(boost::beast::role_type role, write_gate<Next>& s, TeardownHandler&& handler) {
-  using boost::beast::websocket::async_teardown;
-  async_teardown(role, s.next_layer(), std::forward<TeardownHandler>(handler));
+  if constexpr (write_gate<Next>::is_plain_tcp) {
+    auto& socket = s.plain_socket();
+    boost::asio::async_compose<TeardownHandler, void(boost::system::error_code)>(
+      detail::drain_then_close<std::remove_reference_t<decltype(socket)>>{socket}, handler, socket);
+  } else {
+    using boost::beast::websocket::async_teardown;
+    async_teardown(role, s.next_layer(), std::forward<TeardownHandler>(handler));
+  }
 }
 
 } // namespace crier

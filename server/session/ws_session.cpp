@@ -200,6 +200,9 @@ asio::awaitable<void> ws_session<Stream>::run(upgrade_request req, join_options 
   }
   state_.metrics().connection(conn_outcome::accepted);
   req = {}; // the upgrade request's headers would otherwise live as long as the session
+  // Only from here on: the handshake's own response goes through the gate too, ahead of any frame.
+  ws_.next_layer().before_each_write([](void* self) { static_cast<ws_session*>(self)->flush_ahead_of_beasts_close(); },
+                                     this);
   // From here on Beast's handshake timeout bounds the closing handshake.
   timeouts.handshake_timeout = cfg.close_timeout;
   ws_.set_option(timeouts);

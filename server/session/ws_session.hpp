@@ -149,6 +149,11 @@ private:
   boost::asio::awaitable<void> writer(step first);
   // As the writer goes idle: have wake() run when the next ping or idle check is due.
   void arm_wake_timer();
+  // The gate's hook before each asynchronous write. When it is Beast writing a close frame the
+  // session did not decide on (Beast failed the connection on a protocol error, or answers the
+  // peer's close), what is already queued, such as the echoes of the messages read before the
+  // bad frame, goes out ahead of it: the peer gets every message the server took from it.
+  void flush_ahead_of_beasts_close();
 
   // Beast frames and reads; the gate beneath it lets the writer's batches and Beast's own
   // frames take turns on the socket, and follows the frames read.
@@ -186,6 +191,7 @@ private:
   // wants the same wake-up time again leaves it alone instead of re-arming it.
   clock::time_point timer_at_ = clock::time_point::max();
   bool rate_logged_ = false;
+  bool flushed_ahead_of_close_ = false;
 };
 
 } // namespace crier

@@ -167,6 +167,28 @@ asio::awaitable<void> ws_session<Stream>::writer(step s) {
   }
 }
 
+template <class Stream>
+void ws_session<Stream>::flush_ahead_of_beasts_close() {
+  // Open: a ping, a pong or the writer's own rest. Closing by the session's decision: the queue
+  // already decided what goes before the close.
+  if (ws_.is_open() || queue_.closing() || flushed_ahead_of_close_) return;
+  flushed_ahead_of_close_ = true;
+  auto batch = std::make_unique<write_batch>();
+  close_request ignored;
+  if (queue_.take(batch->frames, ignored) != outbound_queue::take_result::batch) return;
+  for (auto const& f : batch->frames) batch->payload_bytes += f.size();
+  frame_batch(*batch);
+  // Through the gate, so it goes out after a rest of the writer's already in progress and before
+  // the close frame that asked for this turn. The queue's bounds held these bytes, and the close
+  // timeout bounds how long the peer may take to read them.
+  auto& b = *batch;
+  ws_.next_layer().async_write_some(
+    b.buffers, [self = this->shared_from_this(), batch = std::move(batch)](boost::system::error_code ec, std::size_t) {
+      if (!ec) self->state_.metrics().written(batch->frames.size(), batch->payload_bytes);
+      self->queue_.written(batch->payload_bytes);
+    });
+}
+
 // The members defined here, one by one: ws_session.cpp instantiates the class itself, and a
 // class may be explicitly instantiated only once in a program. (Access is not checked in an
 // explicit instantiation, so the private members can be named.)
@@ -176,7 +198,8 @@ asio::awaitable<void> ws_session<Stream>::writer(step s) {
   template ws_session<Stream>::step ws_session<Stream>::pump();                                 \
   template bool ws_session<Stream>::writer_ends(step);                                          \
   template asio::awaitable<void> ws_session<Stream>::writer(step);                              \
-  template void ws_session<Stream>::arm_wake_timer();
+  template void ws_session<Stream>::arm_wake_timer();                                            \
+  template void ws_session<Stream>::flush_ahead_of_beasts_close();
 CRIER_WS_SESSION_WRITER(plain_ws_stream)
 CRIER_WS_SESSION_WRITER(tls_stream)
 #undef CRIER_WS_SESSION_WRITER

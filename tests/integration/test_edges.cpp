@@ -1,6 +1,7 @@
 // Hostile or odd inputs that once got through, each on the real binary: what is answered, and
 // what reaches the log.
 #include "tests/support/crier_process.hpp"
+#include "tests/support/raw_ws.hpp"
 #include "tests/support/ws_client.hpp"
 
 #include <boost/asio/connect.hpp>
@@ -199,6 +200,38 @@ TEST(edges, a_raw_resume_replays_what_fits_the_queue_instead_of_closing_the_memb
   EXPECT_TRUE(late.receive(10s).data.starts_with("10:"));
   late.send_text("still here");
   EXPECT_EQ(late.receive().data, "still here");
+}
+
+TEST(edges, messages_read_before_a_bad_frame_are_echoed_before_the_close) {
+  // Valid messages, then a frame with a reserved opcode (1002) or one over --max-message-size
+  // (1009), in one write: the server reads the messages (and publishes them) before it meets the
+  // bad frame. Their echoes are queued for the sender when Beast fails the connection; they go
+  // out first, then the close.
+  crier_process server({"--max-message-size", "4KiB"});
+  ws_client other(server.port(), "/ws/flush");
+  for (int round = 0; round < 20; ++round) {
+    SCOPED_TRACE("round " + std::to_string(round));
+    raw_ws bad(server.port(), "/ws/flush");
+    std::vector<out_frame> frames;
+    int const valid = 1 + round * 5; // 1 to 96 messages ahead of the bad frame
+    for (int i = 0; i < valid; ++i) frames.push_back({ws_op::text, "m" + std::to_string(round) + "." + std::to_string(i)});
+    bool const too_big = round % 2 == 1;
+    if (too_big) frames.push_back({ws_op::text, std::string(5000, 'x')});
+    else frames.push_back({0x3, "reserved opcode"});
+    bad.send_all(frames);
+    for (int i = 0; i < valid; ++i) {
+      auto const r = bad.read_frame();
+      ASSERT_EQ(r.status, raw_ws::read_status::frame) << "echo " << i << " missing: " << r.ec.message();
+      ASSERT_EQ(r.frame.opcode, ws_op::text) << "echo " << i << " missing, got opcode " << int{r.frame.opcode};
+      EXPECT_EQ(r.frame.payload, "m" + std::to_string(round) + "." + std::to_string(i));
+    }
+    auto const r = bad.read_frame();
+    ASSERT_EQ(r.status, raw_ws::read_status::frame);
+    ASSERT_EQ(r.frame.opcode, ws_op::close);
+    EXPECT_EQ(r.frame.close_code(), too_big ? 1009 : 1002);
+    EXPECT_TRUE(bad.wait_tcp_close(5s));
+    for (int i = 0; i < valid; ++i) other.receive();
+  }
 }
 
 } // namespace
