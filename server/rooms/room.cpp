@@ -27,6 +27,26 @@ void room::fan_out_locked(frame const& raw, frame const& json) {
   if (metrics_ != nullptr) metrics_->fanout(members_.size(), members_.size() * raw.size());
 }
 
+namespace {
+// The index of the oldest of `entries` (oldest first) from which the newest fit in `max_bytes`
+// and `max_messages`, as `size_of` measures them; the newest always fits (an empty queue takes
+// any one message).
+template <class SizeOf>
+std::size_t newest_that_fit(std::vector<history_entry const*> const& entries, std::size_t max_bytes,
+                            std::size_t max_messages, SizeOf size_of) {
+  auto first = entries.size();
+  std::size_t bytes = 0;
+  while (first > 0) {
+    auto const size = size_of(*entries[first - 1]);
+    auto const count = entries.size() - first;
+    if (count > 0 && (bytes + size > max_bytes || count + 1 > max_messages)) break;
+    bytes += size;
+    --first;
+  }
+  return first;
+}
+} // namespace
+
 void room::join(room_member* m, join_options const& options) {
   std::lock_guard lock(mutex_);
   // A since from another epoch (the room was recreated, the server restarted) means nothing
@@ -51,25 +71,18 @@ void room::join(room_member* m, join_options const& options) {
     }
     members.push_back(&m->info());
     auto const entries = since ? history_.after(*since) : history_.after(0);
+    auto const first = newest_that_fit(entries, options.replay_bytes, options.replay_messages,
+                                       [this](history_entry const& e) { return json_of(e)->size(); });
     std::vector<std::string const*> history;
-    history.reserve(entries.size());
-    for (auto const* e : entries) history.push_back(json_of(*e));
-    bool const resumed = since && resume_is_complete(*since, seq_, history_.oldest_seq());
+    history.reserve(entries.size() - first);
+    for (auto i = first; i < entries.size(); ++i) history.push_back(json_of(*entries[i]));
+    bool const resumed = since && first == 0 && resume_is_complete(*since, seq_, history_.oldest_seq());
     m->deliver(frame{shared(render_welcome({m->info(), name_, epoch_, members, history, seq_, resumed, total_after})),
                      false});
   } else if (since) {
     auto const entries = history_.after(*since);
-    // From the newest back, as many as the member's queue takes; the first one always (an
-    // empty queue takes any one message).
-    auto first = entries.size();
-    std::size_t bytes = 0;
-    while (first > 0) {
-      auto const size = entries[first - 1]->text->size();
-      auto const count = entries.size() - first;
-      if (count > 0 && (bytes + size > options.replay_bytes || count + 1 > options.replay_messages)) break;
-      bytes += size;
-      --first;
-    }
+    auto const first = newest_that_fit(entries, options.replay_bytes, options.replay_messages,
+                                       [](history_entry const& e) { return e.text->size(); });
     for (auto i = first; i < entries.size(); ++i) m->deliver(frame{entries[i]->text, false});
   }
 
@@ -298,12 +311,13 @@ std::size_t room::cluster_size() const {
   return members_.size() + remote_members_.size();
 }
 
-frame room::history_page(history_request const& req) const {
+frame room::history_page(history_request const& req, std::size_t max_bytes) const {
   std::lock_guard lock(mutex_);
   auto const entries = history_.before(req.before.value_or(seq_ + 1), std::min(req.limit, max_history_page));
+  auto const first = newest_that_fit(entries, max_bytes, SIZE_MAX, [this](history_entry const& e) { return json_of(e)->size(); });
   std::vector<std::string const*> messages;
-  messages.reserve(entries.size());
-  for (auto const* e : entries) messages.push_back(json_of(*e));
+  messages.reserve(entries.size() - first);
+  for (auto i = first; i < entries.size(); ++i) messages.push_back(json_of(*entries[i]));
   return frame{shared(render_history(messages)), false};
 }
 

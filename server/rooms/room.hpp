@@ -43,9 +43,10 @@ protected:
 struct join_options {
   std::optional<std::uint64_t> since; // resume: replay the messages after this seq
   std::optional<std::string> epoch;   // the room epoch `since` belongs to, when the client knows it
-  // What a raw member's replay may put in its queue at once: the newest missed messages that fit
-  // are replayed, so that a long history of big messages cannot close a resuming member as a
-  // slow consumer before it has read anything. (A JSON member's welcome is one message.)
+  // What the history a join replays may take of the member's queue: a raw member's replayed
+  // messages, a JSON member's welcome. The newest that fit are sent (always at least one; a
+  // JSON member pages the rest), so that a long history of big messages cannot close a joining
+  // member as a slow consumer, nor leave no room in its queue for the live traffic behind it.
   std::size_t replay_bytes = SIZE_MAX;
   std::size_t replay_messages = SIZE_MAX;
 };
@@ -110,7 +111,8 @@ public:
   void reseed(std::string const& epoch, std::uint64_t seq, std::vector<sequenced_message> const& tail);
 
   // A reply to a history request, rendered for the one member who asked.
-  frame history_page(history_request const& req) const;
+  // At most `max_bytes` of messages (always at least one), the newest of those asked for.
+  frame history_page(history_request const& req, std::size_t max_bytes = SIZE_MAX) const;
   // A page of the members (local and remote), in id order, rendered for the one who asked.
   frame members_page(members_request const& req) const;
 

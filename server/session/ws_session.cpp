@@ -182,8 +182,9 @@ asio::awaitable<void> ws_session<Stream>::run(upgrade_request req, join_options 
   // members from Redis, so that its welcome is the cluster's; without Redis it joins locally.
   co_await state_.rooms().prepare(room_name_,
                                   std::min<std::chrono::milliseconds>(cfg.handshake_timeout, std::chrono::seconds(2)));
-  join.replay_bytes = cfg.max_queue_bytes;
-  join.replay_messages = cfg.max_queue_messages;
+  // Half the queue: the other half is for the live traffic that arrives while it is written.
+  join.replay_bytes = cfg.max_queue_bytes / 2;
+  join.replay_messages = std::max<std::size_t>(cfg.max_queue_messages / 2, 1);
   auto joined = state_.rooms().join(room_name_, this, join);
   if (!joined.joined) {
     co_await refuse_join(joined.why, req);
@@ -360,7 +361,7 @@ void ws_session<Stream>::handle_text(std::string text) {
   if (auto* send = std::get_if<send_text_request>(&message)) {
     room_->publish_text(identity_, std::make_shared<std::string const>(std::move(send->text)));
   } else if (auto* history = std::get_if<history_request>(&message)) {
-    deliver(room_->history_page(*history));
+    deliver(room_->history_page(*history, state_.cfg().max_queue_bytes / 2));
   } else if (auto* page = std::get_if<members_request>(&message)) {
     deliver(room_->members_page(*page));
   } else {

@@ -195,8 +195,8 @@ TEST(edges, a_raw_resume_replays_what_fits_the_queue_instead_of_closing_the_memb
     }
   }
   ws_client late(server.port(), "/ws/replay?since=0");
-  // The newest that fit: messages 9 and 10 (800 KiB), in order.
-  EXPECT_TRUE(late.receive(10s).data.starts_with("9:"));
+  // The newest that fit half the queue (the other half is for live traffic): message 10 alone
+  // (400 KiB of 512).
   EXPECT_TRUE(late.receive(10s).data.starts_with("10:"));
   late.send_text("still here");
   EXPECT_EQ(late.receive().data, "still here");
@@ -231,6 +231,58 @@ TEST(edges, messages_read_before_a_bad_frame_are_echoed_before_the_close) {
     EXPECT_EQ(r.frame.close_code(), too_big ? 1009 : 1002);
     EXPECT_TRUE(bad.wait_tcp_close(5s));
     for (int i = 0; i < valid; ++i) other.receive();
+  }
+}
+
+TEST(edges, a_welcome_whose_history_exceeds_the_queue_does_not_close_the_joiner) {
+  // --history 10 of 300 KiB messages is 3 MiB of history behind a 1 MiB queue. A crier.v1
+  // member's welcome carries history; if it carried all of it, the next message in the room
+  // would find the joiner's queue over its bound while the welcome is still being written, and
+  // close the joiner as a slow consumer. The welcome carries the newest that fit; the rest is paged.
+  crier_process server({"--max-message-size", "1MiB", "--max-queue-bytes", "1MiB", "--history", "10"});
+  ws_client sender(server.port(), "/ws/welcome");
+  for (int i = 1; i <= 10; ++i) {
+    sender.send_text(std::to_string(i) + ":" + std::string(300 << 10, 'w'));
+    sender.receive(10s);
+  }
+  json_client joiner(server.port(), "/ws/welcome");
+  // Traffic right behind the welcome, before the joiner has read anything.
+  for (int i = 0; i < 3; ++i) sender.send_text("live " + std::to_string(i) + std::string(200 << 10, 'l'));
+  auto const welcome = joiner.next(10s);
+  ASSERT_EQ(welcome.at("type"), "welcome");
+  auto const& history = welcome.at("history").as_array();
+  ASSERT_GE(history.size(), 1U);
+  EXPECT_LT(history.size(), 10U);
+  EXPECT_EQ(history.back().at("seq"), 10); // the newest
+  for (int i = 0; i < 3; ++i) {
+    auto const m = joiner.next_of("message", 10s);
+    EXPECT_TRUE(std::string_view(m.at("text").as_string()).starts_with("live " + std::to_string(i)));
+  }
+  // A history page is bounded the same way: asking for all of it answers with what fits.
+  joiner.send_json(R"({"type":"history","limit":100})");
+  auto const page = joiner.next_of("history", 10s);
+  auto const& older = page.at("messages").as_array();
+  EXPECT_GE(older.size(), 1U);
+  EXPECT_LT(older.size(), 13U);
+  auto const metrics = http_get(server.port(), "/metrics").response.body();
+  EXPECT_NE(metrics.find("crier_slow_consumer_closes_total 0\n"), std::string::npos) << metrics;
+}
+
+TEST(edges, a_burst_the_rate_limit_allows_is_not_a_slow_consumer_for_its_sender) {
+  // A burst of 1,000 messages in one write, which --rate-burst allows, against a queue bound of
+  // 100 messages: the sender reads its echoes as fast as they come, so it must not be closed.
+  crier_process server({"--rate-limit", "10", "--rate-burst", "1000", "--max-queue-messages", "100"});
+  ws_client other(server.port(), "/ws/burst");
+  raw_ws sender(server.port(), "/ws/burst");
+  std::vector<out_frame> frames;
+  for (int i = 0; i < 1000; ++i) frames.push_back({ws_op::text, "b" + std::to_string(i)});
+  sender.send_all(frames);
+  for (int i = 0; i < 1000; ++i) {
+    auto const r = sender.read_frame();
+    ASSERT_EQ(r.status, raw_ws::read_status::frame) << "echo " << i << ": " << r.ec.message();
+    ASSERT_EQ(r.frame.opcode, ws_op::text) << "echo " << i << ": close " << r.frame.close_code().value_or(0) << " "
+                                           << r.frame.close_reason();
+    EXPECT_EQ(r.frame.payload, "b" + std::to_string(i));
   }
 }
 

@@ -106,6 +106,11 @@ TEST(config, bad_values_exit_2_with_one_line_naming_the_flag) {
     {{"--no-such-flag"}, "--no-such-flag"},
     {{"--port"}, "--port"},
     {{"stray-positional"}, "stray-positional"},
+    {{"--presence-threshold", "0"}, "--presence-threshold"},
+    // Limits that contradict each other: a live peer, pinged less often than the idle timeout,
+    // would be closed as idle.
+    {{"--ping-interval", "30s", "--idle-timeout", "10s"}, "--ping-interval"},
+    {{"--ping-interval", "30s", "--idle-timeout", "10s"}, "--idle-timeout"},
   };
   for (auto const& c : cases) {
     auto const e = parse_fail(c.args);
