@@ -88,8 +88,13 @@ int run(options const& o) {
   auto const address = asio::ip::make_address(o.host == "localhost" ? "127.0.0.1" : o.host);
   for (auto const p : o.ports.empty() ? std::vector<std::uint16_t>{o.port} : o.ports) {
     s.endpoints.emplace_back(address, p);
-    s.host_headers.push_back((address.is_v6() ? "[" + address.to_string() + "]" : address.to_string()) + ":" +
-                             std::to_string(p));
+    // Appended piece by piece: GCC 12 warns a false -Wrestrict on `"[" + std::string` in release builds.
+    std::string host = address.is_v6() ? std::string("[") : std::string();
+    host += address.to_string();
+    if (address.is_v6()) host += ']';
+    host += ':';
+    host += std::to_string(p);
+    s.host_headers.push_back(std::move(host));
   }
   for (unsigned r = 0; r < o.rooms; ++r) s.targets.push_back(o.rooms == 1 ? o.path : fmt::format("{}-{}", o.path, r));
   s.room_size.assign(o.rooms, 0);

@@ -7,7 +7,11 @@ namespace crier {
 namespace {
 
 redis_schema::pattern room_pattern(std::string_view field) {
-  return {"crier:room:", ":" + std::string(field)};
+  // Appended rather than `":" + std::string(field)`: GCC 12's optimiser warns a false
+  // -Wrestrict on that operator+ in release builds.
+  std::string suffix(1, ':');
+  suffix += field;
+  return {"crier:room:", std::move(suffix)};
 }
 
 } // namespace
