@@ -318,6 +318,7 @@ protected:
   }
 
   void start_redis(bool keep_data = false) { redis_ = std::make_unique<redis_process>(keep_data); }
+  void redis_killed_and_restarted(bool with_data, std::string const& name);
 
   // Node `i` (0 or 1), through its own relay when `relayed`.
   crier_process& node(std::size_t i, bool relayed = false) {
@@ -538,8 +539,9 @@ TEST_F(faults, redis_frozen_thawed_then_killed_and_restarted_empty) {
 }
 
 // Redis dies and comes back without its data, then with it.
-TEST_F(faults, redis_killed_and_restarted_empty) {
-  start_redis();
+// Redis SIGKILLed under traffic and restarted, with its data (an append-only file) or empty.
+void faults::redis_killed_and_restarted(bool with_data, std::string const& name) {
+  start_redis(with_data);
   node(0);
   node(1);
   populate();
@@ -555,27 +557,13 @@ TEST_F(faults, redis_killed_and_restarted_empty) {
   auto const presence = converged(everyone());
   EXPECT_TRUE(presence) << view();
   traffic(3s);
-  finish("redis-sigkill-restart-empty", d, healed, presence, back);
+  finish(name, d, healed, presence, back);
 }
 
+TEST_F(faults, redis_killed_and_restarted_empty) { redis_killed_and_restarted(false, "redis-sigkill-restart-empty"); }
+
 TEST_F(faults, redis_killed_and_restarted_with_its_data) {
-  start_redis(true);
-  node(0);
-  node(1);
-  populate();
-  traffic(1s);
-  redis_->kill();
-  auto const d = detected(0);
-  ASSERT_TRUE(d && detected(1));
-  traffic(1s);
-  redis_->start();
-  auto const healed = clock::now();
-  ASSERT_TRUE(ready(0) && ready(1));
-  auto const back = std::chrono::duration_cast<ms>(clock::now() - healed);
-  auto const presence = converged(everyone());
-  EXPECT_TRUE(presence) << view();
-  traffic(3s);
-  finish("redis-sigkill-restart-with-data", d, healed, presence, back);
+  redis_killed_and_restarted(true, "redis-sigkill-restart-with-data");
 }
 
 // Ghosts: after a freeze episode and normal traffic, node B dies. A announces
