@@ -318,6 +318,17 @@ protected:
   }
 
   void start_redis(bool keep_data = false) { redis_ = std::make_unique<redis_process>(keep_data); }
+  // The fault is over as this is called: waits until `ready_nodes` are ready again and presence
+  // agrees, keeps the traffic going 3 s more, then finish() checks every message.
+  void recovered(std::string const& fault, std::optional<ms> detection, std::initializer_list<std::size_t> ready_nodes) {
+    auto const healed = clock::now();
+    for (auto i : ready_nodes) ASSERT_TRUE(ready(i)) << "node " << i;
+    auto const back = std::chrono::duration_cast<ms>(clock::now() - healed);
+    auto const presence = converged(everyone());
+    EXPECT_TRUE(presence) << view();
+    traffic(3s);
+    finish(fault, detection, healed, presence, back);
+  }
   void redis_killed_and_restarted(bool with_data, std::string const& name);
 
   // Node `i` (0 or 1), through its own relay when `relayed`.
@@ -496,13 +507,7 @@ TEST_F(faults, redis_frozen_then_thawed) {
   EXPECT_LE(*d1, detection_bound + 200ms);
   traffic(1500ms);
   redis_->thaw();
-  auto const healed = clock::now();
-  ASSERT_TRUE(ready(0) && ready(1));
-  auto const back = std::chrono::duration_cast<ms>(clock::now() - healed);
-  auto const presence = converged(everyone());
-  EXPECT_TRUE(presence) << view();
-  traffic(3s);
-  finish("redis-sigstop", std::max(*d0, *d1), healed, presence, back);
+  recovered("redis-sigstop", std::max(*d0, *d1), {0, 1});
   for (std::size_t i = 0; i < 2; ++i) {
     EXPECT_EQ(metric(nodes_[i]->port(), "crier_redis_link_losses_total"), std::optional<std::uint64_t>(1));
     EXPECT_EQ(count_lines(i, "redis: connection lost"), 1U) << nodes_[i]->log();
@@ -529,16 +534,9 @@ TEST_F(faults, redis_frozen_thawed_then_killed_and_restarted_empty) {
   ASSERT_TRUE(d2);
   traffic(1s);
   redis_->start();
-  auto const healed = clock::now();
-  ASSERT_TRUE(ready(0) && ready(1));
-  auto const back = std::chrono::duration_cast<ms>(clock::now() - healed);
-  auto const presence = converged(everyone());
-  EXPECT_TRUE(presence) << view();
-  traffic(3s);
-  finish("redis-sigstop-sigcont-sigkill", d2, healed, presence, back);
+  recovered("redis-sigstop-sigcont-sigkill", d2, {0, 1});
 }
 
-// Redis dies and comes back without its data, then with it.
 // Redis SIGKILLed under traffic and restarted, with its data (an append-only file) or empty.
 void faults::redis_killed_and_restarted(bool with_data, std::string const& name) {
   start_redis(with_data);
@@ -551,13 +549,7 @@ void faults::redis_killed_and_restarted(bool with_data, std::string const& name)
   ASSERT_TRUE(d && detected(1));
   traffic(1s);
   redis_->start();
-  auto const healed = clock::now();
-  ASSERT_TRUE(ready(0) && ready(1));
-  auto const back = std::chrono::duration_cast<ms>(clock::now() - healed);
-  auto const presence = converged(everyone());
-  EXPECT_TRUE(presence) << view();
-  traffic(3s);
-  finish(name, d, healed, presence, back);
+  recovered(name, d, {0, 1});
 }
 
 TEST_F(faults, redis_killed_and_restarted_empty) { redis_killed_and_restarted(false, "redis-sigkill-restart-empty"); }
@@ -651,13 +643,7 @@ TEST_F(faults, a_link_that_blackholes) {
   EXPECT_EQ(http_status(nodes_[1]->port(), "/readyz"), 200U);
   traffic(2s);
   relays_[0]->set(tcp_relay::mode::pass);
-  auto const healed = clock::now();
-  ASSERT_TRUE(ready(0));
-  auto const back = std::chrono::duration_cast<ms>(clock::now() - healed);
-  auto const presence = converged(everyone());
-  EXPECT_TRUE(presence) << view();
-  traffic(3s);
-  finish("link-blackhole", d, healed, presence, back);
+  recovered("link-blackhole", d, {0});
   EXPECT_EQ(count_lines(0, "redis: connection lost"), 1U) << nodes_[0]->log();
 }
 
@@ -674,13 +660,7 @@ TEST_F(faults, a_link_that_stalls) {
   EXPECT_LE(*d, detection_bound + 200ms);
   traffic(1s);
   relays_[0]->set(tcp_relay::mode::pass);
-  auto const healed = clock::now();
-  ASSERT_TRUE(ready(0));
-  auto const back = std::chrono::duration_cast<ms>(clock::now() - healed);
-  auto const presence = converged(everyone());
-  EXPECT_TRUE(presence) << view();
-  traffic(3s);
-  finish("link-pause", d, healed, presence, back);
+  recovered("link-pause", d, {0});
 }
 
 // Node A's link resets (RST): it notices at once and is back within the backoff.
@@ -694,13 +674,7 @@ TEST_F(faults, a_link_that_resets) {
   relays_[0]->reset();
   ASSERT_TRUE(nodes_[0]->wait_for_line(std::regex("redis: connection lost"), 5s));
   auto const d = std::chrono::duration_cast<ms>(clock::now() - at);
-  auto const healed = clock::now();
-  ASSERT_TRUE(ready(0));
-  auto const back = std::chrono::duration_cast<ms>(clock::now() - healed);
-  auto const presence = converged(everyone());
-  EXPECT_TRUE(presence) << view();
-  traffic(3s);
-  finish("link-reset", d, healed, presence, back);
+  recovered("link-reset", d, {0});
 }
 
 // A slow link (50 ms each way, well under the liveness deadline) is not a fault: nothing is
