@@ -108,22 +108,23 @@ bool room::leave(room_member* m) {
   return members_.empty();
 }
 
+std::vector<member_info const*> room::everyone_locked() const {
+  std::vector<member_info const*> all;
+  all.reserve(members_.size() + remote_members_.size());
+  for (auto const* m : members_) all.push_back(&m->info());
+  for (auto const& m : remote_members_) all.push_back(&m);
+  return all;
+}
+
 void room::deliver_presence_locked(std::string_view type, member_info const& subject, room_member const* skip) {
   if (json_members_ == 0) return; // raw members hear no presence
-  frame const f{shared(render_presence(type, now_ms(), subject)), false};
+  deliver_json_locked(frame{shared(render_presence(type, now_ms(), subject)), false}, skip);
+}
+
+void room::deliver_json_locked(frame const& f, room_member const* skip) {
   std::uint64_t sent = 0;
   for (auto* m : members_)
     if (m != skip && m->format() == wire_format::json) {
-      m->deliver(f);
-      ++sent;
-    }
-  presence_sent_.fetch_add(sent, std::memory_order_relaxed);
-}
-
-void room::deliver_json_locked(frame const& f) {
-  std::uint64_t sent = 0;
-  for (auto* m : members_)
-    if (m->format() == wire_format::json) {
       m->deliver(f);
       ++sent;
     }
@@ -157,10 +158,7 @@ void room::flush_presence(std::chrono::steady_clock::time_point now) {
     std::string text;
     if (small_again) {
       // Back to a small room: join and leave events from now on, on top of this full list.
-      std::vector<member_info const*> all;
-      all.reserve(total);
-      for (auto const* m : members_) all.push_back(&m->info());
-      for (auto const& m : remote_members_) all.push_back(&m);
+      auto const all = everyone_locked();
       text = render_presence_batch(now_ms(), total, pending_joined_, pending_left_, &all);
     } else {
       text = render_presence_batch(now_ms(), total, pending_joined_, pending_left_);
@@ -173,10 +171,7 @@ void room::flush_presence(std::chrono::steady_clock::time_point now) {
 
 frame room::members_page(members_request const& req) const {
   std::lock_guard lock(mutex_);
-  std::vector<member_info const*> all;
-  all.reserve(members_.size() + remote_members_.size());
-  for (auto const* m : members_) all.push_back(&m->info());
-  for (auto const& m : remote_members_) all.push_back(&m);
+  auto all = everyone_locked();
   auto const total = all.size();
   auto const page = page_members(std::move(all), req);
   return frame{shared(render_members_page(total, page.members, page.next)), false};

@@ -158,11 +158,14 @@ private:
   void fan_out_locked(frame const& raw, frame const& json);
   // Binary: the same frame for both formats.
   void fan_out_locked(frame const& f) { fan_out_locked(f, f); }
+  // Every member, local then remote. Under the lock.
+  std::vector<member_info const*> everyone_locked() const;
   void deliver_presence_locked(std::string_view type, member_info const& subject, room_member const* skip);
   // One join or leave: told at once in a small room, counted in a big one. `total_after` is
   // the room's size once the change is made.
   void announce_locked(bool joined, member_info const& subject, room_member const* skip, std::size_t total_after);
-  void deliver_json_locked(frame const& f);
+  // Presence to every JSON member but `skip`, counted in presence_sent().
+  void deliver_json_locked(frame const& f, room_member const* skip = nullptr);
   void push_message_locked(sequenced_message const& m, bool deliver);
   // The entry's JSON rendering, made now if nobody needed it before. Under the lock.
   std::string const* json_of(history_entry const& e) const;
