@@ -1,6 +1,6 @@
 // Fuzzes the crier.v1 decoder with the input as a client's text frame: it must never crash, and
 // what it returns must be consistent (a message's text renders back into a message event that
-// parses to the same text; an error has a known code and a reason). The same input, as a display
+// parses to the same text; a members page is bounded and sorted; an error has a known code and a reason). The same input, as a display
 // name and as a query string, exercises name validation and query parsing: an accepted name is
 // valid UTF-8, trimmed, at most 32 characters, and free of control characters.
 #include "common/names.hpp"
@@ -27,6 +27,18 @@ extern "C" int LLVMFuzzerTestOneInput(std::uint8_t const* data, std::size_t size
     CRIER_FUZZ_CHECK(event.at("text").as_string() == send->text);
   } else if (auto const* history = std::get_if<crier::history_request>(&message)) {
     CRIER_FUZZ_CHECK(history->limit >= 1 && history->limit <= crier::max_history_page);
+  } else if (auto const* members = std::get_if<crier::members_request>(&message)) {
+    // A page over a few fixed members honours the request's bounds and renders as valid JSON.
+    CRIER_FUZZ_CHECK(members->limit >= 1 && members->limit <= crier::max_members_page);
+    crier::member_info const a{"a", "Ann"}, b{"b", "bob"}, c{"c", "Cy"};
+    auto const page = crier::page_members({&c, &a, &b}, *members);
+    CRIER_FUZZ_CHECK(page.members.size() <= members->limit);
+    for (std::size_t i = 1; i < page.members.size(); ++i) CRIER_FUZZ_CHECK(page.members[i - 1]->id < page.members[i]->id);
+    for (auto const* m : page.members) CRIER_FUZZ_CHECK(members->after.empty() || m->id > members->after);
+    CRIER_FUZZ_CHECK(page.next.empty() || page.next == page.members.back()->id);
+    boost::system::error_code ec;
+    boost::json::parse(crier::render_members_page(3, page.members, page.next), ec);
+    CRIER_FUZZ_CHECK(!ec || !crier::is_valid_utf8(page.next));
   } else {
     auto const& error = std::get<crier::protocol_error>(message);
     CRIER_FUZZ_CHECK(error.code == "invalid_json" || error.code == "unknown_type" || error.code == "invalid_field");
