@@ -256,6 +256,29 @@ std::variant<config, early_exit> parse_command_line(int argc, char const* const*
     ->check(CLI::Range(1, 10'000'000))
     ->capture_default_str();
 
+  // Compression.
+  std::string compression = "on", compression_min_size;
+  app.add_option("--compression", compression,
+                 "permessage-deflate for clients that offer it: on or off. Each broadcast is compressed once")
+    ->envname("CRIER_COMPRESSION")
+    ->check(CLI::IsMember({"on", "off"}))
+    ->capture_default_str();
+  app.add_option("--compression-min-size", compression_min_size,
+                 "Messages smaller than this go out uncompressed; 0 compresses all that shrink")
+    ->envname("CRIER_COMPRESSION_MIN_SIZE")
+    ->check(CLI::Validator(
+      [](std::string& value) -> std::string {
+        if (!parse_size(value)) return "'" + value + "' is not a size in bytes (e.g. 128, 1KiB)";
+        return {};
+      },
+      "BYTES"))
+    ->default_str(std::to_string(cfg.compression_min_size));
+  app.add_option("--compression-level", cfg.compression_level,
+                 "zlib level for what the server compresses: 1 is fastest, 9 smallest")
+    ->envname("CRIER_COMPRESSION_LEVEL")
+    ->check(CLI::Range(1, 9))
+    ->capture_default_str();
+
   // Who may connect.
   app.add_option("--allowed-origins", cfg.allowed_origins,
                  "Comma-separated origins allowed to open WebSockets, or *. Default: requests with no Origin "
@@ -304,6 +327,8 @@ std::variant<config, early_exit> parse_command_line(int argc, char const* const*
   }
 
   convert(max_message_size, cfg.max_message_size, parse_size);
+  convert(compression_min_size, cfg.compression_min_size, parse_size);
+  cfg.compression = compression == "on";
   convert(shutdown_timeout, cfg.shutdown_timeout, parse_duration);
   convert(empty_room_ttl, cfg.empty_room_ttl, parse_duration);
   convert(max_queue_bytes, cfg.max_queue_bytes, parse_size);

@@ -57,6 +57,12 @@ struct config {
   // Big rooms: past this many members, presence is counted and sent at most once per interval.
   std::size_t presence_threshold = 100;
 
+  // permessage-deflate (RFC 7692): offered by browsers and most clients. Each broadcast is
+  // compressed once and shared by every member that took it.
+  bool compression = true;
+  std::size_t compression_min_size = 128; // smaller messages go out plain
+  int compression_level = 1;
+
   // Who may connect.
   std::string allowed_origins; // empty: no Origin, or the Origin of the Host itself; "*": any
   std::string auth_token;      // empty: no token required

@@ -1,5 +1,7 @@
 #include "server/metrics.hpp"
 
+#include "server/rooms/deflated.hpp"
+
 #include <fstream>
 #include <sstream>
 #include <string_view>
@@ -119,6 +121,12 @@ std::string metrics::render(metrics_gauges const& g) const {
   w.sample("crier_messages_out_total", load(messages_out_.v));
   w.family("crier_bytes_out_total", "counter", "Payload bytes written to clients.");
   w.sample("crier_bytes_out_total", load(bytes_out_.v));
+  w.family("crier_compressed_messages_out_total", "counter",
+           "Messages written to clients compressed with permessage-deflate.");
+  w.sample("crier_compressed_messages_out_total", load(compressed_out_.v));
+  w.family("crier_compressions_total", "counter",
+           "Messages compressed: once per broadcast and format, however many members receive it.");
+  w.sample("crier_compressions_total", deflate_compressions());
 
   w.family("crier_slow_consumer_closes_total", "counter", "Sessions closed with 1008 for falling behind.");
   w.sample("crier_slow_consumer_closes_total", load(slow_closes_.v));

@@ -33,7 +33,8 @@ std::unique_ptr<boost::asio::ssl::context> make_tls_context(config const& cfg) {
 server_state::server_state(config cfg)
   : config_(std::move(cfg)),
     rooms_(room_settings{config_.history, config_.empty_room_ttl, config_.max_empty_rooms, config_.max_rooms,
-                         &metrics_, config_.presence_threshold}),
+                         &metrics_, config_.presence_threshold, std::chrono::milliseconds{100},
+                         config_.compression ? config_.compression_min_size : SIZE_MAX}),
     tls_(make_tls_context(config_)) {}
 
 bool server_state::try_reserve_session() noexcept {

@@ -1,5 +1,9 @@
 #pragma once
-// One encoded message on its way out: an immutable payload shared by every recipient's queue.
+// One encoded message on its way out: an immutable payload shared by every recipient's queue, and
+// beside it, when a recipient in the room took permessage-deflate, the place for its compressed
+// copy (deflated.hpp), shared the same way.
+
+#include "server/rooms/deflated.hpp"
 
 #include <cstddef>
 #include <memory>
@@ -10,6 +14,9 @@ namespace crier {
 struct frame {
   std::shared_ptr<std::string const> payload;
   bool binary = false;
+  // Null when nobody who receives this frame compresses, or the payload is under the size worth
+  // compressing; a writer with deflate then compresses a frame meant for it alone by itself.
+  std::shared_ptr<deflate_cache const> deflated = nullptr;
 
   std::size_t size() const noexcept { return payload ? payload->size() : 0; }
 };

@@ -5,6 +5,7 @@
 // pays for JSON at all.
 
 #include "common/protocol.hpp"
+#include "server/rooms/deflated.hpp"
 
 #include <cstdint>
 #include <memory>
@@ -22,6 +23,10 @@ struct history_entry {
   // The rendered "message" event, or null until a JSON member first needs it. The room renders
   // it under its lock (see room::json_of), which is why it may be set through a const entry.
   mutable std::shared_ptr<std::string const> json;
+  // Their compressed copies, once a member with permessage-deflate needed them: a replay sends
+  // the bytes the live broadcast compressed. Set under the room's lock like `json`.
+  mutable std::shared_ptr<deflate_cache const> text_deflated = nullptr;
+  mutable std::shared_ptr<deflate_cache const> json_deflated = nullptr;
 };
 
 // Not thread-safe: the room guards it with its lock. Sequence numbers are pushed in increasing

@@ -83,12 +83,14 @@ void room::join(room_member* m, join_options const& options) {
     auto const entries = history_.after(*since);
     auto const first = newest_that_fit(entries, options.replay_bytes, options.replay_messages,
                                        [](history_entry const& e) { return e.text->size(); });
-    for (auto i = first; i < entries.size(); ++i) m->deliver(frame{entries[i]->text, false});
+    for (auto i = first; i < entries.size(); ++i)
+      m->deliver(entry_frame_locked(entries[i]->text, entries[i]->text_deflated, m->deflates()));
   }
 
   announce_locked(true, m->info(), m, total_after);
   members_.push_back(m);
   if (m->format() == wire_format::json) ++json_members_;
+  if (m->deflates()) ++deflate_members_;
   if (uplink_) uplink_->joined(name_, m->info());
 }
 
@@ -99,6 +101,7 @@ bool room::leave(room_member* m) {
   *it = members_.back(); // order among members does not matter; removal is O(1)
   members_.pop_back();
   if (m->format() == wire_format::json) --json_members_;
+  if (m->deflates()) --deflate_members_;
   announce_locked(false, m->info(), m, members_.size() + remote_members_.size());
   if (uplink_) uplink_->left(name_, m->info());
   if (members_.empty()) {
@@ -106,6 +109,23 @@ bool room::leave(room_member* m) {
     empty_since_ = std::chrono::steady_clock::now();
   }
   return members_.empty();
+}
+
+frame room::shared_frame_locked(std::shared_ptr<std::string const> payload, bool binary) const {
+  frame f{std::move(payload), binary};
+  // Only an allocation here: the compression itself happens once, in the first writer that needs it.
+  if (deflate_members_ > 0 && f.size() >= compression_min_size_) f.deflated = std::make_shared<deflate_cache>();
+  return f;
+}
+
+frame room::entry_frame_locked(std::shared_ptr<std::string const> const& payload,
+                               std::shared_ptr<deflate_cache const>& slot, bool for_deflate) const {
+  frame f{payload, false};
+  if (for_deflate && f.size() >= compression_min_size_) {
+    if (!slot) slot = std::make_shared<deflate_cache>();
+    f.deflated = slot;
+  }
+  return f;
 }
 
 std::vector<member_info const*> room::everyone_locked() const {
@@ -118,7 +138,7 @@ std::vector<member_info const*> room::everyone_locked() const {
 
 void room::deliver_presence_locked(std::string_view type, member_info const& subject, room_member const* skip) {
   if (json_members_ == 0) return; // raw members hear no presence
-  deliver_json_locked(frame{shared(render_presence(type, now_ms(), subject)), false}, skip);
+  deliver_json_locked(shared_frame_locked(shared(render_presence(type, now_ms(), subject))), skip);
 }
 
 void room::deliver_json_locked(frame const& f, room_member const* skip) {
@@ -163,7 +183,7 @@ void room::flush_presence(std::chrono::steady_clock::time_point now) {
     } else {
       text = render_presence_batch(now_ms(), total, pending_joined_, pending_left_);
     }
-    deliver_json_locked(frame{shared(std::move(text)), false});
+    deliver_json_locked(shared_frame_locked(shared(std::move(text))));
   }
   pending_joined_ = pending_left_ = 0;
   if (small_again) big_ = false;
@@ -186,15 +206,15 @@ void room::publish_text(member_info const& from, std::shared_ptr<std::string con
   std::lock_guard lock(mutex_);
   auto const seq = ++seq_;
   auto const ts = now_ms();
-  frame const raw{std::move(text), false};
-  frame json{nullptr, false};
+  frame const raw = shared_frame_locked(std::move(text));
+  frame json;
   // Rendered once, for all JSON members and the history alike; not at all while only raw
   // members listen (the history renders it if a JSON member ever asks).
   if (json_members_ > 0) {
-    json.payload = shared(render_message(seq, ts, from, *raw.payload));
+    json = shared_frame_locked(shared(render_message(seq, ts, from, *raw.payload)));
     json_renders_.fetch_add(1, std::memory_order_relaxed);
   }
-  if (history_.capacity() > 0) history_.push({seq, ts, from, raw.payload, json.payload});
+  if (history_.capacity() > 0) history_.push({seq, ts, from, raw.payload, json.payload, raw.deflated, json.deflated});
   fan_out_locked(raw, json);
 }
 
@@ -208,7 +228,7 @@ std::string const* room::json_of(history_entry const& e) const {
 
 void room::publish_binary(std::shared_ptr<std::string const> data, member_info const& from) {
   std::lock_guard lock(mutex_);
-  frame const f{std::move(data), true};
+  frame const f = shared_frame_locked(std::move(data), true);
   fan_out_locked(f);
   // Binary has no seq: local members have it now, the other nodes off the channel.
   if (uplink_) uplink_->publish_binary(name_, from, f.payload);
@@ -216,14 +236,15 @@ void room::publish_binary(std::shared_ptr<std::string const> data, member_info c
 
 void room::push_message_locked(sequenced_message const& m, bool deliver) {
   seq_ = m.seq;
-  frame const raw{m.text, false};
-  frame json{nullptr, false};
+  frame const raw = shared_frame_locked(m.text);
+  frame json;
   // As for publish_text: rendered once, and only if a JSON member listens now.
   if (deliver && json_members_ > 0) {
-    json.payload = shared(render_message(m.seq, m.ts, m.from, *m.text));
+    json = shared_frame_locked(shared(render_message(m.seq, m.ts, m.from, *m.text)));
     json_renders_.fetch_add(1, std::memory_order_relaxed);
   }
-  if (history_.capacity() > 0) history_.push({m.seq, m.ts, m.from, raw.payload, json.payload});
+  if (history_.capacity() > 0)
+    history_.push({m.seq, m.ts, m.from, raw.payload, json.payload, raw.deflated, json.deflated});
   if (!deliver) return;
   fan_out_locked(raw, json);
 }
@@ -236,10 +257,10 @@ void room::deliver_sequenced(sequenced_message const& m) {
 
 void room::deliver_unsequenced(member_info const& from, std::shared_ptr<std::string const> text) {
   std::lock_guard lock(mutex_);
-  frame const raw{std::move(text), false};
-  frame json{nullptr, false};
+  frame const raw = shared_frame_locked(std::move(text));
+  frame json;
   if (json_members_ > 0) {
-    json.payload = shared(render_unsequenced_message(now_ms(), from, *raw.payload));
+    json = shared_frame_locked(shared(render_unsequenced_message(now_ms(), from, *raw.payload)));
     json_renders_.fetch_add(1, std::memory_order_relaxed);
   }
   fan_out_locked(raw, json);
@@ -247,7 +268,7 @@ void room::deliver_unsequenced(member_info const& from, std::shared_ptr<std::str
 
 void room::deliver_remote_binary(std::shared_ptr<std::string const> data) {
   std::lock_guard lock(mutex_);
-  frame const f{std::move(data), true};
+  frame const f = shared_frame_locked(std::move(data), true);
   fan_out_locked(f);
 }
 

@@ -35,6 +35,9 @@ public:
   virtual wire_format format() const noexcept = 0;
   virtual member_info const& info() const noexcept = 0;
   virtual std::size_t queued_bytes() const noexcept { return 0; }
+  // True when the member negotiated permessage-deflate: the room then gives the frames it shares
+  // a place for their compressed copy. Fixed for the member's life.
+  virtual bool deflates() const noexcept { return false; }
 
 protected:
   ~room_member() = default;
@@ -123,6 +126,9 @@ public:
   // many there are; the rest are paged with members_page()). A flush that finds the room back
   // at or under the threshold sends the full member list with it, and the room is small again.
   void set_presence_threshold(std::size_t threshold) noexcept { presence_threshold_ = threshold; }
+  // Shared frames of at least this many bytes carry a deflate_cache while a member that
+  // compresses is in the room (SIZE_MAX: never). Smaller ones go out plain to everybody.
+  void set_compression_min_size(std::size_t bytes) noexcept { compression_min_size_ = bytes; }
   // Sends the presence counted since the last flush, if any. Called every presence interval.
   // Past presence_budget members, a room flushes less often, so that its presence costs at most
   // about presence_budget frames a second: a room of 10,000 flushes once a second.
@@ -158,6 +164,12 @@ private:
   void fan_out_locked(frame const& raw, frame const& json);
   // Binary: the same frame for both formats.
   void fan_out_locked(frame const& f) { fan_out_locked(f, f); }
+  // A frame of `payload` for everyone in the room, with a place for its compressed copy when a
+  // member compresses and the payload is worth it. Under the lock.
+  frame shared_frame_locked(std::shared_ptr<std::string const> payload, bool binary = false) const;
+  // The same for a history entry's payload, keeping the place in `slot` for later replays.
+  frame entry_frame_locked(std::shared_ptr<std::string const> const& payload,
+                           std::shared_ptr<deflate_cache const>& slot, bool for_deflate) const;
   // Every member, local then remote. Under the lock.
   std::vector<member_info const*> everyone_locked() const;
   void deliver_presence_locked(std::string_view type, member_info const& subject, room_member const* skip);
@@ -177,6 +189,8 @@ private:
   std::vector<room_member*> members_;
   std::vector<member_info> remote_members_; // cluster mode: members on other nodes
   std::size_t json_members_ = 0;
+  std::size_t deflate_members_ = 0;
+  std::size_t compression_min_size_ = 0;
   std::uint64_t seq_ = 0;
   history_ring history_;
   std::chrono::steady_clock::time_point empty_since_;

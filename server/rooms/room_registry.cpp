@@ -51,6 +51,7 @@ std::shared_ptr<room>* room_registry::slot_locked(std::string const& name) {
   slot = std::make_shared<room>(name, settings_.history, random_hex(8), uplink_);
   slot->set_metrics(settings_.metrics);
   slot->set_presence_threshold(settings_.presence_threshold);
+  slot->set_compression_min_size(settings_.compression_min_size);
   ++empty_rooms_;
   return &slot;
 }

@@ -30,6 +30,9 @@ struct room_settings {
   // never. A finite threshold starts the presence ticker, which flushes every interval.
   std::size_t presence_threshold = static_cast<std::size_t>(-1);
   std::chrono::milliseconds presence_interval{100};
+  // Payloads from this size up are worth compressing for members with permessage-deflate
+  // (see room::set_compression_min_size); SIZE_MAX when compression is off.
+  std::size_t compression_min_size = 0;
 };
 
 struct room_summary {

@@ -6,28 +6,53 @@
 
 namespace crier {
 
-std::size_t frame_batch(write_batch& b) {
+std::size_t frame_batch(write_batch& b, deflate_policy const* deflate) {
   // Everything queued goes out in one gather write instead of one write per message: this is
   // what keeps the cost per delivery down when a session has several messages waiting. Small
   // payloads are copied next to their headers, so that a batch of chat messages is one
   // contiguous buffer; large ones are sent from the shared payload where they are.
   constexpr std::size_t copy_below = 2048;
+  b.wire.clear();
+  b.own.clear();
+  // At most one own copy per frame: with the room reserved, the strings never move, and the
+  // views into them stay valid.
+  if (deflate != nullptr) b.own.reserve(b.frames.size());
+  b.compressed = 0;
   std::size_t scratch_size = 0;
-  for (auto const& f : b.frames) scratch_size += max_frame_header + (f.size() < copy_below ? f.size() : 0);
+  for (auto const& f : b.frames) {
+    std::string_view bytes = f.payload ? std::string_view(*f.payload) : std::string_view{};
+    bool compressed = false;
+    if (deflate != nullptr && f.size() >= deflate->min_size && f.size() <= deflate->max_size) {
+      std::string_view copy;
+      if (f.deflated) {
+        copy = f.deflated->get(*f.payload, deflate->level);
+      } else if (auto& own = b.own.emplace_back(); deflate_message(bytes, deflate->level, own)) {
+        copy = own;
+      }
+      if (!copy.empty()) {
+        bytes = copy;
+        compressed = true;
+        ++b.compressed;
+      }
+    }
+    b.wire.emplace_back(bytes, compressed);
+    scratch_size += max_frame_header + (bytes.size() < copy_below ? bytes.size() : 0);
+  }
   b.bytes.resize(scratch_size);
   b.buffers.clear();
   std::size_t total = 0;
   std::uint8_t* out = b.bytes.data();
   std::uint8_t const* segment = out; // the start of the scratch bytes not yet in `buffers`
-  for (auto const& f : b.frames) {
-    out += encode_frame_header(out, f.size(), f.binary);
-    if (f.size() < copy_below) {
-      if (f.size() > 0) std::memcpy(out, f.payload->data(), f.size());
-      out += f.size();
+  for (std::size_t i = 0; i < b.frames.size(); ++i) {
+    auto const [bytes, compressed] = b.wire[i];
+    out += encode_frame_header(out, bytes.size(), b.frames[i].binary, compressed);
+    if (bytes.size() < copy_below) {
+      if (!bytes.empty()) std::memcpy(out, bytes.data(), bytes.size());
+      out += bytes.size();
     } else {
       b.buffers.emplace_back(segment, static_cast<std::size_t>(out - segment));
-      b.buffers.emplace_back(f.payload->data(), f.size());
-      total += f.size();
+      b.buffers.emplace_back(bytes.data(), bytes.size());
+      total += bytes.size();
       segment = out;
     }
   }

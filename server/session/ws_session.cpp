@@ -2,6 +2,7 @@
 // ws_session_writer.cpp.
 #include "server/session/ws_session.hpp"
 
+#include "common/deflate_offer.hpp"
 #include "common/utf8.hpp"
 #include "server/http/responses.hpp"
 #include "server/logging.hpp"
@@ -20,6 +21,7 @@
 #include <boost/beast/websocket/error.hpp>
 #include <boost/beast/websocket/rfc6455.hpp>
 #include <boost/beast/websocket/ssl.hpp>
+#include <boost/beast/zlib/error.hpp>
 
 namespace crier {
 
@@ -166,10 +168,34 @@ asio::awaitable<void> ws_session<Stream>::run(upgrade_request req, join_options 
   timeouts.idle_timeout = websocket::stream_base::none(); // the writer pings and checks idleness
   timeouts.keep_alive_pings = false;
   ws_.set_option(timeouts);
-  ws_.set_option(websocket::stream_base::decorator([json = format_ == wire_format::json](websocket::response_type& res) {
-    res.set(http::field::server, server_header);
-    if (json) res.set(http::field::sec_websocket_protocol, json_subprotocol);
-  }));
+  // permessage-deflate is negotiated here rather than by Beast: Beast answers an offer of an
+  // 8-bit server window with 9 bits (which the client must refuse) and looks at the first offer
+  // only. Beast takes its own settings from the answer, so it inflates what the client sends
+  // with the window agreed; it writes nothing but control frames, which are never compressed,
+  // and the writer compresses the rest.
+  deflate_agreement deflate;
+  if (cfg.compression) {
+    std::string offers;
+    auto const [first, last] = req.equal_range(http::field::sec_websocket_extensions);
+    for (auto it = first; it != last; ++it) {
+      if (!offers.empty()) offers += ',';
+      offers.append(it->value().data(), it->value().size());
+    }
+    if (!offers.empty()) deflate = negotiate_deflate(offers);
+  }
+  if (deflate.accepted) {
+    websocket::permessage_deflate pmd;
+    pmd.server_enable = true;
+    pmd.msg_size_threshold = SIZE_MAX;
+    ws_.set_option(pmd);
+    deflate_bits_ = static_cast<std::uint8_t>(deflate.server_max_window_bits);
+  }
+  ws_.set_option(websocket::stream_base::decorator(
+    [json = format_ == wire_format::json, extensions = std::move(deflate.response)](websocket::response_type& res) {
+      res.set(http::field::server, server_header);
+      if (json) res.set(http::field::sec_websocket_protocol, json_subprotocol);
+      if (!extensions.empty()) res.set(http::field::sec_websocket_extensions, extensions);
+    }));
   ws_.read_message_max(cfg.max_message_size);
   // Whole messages as single frames: one write per message instead of one per 4 KiB.
   ws_.auto_fragment(false);
@@ -201,6 +227,7 @@ asio::awaitable<void> ws_session<Stream>::run(upgrade_request req, join_options 
   }
   state_.metrics().connection(conn_outcome::accepted);
   req = {}; // the upgrade request's headers would otherwise live as long as the session
+  ws_.set_option(websocket::stream_base::decorator([](websocket::response_type&) {})); // and the answer's
   // Only from here on: the handshake's own response goes through the gate too, ahead of any frame.
   ws_.next_layer().before_each_write([](void* self) { static_cast<ws_session*>(self)->flush_ahead_of_beasts_close(); },
                                      this);
@@ -296,6 +323,17 @@ asio::awaitable<void> ws_session<Stream>::read_messages() {
     ++messages_read_;
     handle_message(std::move(data));
     if (can_idle()) co_return wait_readable();
+  }
+  if (ec.category() == beast::zlib::make_error_code(beast::zlib::error::general).category()) {
+    // Compressed data that does not inflate. Beast stops reading without a close frame; RFC 7692
+    // section 8 says to fail the connection, and the client is told why with 1007 (the payload
+    // is not what its frame header says), through the gate like any frame of the writer's.
+    log_info("ws compressed message does not inflate, closing with 1007",
+             {{"peer", peer_}, {"room", room_name_}, {"error", ec.message()}});
+    sent_close_code_ = websocket::close_code::bad_payload;
+    static constexpr std::array<std::uint8_t, 4 + 23> close_frame{
+      0x88, 25, 0x03, 0xEF, 'i', 'n', 'v', 'a', 'l', 'i', 'd', ' ', 'c', 'o', 'm', 'p', 'r', 'e', 's', 's', 'e', 'd', ' ', 'd', 'a', 't', 'a'};
+    co_await ws_.next_layer().async_write_some(asio::buffer(close_frame), nothrow);
   }
   end(ec);
 }

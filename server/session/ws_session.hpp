@@ -90,6 +90,7 @@ public:
   wire_format format() const noexcept override { return format_; }
   member_info const& info() const noexcept override { return identity_; }
   std::size_t queued_bytes() const noexcept override { return queue_.bytes_relaxed(); }
+  bool deflates() const noexcept override { return deflate_bits_ != 0; }
 
   // wakeable, and every on-thread wake-up (the timer, the handshake's end, a close decided): on
   // the session's thread, writes what is queued; the writer coroutine takes over only what has
@@ -154,6 +155,8 @@ private:
   // peer's close), what is already queued, such as the echoes of the messages read before the
   // bad frame, goes out ahead of it: the peer gets every message the server took from it.
   void flush_ahead_of_beasts_close();
+  // What this session's writes compress, when it negotiated permessage-deflate.
+  deflate_policy outbound_deflate() const;
 
   // Beast frames and reads; the gate beneath it lets the writer's batches and Beast's own
   // frames take turns on the socket, and follows the frames read.
@@ -192,6 +195,9 @@ private:
   clock::time_point timer_at_ = clock::time_point::max();
   bool rate_logged_ = false;
   bool flushed_ahead_of_close_ = false;
+  // permessage-deflate: 0 when not negotiated, else the client's server_max_window_bits (what it
+  // inflates with, so what a compressed message may span).
+  std::uint8_t deflate_bits_ = 0;
 };
 
 } // namespace crier

@@ -101,7 +101,8 @@ typename ws_session<Stream>::step ws_session<Stream>::pump() {
     // A close was decided (send nothing more), or Beast is closing (the peer's close came in and
     // Beast has answered it): no data frame may follow a close frame.
     if (!queue_.discarding() && ws_.is_open()) {
-      auto const total = frame_batch(b);
+      auto const deflate = outbound_deflate();
+      auto const total = frame_batch(b, deflate_bits_ != 0 ? &deflate : nullptr);
       // Most of the time the socket has room and the batch goes out here and now; what it does
       // not take goes through the gate, in the writer coroutine.
       auto written = ws_.next_layer().write_now(b.buffers);
@@ -112,7 +113,7 @@ typename ws_session<Stream>::step ws_session<Stream>::pump() {
         b = write_batch{};
         return step::write_rest;
       }
-      state_.metrics().written(b.frames.size(), b.payload_bytes);
+      state_.metrics().written(b.frames.size(), b.payload_bytes, b.compressed);
     }
     queue_.written(b.payload_bytes);
     b.frames.clear();
@@ -157,7 +158,7 @@ asio::awaitable<void> ws_session<Stream>::writer(step s) {
         abort_socket();
         co_return;
       }
-      state_.metrics().written(unsent_->frames.size(), unsent_->payload_bytes);
+      state_.metrics().written(unsent_->frames.size(), unsent_->payload_bytes, unsent_->compressed);
       queue_.written(unsent_->payload_bytes);
       unsent_.reset();
       break;
@@ -177,16 +178,28 @@ void ws_session<Stream>::flush_ahead_of_beasts_close() {
   close_request ignored;
   if (queue_.take(batch->frames, ignored) != outbound_queue::take_result::batch) return;
   for (auto const& f : batch->frames) batch->payload_bytes += f.size();
-  frame_batch(*batch);
+  auto const deflate = outbound_deflate();
+  frame_batch(*batch, deflate_bits_ != 0 ? &deflate : nullptr);
   // Through the gate, so it goes out after a rest of the writer's already in progress and before
   // the close frame that asked for this turn. The queue's bounds held these bytes, and the close
   // timeout bounds how long the peer may take to read them.
   auto& b = *batch;
   ws_.next_layer().async_write_some(
     b.buffers, [self = this->shared_from_this(), batch = std::move(batch)](boost::system::error_code ec, std::size_t) {
-      if (!ec) self->state_.metrics().written(batch->frames.size(), batch->payload_bytes);
+      if (!ec) self->state_.metrics().written(batch->frames.size(), batch->payload_bytes, batch->compressed);
       self->queue_.written(batch->payload_bytes);
     });
+}
+
+template <class Stream>
+deflate_policy ws_session<Stream>::outbound_deflate() const {
+  auto const& cfg = state_.cfg();
+  deflate_policy p;
+  p.min_size = cfg.compression_min_size;
+  p.level = cfg.compression_level;
+  // Compressed without context, a message refers back at most its own length.
+  if (deflate_bits_ < 15) p.max_size = std::size_t{1} << deflate_bits_;
+  return p;
 }
 
 // The members defined here, one by one: ws_session.cpp instantiates the class itself, and a
@@ -199,7 +212,8 @@ void ws_session<Stream>::flush_ahead_of_beasts_close() {
   template bool ws_session<Stream>::writer_ends(step);                                          \
   template asio::awaitable<void> ws_session<Stream>::writer(step);                              \
   template void ws_session<Stream>::arm_wake_timer();                                            \
-  template void ws_session<Stream>::flush_ahead_of_beasts_close();
+  template void ws_session<Stream>::flush_ahead_of_beasts_close();                               \
+  template deflate_policy ws_session<Stream>::outbound_deflate() const;
 CRIER_WS_SESSION_WRITER(plain_ws_stream)
 CRIER_WS_SESSION_WRITER(tls_stream)
 #undef CRIER_WS_SESSION_WRITER

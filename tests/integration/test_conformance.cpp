@@ -125,7 +125,8 @@ TEST_F(conformance, unmasked_client_frames_get_1002) {
 }
 
 TEST_F(conformance, reserved_bits_get_1002) {
-  // No extension is negotiated (crier offers none), so every RSV bit must be 0.
+  // This client offers no extension, so every RSV bit must be 0 (test_compression.cpp covers RSV1
+  // on a connection that took permessage-deflate).
   struct bits {
     bool r1, r2, r3;
   };

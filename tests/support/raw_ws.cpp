@@ -101,7 +101,7 @@ std::string http_head::field(std::string const& lower_name) const {
   return it == fields.end() ? std::string{} : it->second;
 }
 
-std::string raw_ws::upgrade_request(std::string const& target, std::string_view key) {
+std::string raw_ws::upgrade_request(std::string const& target, std::string_view key, std::string const& headers) {
   return "GET " + target +
          " HTTP/1.1\r\n"
          "Host: 127.0.0.1\r\n"
@@ -110,8 +110,8 @@ std::string raw_ws::upgrade_request(std::string const& target, std::string_view 
          "Sec-WebSocket-Key: " +
          std::string(key) +
          "\r\n"
-         "Sec-WebSocket-Version: 13\r\n"
-         "\r\n";
+         "Sec-WebSocket-Version: 13\r\n" +
+         headers + "\r\n";
 }
 
 void raw_ws::connect_tcp(std::uint16_t port, std::chrono::milliseconds timeout) {
@@ -121,9 +121,10 @@ void raw_ws::connect_tcp(std::uint16_t port, std::chrono::milliseconds timeout) 
   stream_.socket().set_option(tcp::no_delay(true));
 }
 
-void raw_ws::connect(std::uint16_t port, std::string const& target, std::chrono::milliseconds timeout) {
+void raw_ws::connect(std::uint16_t port, std::string const& target, std::chrono::milliseconds timeout,
+                     std::string const& headers) {
   connect_tcp(port, timeout);
-  write_raw(upgrade_request(target), timeout);
+  write_raw(upgrade_request(target, sample_key, headers), timeout);
   auto const head = read_http(timeout);
   if (!head) throw std::runtime_error("raw_ws: no HTTP response to the upgrade of " + target);
   if (head->status != 101)
@@ -132,6 +133,7 @@ void raw_ws::connect(std::uint16_t port, std::string const& target, std::chrono:
     throw std::runtime_error("raw_ws: 101 without Upgrade: websocket / Connection: upgrade");
   if (head->field("sec-websocket-accept") != sample_accept)
     throw std::runtime_error("raw_ws: wrong Sec-WebSocket-Accept '" + head->field("sec-websocket-accept") + "'");
+  handshake_ = *head;
 }
 
 void raw_ws::write_raw(std::string_view bytes, std::chrono::milliseconds timeout) {

@@ -89,11 +89,16 @@ public:
   raw_ws(raw_ws const&) = delete;
   raw_ws& operator=(raw_ws const&) = delete;
 
-  void connect(std::uint16_t port, std::string const& target, std::chrono::milliseconds timeout = 5s);
+  // `headers` are extra request lines, each ending in "\r\n" (say, a Sec-WebSocket-Extensions offer).
+  void connect(std::uint16_t port, std::string const& target, std::chrono::milliseconds timeout = 5s,
+               std::string const& headers = {});
+  // The 101 response of connect().
+  http_head const& handshake() const { return handshake_; }
   // The TCP connection only, for tests that write their own request bytes.
   void connect_tcp(std::uint16_t port, std::chrono::milliseconds timeout = 5s);
   // The upgrade request `connect` sends, for tests that want to alter it.
-  static std::string upgrade_request(std::string const& target, std::string_view key = sample_key);
+  static std::string upgrade_request(std::string const& target, std::string_view key = sample_key,
+                                     std::string const& headers = {});
 
   // Writes bytes as they are; throws on error or timeout.
   void write_raw(std::string_view bytes, std::chrono::milliseconds timeout = 5s);
@@ -135,6 +140,7 @@ private:
   boost::asio::io_context ioc_;
   boost::beast::tcp_stream stream_{ioc_};
   std::string buffer_; // received but not yet consumed
+  http_head handshake_;
 };
 
 } // namespace crier::test

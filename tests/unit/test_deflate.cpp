@@ -1,0 +1,149 @@
+// permessage-deflate on the server's side: which offers are accepted and how they are answered
+// (RFC 7692 section 7), and that what the server compresses inflates, with the client's window,
+// to the same bytes.
+#include "common/deflate_offer.hpp"
+#include "server/rooms/deflated.hpp"
+
+#include <boost/beast/zlib/inflate_stream.hpp>
+#include <gtest/gtest.h>
+
+#include <string>
+
+namespace crier {
+namespace {
+
+TEST(deflate_offer, answers) {
+  struct row {
+    char const* offer;
+    char const* response; // empty: declined
+  };
+  for (auto const& r : std::initializer_list<row>{
+         {"permessage-deflate", "permessage-deflate; server_no_context_takeover"},
+         // Chromium, Node ws and Python websockets: the server may pick the client's window.
+         {"permessage-deflate; client_max_window_bits",
+          "permessage-deflate; server_no_context_takeover; client_max_window_bits=10"},
+         {"permessage-deflate; client_max_window_bits=15", "permessage-deflate; server_no_context_takeover; client_max_window_bits=10"},
+         {"permessage-deflate; client_max_window_bits=9", "permessage-deflate; server_no_context_takeover; client_max_window_bits=9"},
+         // 8 bits: zlib compresses with 9 when asked for 8, so the server keeps its full window.
+         {"permessage-deflate; client_max_window_bits=8", "permessage-deflate; server_no_context_takeover"},
+         {"permessage-deflate; server_max_window_bits=8",
+          "permessage-deflate; server_no_context_takeover; server_max_window_bits=8"},
+         {"permessage-deflate; server_max_window_bits=12; server_no_context_takeover; client_no_context_takeover",
+          "permessage-deflate; server_no_context_takeover; server_max_window_bits=12; client_no_context_takeover"},
+         {"PerMessage-Deflate ; Client_Max_Window_Bits = \"12\"",
+          "permessage-deflate; server_no_context_takeover; client_max_window_bits=10"},
+         // The first acceptable offer wins; others and other extensions are skipped.
+         {"x-webkit-deflate-frame, permessage-deflate; server_max_window_bits=10",
+          "permessage-deflate; server_no_context_takeover; server_max_window_bits=10"},
+         {"permessage-deflate; foo, permessage-deflate; client_no_context_takeover",
+          "permessage-deflate; server_no_context_takeover; client_no_context_takeover"},
+         {", ,permessage-deflate,", "permessage-deflate; server_no_context_takeover"},
+         // Declined (RFC 7692 section 5: unknown, repeated, missing or invalid values).
+         {"permessage-deflate; server_max_window_bits", ""},
+         {"permessage-deflate; server_max_window_bits=7", ""},
+         {"permessage-deflate; server_max_window_bits=16", ""},
+         {"permessage-deflate; server_max_window_bits=010", ""},
+         {"permessage-deflate; client_max_window_bits=1a", ""},
+         {"permessage-deflate; client_max_window_bits; client_max_window_bits", ""},
+         {"permessage-deflate; server_no_context_takeover=1", ""},
+         {"permessage-deflate; client_no_context_takeover; client_no_context_takeover", ""},
+         {"permessage-deflate; mystery=1", ""},
+         {"x-webkit-deflate-frame", ""},
+         // A syntax error declines everything, even an acceptable offer before it.
+         {"permessage-deflate, permessage-deflate; =", ""},
+         {"permessage-deflate; client_max_window_bits=\"12", ""},
+         {"permessage-deflate;", ""},
+         {"", ""},
+       }) {
+    SCOPED_TRACE(r.offer);
+    auto const a = negotiate_deflate(r.offer);
+    EXPECT_EQ(a.accepted, *r.response != '\0');
+    EXPECT_EQ(a.response, r.response);
+  }
+}
+
+TEST(deflate_offer, records_the_windows) {
+  auto const a = negotiate_deflate("permessage-deflate; server_max_window_bits=9; client_max_window_bits=11");
+  ASSERT_TRUE(a.accepted);
+  EXPECT_EQ(a.server_max_window_bits, 9);
+  EXPECT_EQ(a.client_max_window_bits, 10);
+  EXPECT_FALSE(a.client_no_context_takeover);
+  auto const b = negotiate_deflate("permessage-deflate");
+  EXPECT_EQ(b.server_max_window_bits, 15);
+  EXPECT_EQ(b.client_max_window_bits, 15);
+}
+
+// What a client does with a compressed message (RFC 7692 section 7.2.2): append 00 00 ff ff
+// and inflate with its window.
+std::string inflate(std::string const& compressed, int window_bits) {
+  namespace zlib = boost::beast::zlib;
+  zlib::inflate_stream in;
+  in.reset(window_bits);
+  std::string const input = compressed + std::string("\x00\x00\xff\xff", 4);
+  std::string out(1 << 20, '\0');
+  zlib::z_params zs;
+  zs.next_in = input.data();
+  zs.avail_in = input.size();
+  zs.next_out = out.data();
+  zs.avail_out = out.size();
+  boost::system::error_code ec;
+  in.write(zs, zlib::Flush::sync, ec);
+  EXPECT_TRUE(!ec || ec == zlib::error::need_buffers) << ec.message();
+  out.resize(zs.total_out);
+  return out;
+}
+
+std::string chat(std::size_t n) {
+  std::string s = R"({"type":"message","text":")";
+  char const* words[] = {"the ", "crier ", "announces ", "to ", "everyone ", "in ", "square ", "lobby "};
+  for (std::size_t i = 0; s.size() < n; ++i) s += words[(i * 7 + i / 3) % 8];
+  return s + "\"}";
+}
+
+TEST(deflate_message, round_trips_smaller) {
+  for (std::size_t n : {128u, 300u, 4000u, 70000u}) {
+    auto const plain = chat(n);
+    std::string compressed;
+    ASSERT_TRUE(deflate_message(plain, 1, compressed)) << n;
+    // Words compress several times over once there are a few hundred bytes of them.
+    EXPECT_LT(compressed.size(), n >= 300 ? plain.size() / 2 : plain.size()) << n;
+    EXPECT_EQ(inflate(compressed, 15), plain) << n;
+  }
+}
+
+TEST(deflate_message, a_message_inflates_with_any_window_that_holds_it) {
+  // Compressed without context, a message refers back at most its own length: a client with an
+  // 8-bit window inflates any message of up to 256 bytes that the server compressed once for all.
+  auto const plain = chat(250);
+  ASSERT_LE(plain.size(), 256u);
+  std::string compressed;
+  ASSERT_TRUE(deflate_message(plain, 9, compressed));
+  for (int bits : {8, 9, 12, 15}) EXPECT_EQ(inflate(compressed, bits), plain) << bits;
+}
+
+TEST(deflate_message, incompressible_goes_plain) {
+  std::string noise;
+  std::uint32_t x = 12345;
+  for (int i = 0; i < 200; ++i) {
+    x = x * 1103515245 + 12345;
+    noise += static_cast<char>(x >> 24);
+  }
+  std::string out = "stale";
+  EXPECT_FALSE(deflate_message(noise, 1, out));
+  EXPECT_TRUE(out.empty());
+  EXPECT_FALSE(deflate_message("", 1, out));
+}
+
+TEST(deflate_cache, compresses_once) {
+  auto const plain = chat(500);
+  deflate_cache cache;
+  auto const before = deflate_compressions();
+  auto const first = cache.get(plain, 1);
+  auto const second = cache.get(plain, 1);
+  EXPECT_EQ(deflate_compressions(), before + 1);
+  EXPECT_EQ(first.data(), second.data());
+  EXPECT_EQ(inflate(std::string(first), 15), plain);
+}
+
+} // namespace
+} // namespace crier
