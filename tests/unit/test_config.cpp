@@ -78,6 +78,25 @@ TEST(config, environment_twins) {
   EXPECT_EQ(cfg.shutdown_timeout, 500ms);
 }
 
+TEST(config, compression) {
+  auto const d = parse_ok({});
+  EXPECT_TRUE(d.compression);
+  EXPECT_EQ(d.compression_min_size, 128U);
+  EXPECT_EQ(d.compression_level, 1);
+  auto const f = parse_ok({"--compression", "off", "--compression-min-size", "1KiB", "--compression-level", "9"});
+  EXPECT_FALSE(f.compression);
+  EXPECT_EQ(f.compression_min_size, 1024U);
+  EXPECT_EQ(f.compression_level, 9);
+  EXPECT_EQ(parse_ok({"--compression-min-size", "0"}).compression_min_size, 0U);
+  scoped_env on("CRIER_COMPRESSION", "off");
+  scoped_env min("CRIER_COMPRESSION_MIN_SIZE", "300");
+  scoped_env level("CRIER_COMPRESSION_LEVEL", "6");
+  auto const e = parse_ok({});
+  EXPECT_FALSE(e.compression);
+  EXPECT_EQ(e.compression_min_size, 300U);
+  EXPECT_EQ(e.compression_level, 6);
+}
+
 TEST(config, a_flag_wins_over_its_environment_variable) {
   scoped_env port("CRIER_PORT", "9001");
   EXPECT_EQ(parse_ok({"--port", "9002"}).port, 9002);
@@ -107,6 +126,10 @@ TEST(config, bad_values_exit_2_with_one_line_naming_the_flag) {
     {{"--port"}, "--port"},
     {{"stray-positional"}, "stray-positional"},
     {{"--presence-threshold", "0"}, "--presence-threshold"},
+    {{"--compression", "yes"}, "--compression"},
+    {{"--compression-level", "0"}, "--compression-level"},
+    {{"--compression-level", "10"}, "--compression-level"},
+    {{"--compression-min-size", "small"}, "--compression-min-size"},
     // Limits that contradict each other: a live peer, pinged less often than the idle timeout,
     // would be closed as idle.
     {{"--ping-interval", "30s", "--idle-timeout", "10s"}, "--ping-interval"},
