@@ -21,9 +21,19 @@ std::uint64_t now_ns() noexcept {
 } // namespace
 
 client::client(worker& w, shared_setup const& s, asio::io_context& ioc, std::uint32_t id)
-  : w_(w), s_(s), id_(id), room_(s.room_of(id)), ws_(ioc) {
+  : w_(w)
+  , s_(s)
+  , id_(id)
+  , room_(s.room_of(id))
+  , ws_(ioc)
+  , sends_(id < s.opt.senders || s.opt.touch) {
   tracks_.resize(s.tracks_in_room(room_));
-  if (id < s.opt.senders || s.opt.touch) out_ = make_payload(s.opt.size);
+  if (sends_) {
+    if (s.chat)
+      out_.reserve(chat_corpus::max_size); // written whole for every message (kick)
+    else
+      out_ = make_payload(s.opt.size); // only the header changes from one to the next
+  }
 }
 
 void client::fail(std::string const& what, boost::system::error_code ec) {
@@ -54,13 +64,27 @@ void client::on_connect(boost::system::error_code ec) {
   ws_.binary(s_.opt.binary);
   // A big room's welcome (all members, on a server that does not cap it) can be large.
   ws_.read_message_max(s_.opt.presence ? 64u << 20 : std::max<std::size_t>(s_.opt.size * 2, 64 * 1024));
-  if (!out_.empty()) ws_.write_buffer_bytes(std::clamp<std::size_t>(s_.opt.size + 16, 4096, 1 << 20));
+  if (sends_) ws_.write_buffer_bytes(std::clamp<std::size_t>(s_.opt.size + 16, 4096, 1 << 20));
+  if (s_.opt.deflate) {
+    // Beast's defaults otherwise: it offers both window sizes at 15 bits and compresses every
+    // message it sends (compLevel 8), as browsers compress what they send. The server decides
+    // what comes back compressed.
+    websocket::permessage_deflate pmd;
+    pmd.client_enable = true;
+    ws_.set_option(pmd);
+    response_ = std::make_unique<websocket::response_type>();
+  }
   if (!s_.opt.subprotocol.empty()) {
     ws_.set_option(websocket::stream_base::decorator([p = s_.opt.subprotocol](websocket::request_type& req) {
       req.set(beast::http::field::sec_websocket_protocol, p);
     }));
   }
-  ws_.async_handshake(s_.host_headers[id_ % s_.host_headers.size()], s_.targets[room_], [this](boost::system::error_code e) { on_handshake(e); });
+  auto const& host = s_.host_headers[id_ % s_.host_headers.size()];
+  auto on_done = [this](boost::system::error_code e) { on_handshake(e); };
+  if (response_)
+    ws_.async_handshake(*response_, host, s_.targets[room_], std::move(on_done));
+  else
+    ws_.async_handshake(host, s_.targets[room_], std::move(on_done));
 }
 
 void client::on_handshake(boost::system::error_code ec) {
@@ -73,6 +97,13 @@ void client::on_handshake(boost::system::error_code ec) {
     return;
   }
   open_ = true;
+  if (response_) {
+    // Whether the server took the offer: crier --compression off, for one, declines it.
+    auto const ext = (*response_)[beast::http::field::sec_websocket_extensions];
+    if (std::string_view(ext.data(), ext.size()).find("permessage-deflate") != std::string_view::npos)
+      ++w_.st_.deflate_negotiated;
+    response_.reset();
+  }
   w_.st_.connect.record(now_ns() - connect_started_);
   w_.connected_.add(1);
   read();
@@ -146,7 +177,7 @@ void worker::deliver_presence_scenario(std::string_view payload) {
 }
 
 void client::send_one() {
-  if (out_.empty()) return;
+  if (!sends_) return;
   ++queued_;
   kick();
 }
@@ -180,7 +211,10 @@ void client::kick() {
   if (writing_ || queued_ == 0 || !open_ || closing_) return;
   --queued_;
   auto const sent_at = now_ns();
-  write_header(out_.data(), header{id_, next_seq_++, sent_at});
+  if (s_.chat)
+    s_.chat->write(out_, header{id_, next_seq_++, sent_at});
+  else
+    write_header(out_.data(), header{id_, next_seq_++, sent_at});
   ++in_flight_;
   writing_ = true;
   ++w_.st_.sent_total;
@@ -225,8 +259,12 @@ void worker::deliver(client& r, std::string_view payload) {
     return;
   }
   auto const now = now_ns();
-  auto const h = read_header(payload);
-  if (!h || payload.size() != s_.opt.size) {
+  // A chat message is compared byte for byte with what its header says was sent; a fixed one by
+  // its header and size (its padding is all the same).
+  auto const h = s_.chat                         ? s_.chat->check(payload)
+                 : payload.size() == s_.opt.size ? read_header(payload)
+                                                 : std::nullopt;
+  if (!h) {
     ++st_.corrupt;
     return;
   }
@@ -257,6 +295,7 @@ void worker::deliver(client& r, std::string_view payload) {
   if (now >= s_.ctl.window_start.load(std::memory_order_relaxed) &&
       now < s_.ctl.window_end.load(std::memory_order_relaxed)) {
     ++st_.deliveries_window;
+    st_.payload_bytes_window += payload.size();
     st_.latency.record(now >= h->sent_ns ? now - h->sent_ns : 0);
   }
   if (!acks_.empty()) {

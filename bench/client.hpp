@@ -2,6 +2,7 @@
 // The load clients (one WebSocket connection each) and the workers, one io thread each, that own them.
 
 #include "bench/bench_support.hpp"
+#include "bench/chat_payload.hpp"
 #include "bench/options.hpp"
 #include "bench/report.hpp"
 
@@ -19,6 +20,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -62,6 +64,7 @@ struct shared_setup {
   std::vector<std::uint32_t> room_size;   // clients per room
   unsigned tracked_senders = 0;           // senders, or every client with --touch
   std::uint64_t period_ns = 0;            // rate mode
+  chat_corpus const* chat = nullptr;      // --payload words
 
   std::uint32_t room_of(std::uint32_t c) const noexcept { return c % opt.rooms; }
   std::uint32_t tracks_in_room(std::uint32_t r) const noexcept {
@@ -102,6 +105,8 @@ private:
   websocket::stream<socket_type> ws_;
   beast::flat_buffer rbuf_;
   std::vector<seq_tracker> tracks_; // by room-local sender index (sender id / rooms)
+  // --deflate: the handshake's response, to see whether the server took the offer; freed after.
+  std::unique_ptr<websocket::response_type> response_;
   std::uint64_t connect_started_ = 0;
   bool open_ = false;
   bool closing_ = false;
@@ -109,6 +114,7 @@ private:
   bool failed_ = false;
 
   // Sender side.
+  bool const sends_; // a sender, or any client with --touch
   std::string out_;
   std::uint64_t next_seq_ = 0;
   std::uint32_t in_flight_ = 0;

@@ -4,6 +4,7 @@
 #include "bench/options.hpp"
 
 #include "bench/bench_support.hpp"
+#include "bench/chat_payload.hpp"
 
 #include <CLI/CLI.hpp>
 
@@ -22,16 +23,25 @@ struct preset {
   unsigned in_flight;
   double duration, warmup;
   bool touch;
+  bool words, deflate; // --payload words, --deflate
 };
 
 preset scenario_preset(std::string const& s) {
   // (iii) spreads its 10,000 clients over 1,000 rooms of 10 so that the after-traffic phase, where
   // every client sends one message and receives its room's, is 100k deliveries instead of 100M.
-  if (s == "i") return {100, 10, 1, 64, 0, 16, 10, 2, false};
-  if (s == "ii") return {1000, 1, 1, 64, 100, 0, 10, 2, false};
-  if (s == "iii") return {10'000, 0, 1000, 64, 0, 0, 5, 0, true};
-  if (s == "presence") return {10'000, 0, 1, 64, 0, 0, 1, 0, false};
-  return {10, 10, 1, 64 * 1024, 0, 2, 10, 2, false}; // iv
+  if (s == "i") return {100, 10, 1, 64, 0, 16, 10, 2, false, false, false};
+  if (s == "ii") return {1000, 1, 1, 64, 100, 0, 10, 2, false, false, false};
+  if (s == "iii") return {10'000, 0, 1000, 64, 0, 0, 5, 0, true, false, false};
+  if (s == "presence") return {10'000, 0, 1, 64, 0, 0, 1, 0, false, false, false};
+  // (v): compression. 1,000 clients in one room, 4 senders of chat messages, every client
+  // offering permessage-deflate. v at a fixed rate, 100 msg/s in all as in (ii), so that bytes and
+  // CPU per delivery with and without compression are compared at the same load; v-max as fast
+  // as a window of 16 per sender allows (as (i)), for deliveries/s. The window also bounds v: a
+  // server that falls behind the rate (Node ws compressing for every member does) skips ticks
+  // instead of queueing without end. (The size is for --payload fixed only.)
+  if (s == "v") return {1000, 4, 1, 256, 25, 16, 10, 2, false, true, true};
+  if (s == "v-max") return {1000, 4, 1, 256, 0, 16, 10, 2, false, true, true};
+  return {10, 10, 1, 64 * 1024, 0, 2, 10, 2, false, false, false}; // iv
 }
 
 } // namespace
@@ -64,11 +74,18 @@ std::optional<int> parse(int argc, char** argv, options& o) {
                      ->check(CLI::Range(0.1, 120.0));
   auto* warmup = app.add_option("--warmup", o.warmup, "seconds of traffic before measuring")->check(CLI::Range(0.0, 60.0));
   app.add_flag("--binary", o.binary, "send binary messages instead of text");
+  auto* payload = app.add_option("--payload", o.payload,
+                                 "fixed: --size bytes of header and padding; words: JSON chat messages of 150-300 "
+                                 "bytes made of English words (deterministic), for compression")
+                      ->check(CLI::IsMember({"fixed", "words"}))
+                      ->capture_default_str();
+  auto* deflate = app.add_flag("--deflate,!--no-deflate", o.deflate,
+                               "offer permessage-deflate; what arrives is inflated before it is checked");
   app.add_option("--subprotocol", o.subprotocol, "Sec-WebSocket-Protocol to ask for");
   app.add_option("--scenario", o.scenario,
-                 "preset (docs/performance.md): i, ii, iii or iv; or presence (--clients crier.v1 "
-                 "clients join one room, then one broadcast); flags given override it")
-    ->check(CLI::IsMember({"i", "ii", "iii", "iv", "presence"}));
+                 "preset (docs/performance.md): i, ii, iii, iv, v or v-max (v: --payload words --deflate); or "
+                 "presence (--clients crier.v1 clients join one room, then one broadcast); flags given override it")
+      ->check(CLI::IsMember({"i", "ii", "iii", "iv", "v", "v-max", "presence"}));
   app.add_option("--server-pid", o.server_pid, "server process: read its CPU time and RSS from /proc")
     ->check(CLI::Range(1, 1 << 30));
   app.add_flag("--json", o.json, "print one JSON object instead of text");
@@ -99,6 +116,8 @@ std::optional<int> parse(int argc, char** argv, options& o) {
     if (duration->count() == 0) o.duration = p.duration;
     if (warmup->count() == 0) o.warmup = p.warmup;
     if (touch->count() == 0) o.touch = p.touch;
+    if (payload->count() == 0 && p.words) o.payload = "words";
+    if (deflate->count() == 0) o.deflate = p.deflate;
     if (o.scenario == "presence") {
       o.presence = true;
       o.senders = 0;
@@ -122,6 +141,12 @@ std::optional<int> parse(int argc, char** argv, options& o) {
     return usage("--in-flight: 0 (unbounded) needs a --rate");
   if (o.presence && (o.senders > 0 || o.rooms != 1)) return usage("--scenario presence: one room, no --senders");
   if (o.touch && o.senders > 0) return usage("--touch: only for the idle mode (--senders 0)");
+  if (o.payload == "words") {
+    // The messages make their own size; a --size given with them would be silently ignored.
+    if (size->count() > 0) return usage("--size: not with --payload words (its messages are 150-300 bytes)");
+    if (o.binary) return usage("--binary: not with --payload words (chat messages are text)");
+    o.size = chat_corpus::max_size; // the largest message: what the read and write buffers are sized by
+  }
   auto const tracked_senders = o.touch ? o.clients : o.senders;
   if (static_cast<std::size_t>(o.clients) * ((tracked_senders + o.rooms - 1) / o.rooms) > max_tracked_pairs)
     return usage("--clients x --senders per room: too many pairs to track");

@@ -23,6 +23,12 @@ struct options {
   double duration = 10;
   double warmup = 2;
   bool binary = false;
+  // fixed: make_payload's header and padding, --size bytes. words: chat_corpus's JSON chat
+  // messages of 150-300 bytes (bench/chat_payload.hpp), what scenario (v) compresses.
+  std::string payload = "fixed";
+  // Offer permessage-deflate (Beast's client side): Beast inflates what arrives compressed
+  // before the checks see it, and compresses what the senders send, as a browser does.
+  bool deflate = false;
   std::string subprotocol;
   std::string scenario;
   int server_pid = 0;

@@ -4,16 +4,19 @@
 
 #include "bench/client.hpp"
 #include "bench/report.hpp"
+#include "bench/tcp_bytes.hpp"
 
 #include <fmt/format.h>
 
 #include <chrono>
 #include <cstdio>
 #include <memory>
+#include <optional>
 #include <thread>
 #include <vector>
 
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 namespace crier::bench {
@@ -84,9 +87,13 @@ int run(options const& o) {
   }
 
   control ctl;
-  shared_setup s{o, ctl, {}, {}, {}, {}, 0, 0};
+  shared_setup s{o, ctl, {}, {}, {}, {}, 0, 0, nullptr};
+  std::optional<chat_corpus> chat;
+  if (o.payload == "words") s.chat = &chat.emplace();
   auto const address = asio::ip::make_address(o.host == "localhost" ? "127.0.0.1" : o.host);
-  for (auto const p : o.ports.empty() ? std::vector<std::uint16_t>{o.port} : o.ports) {
+  auto const server_ports = o.ports.empty() ? std::vector<std::uint16_t>{o.port} : o.ports;
+  int const family = address.is_v6() ? AF_INET6 : AF_INET; // what the server's sockets are, for tcp_bytes
+  for (auto const p : server_ports) {
     s.endpoints.emplace_back(address, p);
     // Appended piece by piece: GCC 12 warns a false -Wrestrict on `"[" + std::string` in release builds.
     std::string host = address.is_v6() ? std::string("[") : std::string();
@@ -191,10 +198,12 @@ int run(options const& o) {
 
     std::this_thread::sleep_until(begin);
     auto const s0 = sample_server(o.server_pid);
+    auto const tcp0 = tcp_sent_from_ports(server_ports, family);
     auto const b0 = self_cpu_seconds();
     auto const bs0 = process_sched_times(static_cast<int>(::getpid()));
     std::this_thread::sleep_until(end);
     auto const s1 = sample_server(o.server_pid);
+    auto const tcp1 = tcp_sent_from_ports(server_ports, family);
     auto const b1 = self_cpu_seconds();
     auto const bs1 = process_sched_times(static_cast<int>(::getpid()));
     if (bs0 && bs1 && bs1->wait_ns >= bs0->wait_ns)
@@ -204,6 +213,10 @@ int run(options const& o) {
     if (s0.sched && s1.sched && s1.sched->run_ns >= s0.sched->run_ns && s1.sched->wait_ns >= s0.sched->wait_ns) {
       r.server_run_s = static_cast<double>(s1.sched->run_ns - s0.sched->run_ns) / 1e9;
       r.server_wait_s = static_cast<double>(s1.sched->wait_ns - s0.sched->wait_ns) / 1e9;
+    }
+    if (tcp0 && tcp1 && tcp1->bytes >= tcp0->bytes && tcp1->segments >= tcp0->segments) {
+      r.server_tcp_bytes = tcp1->bytes - tcp0->bytes;
+      r.server_tcp_segments = tcp1->segments - tcp0->segments;
     }
     if (s0.cpu_ticks && s1.cpu_ticks)
       r.server_cpu_s = static_cast<double>(*s1.cpu_ticks - *s0.cpu_ticks) / static_cast<double>(::sysconf(_SC_CLK_TCK));

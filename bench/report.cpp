@@ -56,14 +56,17 @@ void print_json(report const& r) {
                    o.senders, o.rooms, o.size, o.rate, o.in_flight);
   s += fmt::format("\"duration_s\":{},\"warmup_s\":{},\"drain_timeout_s\":{},\"binary\":{},\"threads\":{},", o.duration,
                    o.warmup, o.drain_timeout, o.binary, o.threads);
+  s += fmt::format("\"payload\":{},\"deflate\":{{\"offered\":{},\"negotiated\":{}}},", json_string(o.payload),
+                   o.deflate, r.st.deflate_negotiated);
   s += fmt::format("\"connect\":{{\"connected\":{},\"failed\":{},\"total_s\":{:.3f},\"p50_ms\":{:.3f},\"p99_ms\":{:.3f},"
                    "\"max_ms\":{:.3f}}},",
                    r.connected, r.connect_failed, r.connect_s, us(r.st.connect.quantile(0.5)) / 1e3,
                    us(r.st.connect.quantile(0.99)) / 1e3, us(r.st.connect.max()) / 1e3);
-  s += fmt::format("\"window_s\":{:.3f},\"sent\":{},\"sent_per_s\":{:.1f},\"deliveries\":{},\"deliveries_per_s\":{:.1f},"
-                   "\"payload_bytes_per_s\":{:.1f},",
-                   r.window_s, r.st.sent_window, r.sent_per_s(), r.st.deliveries_window, r.deliveries_per_s(),
-                   r.bytes_per_s());
+  s +=
+      fmt::format("\"window_s\":{:.3f},\"sent\":{},\"sent_per_s\":{:.1f},\"deliveries\":{},\"deliveries_per_s\":{:.1f},"
+                  "\"payload_bytes_per_s\":{:.1f},\"payload_bytes_per_delivery\":{},",
+                  r.window_s, r.st.sent_window, r.sent_per_s(), r.st.deliveries_window, r.deliveries_per_s(),
+                  r.bytes_per_s(), opt_num(r.per_delivery(r.st.payload_bytes_window), 1));
   s += fmt::format("\"latency_us\":{{\"count\":{},\"p50\":{:.1f},\"p90\":{:.1f},\"p99\":{:.1f},\"max\":{:.1f}}},",
                    lat.count(), us(lat.quantile(0.5)), us(lat.quantile(0.9)), us(lat.quantile(0.99)), us(lat.max()));
   s += fmt::format("\"sent_total\":{},\"expected_deliveries\":{},\"unique_deliveries\":{},\"received_total\":{},",
@@ -74,12 +77,14 @@ void print_json(report const& r) {
                    r.st.errors, r.st.skipped_ticks, r.drained, json_string(r.st.first_error));
   std::optional<double> cpu_per;
   if (r.server_cpu_s) cpu_per = r.per_delivery_us(*r.server_cpu_s);
-  s += fmt::format("\"server\":{{\"pid\":{},\"cpu_s\":{},\"run_s\":{},\"wait_for_cpu_s\":{},\"cpu_us_per_delivery\":{},\"rss_kib_start\":{},"
+  s += fmt::format("\"server\":{{\"pid\":{},\"cpu_s\":{},\"run_s\":{},\"wait_for_cpu_s\":{},\"cpu_us_per_delivery\":{},"
+                   "\"tcp_bytes_sent\":{},\"tcp_segments_sent\":{},\"wire_bytes_per_delivery\":{},\"rss_kib_start\":{},"
                    "\"rss_kib_connected\":{},\"rss_kib_idle\":{},\"rss_kib_after_traffic\":{},\"rss_kib_end\":{},"
                    "\"rss_bytes_per_conn_idle\":{},\"rss_bytes_per_conn_after_traffic\":{}}},",
                    r.server_pid, opt_num(r.server_cpu_s), opt_num(r.server_run_s), opt_num(r.server_wait_s),
-                   opt_num(cpu_per, 4), opt_num(r.rss_start),
-                   opt_num(r.rss_connected), opt_num(r.rss_idle), opt_num(r.rss_touched), opt_num(r.rss_end),
+                   opt_num(cpu_per, 4), opt_num(r.server_tcp_bytes), opt_num(r.server_tcp_segments),
+                   opt_num(r.per_delivery(r.server_tcp_bytes), 1), opt_num(r.rss_start), opt_num(r.rss_connected),
+                   opt_num(r.rss_idle), opt_num(r.rss_touched), opt_num(r.rss_end),
                    opt_num(r.rss_per_conn(r.rss_idle), 0), opt_num(r.rss_per_conn(r.rss_touched), 0));
   s += fmt::format("\"bench\":{{\"cpu_s\":{:.3f},\"wait_for_cpu_s\":{},\"cpu_us_per_delivery\":{}}},",
                    r.bench_cpu_s, opt_num(r.bench_wait_s), opt_num(r.per_delivery_us(r.bench_cpu_s), 4));
@@ -98,9 +103,10 @@ void print_text(report const& r) {
   auto const& o = *r.opt;
   std::string mode = o.senders == 0 ? fmt::format("idle for {} s", o.duration)
                                     : fmt::format("{} s after {} s warm-up", o.duration, o.warmup);
-  fmt::print("crier-bench{}: {} clients in {} room(s), {} senders, {} B {} messages, {}, {}, {} thread(s)\n",
-             o.scenario.empty() ? "" : " scenario " + o.scenario, o.clients, o.rooms, o.senders, o.size,
-             o.binary ? "binary" : "text",
+  fmt::print("crier-bench{}: {} clients in {} room(s), {} senders, {} {} messages{}, {}, {}, {} thread(s)\n",
+             o.scenario.empty() ? "" : " scenario " + o.scenario, o.clients, o.rooms, o.senders,
+             o.payload == "words" ? "150-300 B chat" : fmt::format("{} B", o.size), o.binary ? "binary" : "text",
+             o.deflate ? fmt::format(" (permessage-deflate offered, {} took it)", r.st.deflate_negotiated) : "",
              o.rate > 0 ? fmt::format("{} msg/s per sender (window {})", o.rate, o.in_flight)
                         : fmt::format("window {}", o.in_flight),
              mode, o.threads);
@@ -132,6 +138,13 @@ void print_text(report const& r) {
     if (r.server_cpu_s) {
       line += fmt::format(" cpu {:.2f} s ({:.0f} %)", *r.server_cpu_s, 100 * *r.server_cpu_s / r.window_s);
       if (auto per = r.per_delivery_us(*r.server_cpu_s)) line += fmt::format(" = {:.3f} us/delivery;", *per);
+    }
+    if (auto per = r.per_delivery(r.server_tcp_bytes)) {
+      line += fmt::format(" sent {:.1f} B/delivery over TCP", *per);
+      if (r.server_tcp_segments && *r.server_tcp_segments > 0)
+        line += fmt::format(" ({:.0f} B/segment)",
+                            static_cast<double>(*r.server_tcp_bytes) / static_cast<double>(*r.server_tcp_segments));
+      line += ';';
     }
     if (r.server_wait_s && *r.server_wait_s > 0.05 * r.window_s)
       line += fmt::format(" waited {:.2f} s for a CPU (machine busy);", *r.server_wait_s);

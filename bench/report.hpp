@@ -15,6 +15,8 @@ namespace crier::bench {
 struct stats {
   std::uint64_t sent_total = 0, sent_window = 0;
   std::uint64_t received_total = 0, deliveries_window = 0;
+  std::uint64_t payload_bytes_window = 0; // of the deliveries in the window, as the checks saw them (inflated)
+  std::uint64_t deflate_negotiated = 0;   // --deflate: connections whose server took the offer
   std::uint64_t gaps = 0, missing = 0, duplicates = 0, reorders = 0, corrupt = 0, foreign = 0;
   std::uint64_t errors = 0, skipped_ticks = 0;
   // --scenario presence: frames by type, and connections the server closed.
@@ -28,6 +30,8 @@ struct stats {
     sent_window += o.sent_window;
     received_total += o.received_total;
     deliveries_window += o.deliveries_window;
+    payload_bytes_window += o.payload_bytes_window;
+    deflate_negotiated += o.deflate_negotiated;
     gaps += o.gaps;
     missing += o.missing;
     duplicates += o.duplicates;
@@ -59,6 +63,10 @@ struct report {
   // From the scheduler: how long the server's threads ran, and how long they were ready to run
   // but waited for a CPU that other work had (a loaded machine shows here, not in cpu_s).
   std::optional<double> server_run_s, server_wait_s;
+  // TCP bytes the server sent on its connections in the window (tcp_bytes.hpp): WebSocket frames,
+  // headers included, compressed or not.
+  std::optional<std::uint64_t> server_tcp_bytes;
+  std::optional<std::uint64_t> server_tcp_segments; // data segments those bytes went in
   std::optional<std::uint64_t> rss_start, rss_connected, rss_idle, rss_touched, rss_end;
   double bench_cpu_s = 0;
   // --scenario presence: from the first connect to the last welcome, and until presence went quiet.
@@ -71,7 +79,11 @@ struct report {
   double deliveries_per_s() const {
     return window_s > 0 ? static_cast<double>(st.deliveries_window) / window_s : 0;
   }
-  double bytes_per_s() const { return deliveries_per_s() * static_cast<double>(opt->size); }
+  double bytes_per_s() const { return window_s > 0 ? static_cast<double>(st.payload_bytes_window) / window_s : 0; }
+  std::optional<double> per_delivery(std::optional<std::uint64_t> bytes) const {
+    if (!bytes || st.deliveries_window == 0) return std::nullopt;
+    return static_cast<double>(*bytes) / static_cast<double>(st.deliveries_window);
+  }
   std::optional<double> per_delivery_us(double cpu_s) const {
     if (st.deliveries_window == 0) return std::nullopt;
     return cpu_s * 1e6 / static_cast<double>(st.deliveries_window);

@@ -1,17 +1,22 @@
 #!/usr/bin/env node
-// bench/report.js RESULTS_DIR OUT_DIR
+// bench/report.js RESULTS_DIR OUT_DIR [--only-compression]
 // Reads the JSON that bench/run collected (SCENARIO.SERVER.REPEAT.json) and writes
 // OUT_DIR/performance.md (medians, ratios to Node ws, the issue's targets) and
 // OUT_DIR/performance.png (gnuplot).
+// --only-compression (bench/run gives it when it ran only v, v-max and iii-deflate): writes only
+// the compression section, between its markers in the OUT_DIR/performance.md already there (or
+// before its Integrity section the first time), and leaves the rest of the file and the plot alone.
 'use strict';
 
 const fs = require('fs');
 const path = require('path');
 const { execFileSync } = require('child_process');
 
-const [dir, outDir] = process.argv.slice(2);
+const args = process.argv.slice(2);
+const onlyCompression = args.includes('--only-compression');
+const [dir, outDir] = args.filter((a) => a !== '--only-compression');
 if (!dir || !outDir) {
-  console.error('usage: report.js RESULTS_DIR OUT_DIR');
+  console.error('usage: report.js RESULTS_DIR OUT_DIR [--only-compression]');
   process.exit(2);
 }
 
@@ -30,8 +35,23 @@ const load = (f) => {
 
 // runs[scenario][server] = [result...]
 const runs = {};
+// crier's /metrics after a run, as { name: value }, or null when bench/run kept none.
+const readMetrics = (file) => {
+  let text;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch {
+    return null;
+  }
+  const m = {};
+  for (const line of text.split('\n')) {
+    const x = /^([a-z_]+)(?:\{[^}]*\})? (\S+)$/.exec(line);
+    if (x) m[x[1]] = Number(x[2]);
+  }
+  return m;
+};
 for (const f of fs.readdirSync(dir).sort()) {
-  const m = /^(i1|i2c|i2s|i2b|i2|iii|ii|iv|i|n2)\.(crier|node|one|two|floor)\.(\d+)\.json$/.exec(f);
+  const m = /^(i1|i2c|i2s|i2b|i2|iii-deflate|iii|ii|iv|i|n2|v-max|v)\.(crier-off|crier-plain|crier|node|one|two|floor)\.(\d+)\.json$/.exec(f);
   if (!m) continue;
   let r = null;
   try {
@@ -39,6 +59,7 @@ for (const f of fs.readdirSync(dir).sort()) {
   } catch {
     r = null; // crier-bench did not print a result (it failed to start or was killed)
   }
+  if (r) r.metrics = readMetrics(path.join(dir, f.replace(/\.json$/, '.metrics')));
   ((runs[m[1]] ??= {})[m[2]] ??= []).push({ rep: Number(m[3]), r });
 }
 
@@ -127,6 +148,215 @@ for (const s of ['i2c', 'i2s', 'i2b']) {
   add(s, 'deliveries/s', deliveries, fmtRate);
   add(s, 'server CPU per delivery', cpuPer, (x) => (x == null ? '–' : `${fmt(x, 3)} µs`));
   add(s, 'server CPU time ÷ window (2 CPUs)', cpuShare, fmtPct);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Compression: scenarios v, v-max (crier with deflate, crier --compression off, Node ws with
+// deflate) and iii-deflate. A section of its own, between markers, so that a run of only these
+// scenarios can rewrite it and nothing else.
+const compressionScenarios = ['v', 'v-max', 'iii-deflate'];
+const compressionBegin = '<!-- compression: begin (bench/run writes this section; a run of only v, v-max and iii-deflate rewrites it and nothing else) -->';
+const compressionEnd = '<!-- compression: end -->';
+const compressionKinds = [
+  ['crier', 'crier, deflate'],
+  ['crier-off', 'crier --compression off'],
+  ['node', 'Node ws, deflate'],
+];
+const fmtBpd = (x) => (x == null ? '–' : `${fmt(x, 1)} B`);
+const fmtCpu = (x) => (x == null ? '–' : `${fmt(x, 3)} µs`);
+const okRuns = (scenario, kind) => okCount(scenario, kind);
+// Per run: crier's compressions per message sent, and its compressed deliveries per delivery.
+const compressionsPerSent = (r) => (r.metrics?.crier_compressions_total == null || !r.sent_total ? null : r.metrics.crier_compressions_total / r.sent_total);
+const compressedShare = (r) => (r.metrics?.crier_compressed_messages_out_total == null || !r.received_total ? null : r.metrics.crier_compressed_messages_out_total / r.received_total);
+const wire = (r) => r.server.wire_bytes_per_delivery;
+const payloadPer = (r) => r.payload_bytes_per_delivery;
+const wireOverPayload = (r) => (wire(r) == null || !payloadPer(r) ? null : wire(r) / payloadPer(r));
+const segPer = (r) => (!r.server.tcp_segments_sent ? null : r.deliveries / r.server.tcp_segments_sent);
+const benchShare = (r) => (r.bench.cpu_s == null || !r.window_s ? null : r.bench.cpu_s / r.window_s);
+const negotiated = (r) => r.deflate?.negotiated ?? null;
+const offeredPerS = (r) => r.sent_per_s * r.clients;
+
+// The (iii) figure this section's RSS sits beside: from this run if it ran (iii), else from the
+// main table of the performance.md being updated.
+const mainIii = (existing) => {
+  if (runs.iii) {
+    return {
+      idle: pick('iii', 'crier', (r) => r.server.rss_bytes_per_conn_idle),
+      after: pick('iii', 'crier', (r) => r.server.rss_bytes_per_conn_after_traffic),
+      where: 'scenario (iii) of this run',
+    };
+  }
+  const idle = /\| RSS per idle connection \| ([\d,]+) B \|/.exec(existing ?? '');
+  const after = /\| RSS per connection after 1 message each \| ([\d,]+) B \|/.exec(existing ?? '');
+  const from = /from the runs in `([^`]+)`/.exec(existing ?? '');
+  if (!idle) return null;
+  const num = (m) => (m ? Number(m[1].replace(/,/g, '')) : null);
+  return { idle: num(idle), after: num(after), where: `the main table above (runs in \`${from ? from[1] : '?'}\`, 64 B messages)` };
+};
+
+function compressionSection(existing) {
+  if (!compressionScenarios.some((s) => runs[s])) return null;
+  let md = '## Compression (permessage-deflate)\n\n';
+  const any = compressionScenarios.flatMap((s) => Object.values(runs[s] ?? {}).flat()).map(({ r }) => r).find((r) => r);
+  const payloadMean = median(['v', 'v-max'].flatMap((s) => (runs[s]?.crier ?? []).map(({ r }) => (r ? payloadPer(r) : null))));
+  md += `Run on ${machine.date ?? '?'}, commit ${machine.commit ?? '?'}, from \`${path.relative(path.join(__dirname, '..'), dir)}\`: `;
+  md += `medians of ${machine.repeats} run(s) per server and scenario${machine.quick === '1' ? ' (**quick mode**: short runs, not for conclusions)' : ''}, `;
+  md += `load average ${load('loadavg-start')} at the start and ${load('loadavg-end')} at the end. Server on CPU 0, crier-bench on CPU 1.\n\n`;
+  md += '(v): 1,000 clients in one room, 4 of them sending chat messages: JSON of 150–300 bytes made of English words (`crier-bench --payload words`, ';
+  md += `${payloadMean == null ? '?' : fmt(payloadMean, 0)} B on average, the same deterministic messages for every server). `;
+  md += 'Every client offers permessage-deflate (Beast\'s client: `permessage-deflate; server_max_window_bits=15; client_max_window_bits=15`), inflates what comes compressed and compares every message byte for byte with what was sent; the senders compress what they send (Beast, level 8). ';
+  const vRate = runs.v ? (runs.v.crier ?? runs.v.node ?? []).map(({ r }) => r?.rate).find((x) => x != null) : null;
+  md += `**v**: ${vRate == null ? '?' : fmt(vRate)} msg/s per sender${vRate == null ? '' : ` (${fmt(4 * vRate)} msg/s, ${fmt(4000 * vRate)} deliveries/s offered)`}, at most 16 in flight per sender; `;
+  md += '**v-max**: as fast as 16 in flight per sender allows (a message is in flight until all 1,000 clients have it). ';
+  md += 'Servers: crier with compression on (its defaults: level 1, messages under 128 B plain, each broadcast compressed once for every member that took the extension, `server_no_context_takeover`); ';
+  md += 'crier `--compression off` (it declines the offer, so the same clients get everything plain); ';
+  md += 'Node ws with `perMessageDeflate: { threshold: 128 }` and ws\'s defaults otherwise: context takeover on (serverNoContextTakeover false, so each socket\'s zlib stream keeps the window of what it sent before), zlib level 6 and memLevel 8, one compression per member per broadcast, at most 10 at once on libuv\'s pool. ';
+  md += '"TCP bytes sent per delivery" is what the server\'s side of its connections sent over the measured window (tcp_info\'s `tcpi_bytes_sent` summed over the sockets on its port, from the kernel through sock_diag, as `ss -ti` shows it: WebSocket frames with their headers, compressed or not, above TCP/IP) ÷ the deliveries in that window. ';
+  md += '(Not `/proc/PID/io` `wchar`: it counts write() and writev(), which Node uses, but not sendmsg(), which Asio uses, so it stays near 0 for crier.) ';
+  md += 'Server CPU is utime + stime of all its threads over the window (`/proc/PID/stat`), as in the main table.\n\n';
+
+  for (const s of ['v', 'v-max']) {
+    if (!runs[s]) continue;
+    const kinds = compressionKinds.filter(([k]) => runs[s][k]);
+    md += `| ${s} | ${kinds.map(([, label]) => label).join(' | ')} |\n|---|${kinds.map(() => '--:').join('|')}|\n`;
+    const row = (label, f, format) => {
+      md += `| ${label} | ${kinds.map(([k]) => format(pick(s, k, f))).join(' | ')} |\n`;
+    };
+    row('deliveries/s', deliveries, fmtRate);
+    if (s === 'v') {
+      row('messages sent/s × 1,000 members', offeredPerS, fmtRate);
+      // A sender's tick that found its window of 16 full: the server had fallen behind the rate.
+      row('sends held back by the window', (r) => r.skipped_ticks, (x) => (x == null ? '–' : fmt(x)));
+    }
+    row('latency p50', p50, fmtUs);
+    row('latency p99', p99, fmtUs);
+    row('TCP bytes sent per delivery', wire, fmtBpd);
+    row('payload per delivery (inflated)', payloadPer, fmtBpd);
+    row('TCP bytes sent ÷ payload', wireOverPayload, (x) => (x == null ? '–' : fmt(x, 2)));
+    // How much the server wrote at once: the more deliveries per segment, the fewer system calls each costs.
+    row('deliveries per TCP segment sent', segPer, (x) => (x == null ? '–' : fmt(x, 2)));
+    row('server CPU per delivery', cpuPer, fmtCpu);
+    row('server CPU time ÷ window', cpuShare, fmtPct);
+    row('server ready but waiting for a CPU ÷ window', waitShare, fmtPct);
+    row('load generator CPU per delivery', benchPer, fmtCpu);
+    row('load generator CPU time ÷ window', benchShare, fmtPct);
+    row('load generator ready but waiting for a CPU ÷ window', (r) => (r.bench.wait_for_cpu_s == null || !r.window_s ? null : r.bench.wait_for_cpu_s / r.window_s), fmtPct);
+    row('connections that took deflate', negotiated, (x) => (x == null ? '–' : fmt(x)));
+    row('crier: compressions per message sent', compressionsPerSent, (x) => (x == null ? '–' : fmt(x, 3)));
+    row('crier: deliveries sent compressed', compressedShare, fmtPct);
+    row('server RSS at the end', (r) => (r.server.rss_kib_end == null ? null : r.server.rss_kib_end / 1024), (x) => (x == null ? '–' : `${fmt(x, 1)} MiB`));
+    md += `| runs with no loss, gap, duplicate, reorder or corrupt message | ${kinds.map(([k]) => okRuns(s, k)).join(' | ')} |\n\n`;
+    // crier-bench inflates every compressed delivery on its one CPU: where that CPU was nearly
+    // always busy, latency includes the load generator's own queue, not only the server's.
+    const busy = kinds.filter(([k]) => (pick(s, k, benchShare) ?? 0) >= 0.9);
+    if (busy.length) {
+      md += `In ${s}, crier-bench's CPU was busy ${busy.map(([k, label]) => `${fmtPct(pick(s, k, benchShare))} of the window with ${label}`).join(', ')}: `;
+      md += 'latency there includes the time messages waited for the load generator to read (and inflate) them, so it is not the server\'s alone.\n\n';
+    }
+    if (s === 'v') {
+      // A server that could not carry the offered rate: its latency here is its queue.
+      const offered = 4000 * (vRate ?? 0);
+      for (const [k, label] of kinds) {
+        const d = pick(s, k, deliveries);
+        if (offered > 0 && d != null && d < 0.95 * offered) {
+          md += `${label} did not keep up with the offered ${fmtRate(offered)} deliveries/s: it delivered ${fmtRate(d)}/s, and its senders\' windows held back ${fmt(pick(s, k, (r) => r.skipped_ticks))} sends (median), so its latency in (v) is the time messages waited in its queue.\n\n`;
+        }
+      }
+    }
+  }
+
+  // The issue's targets for compression.
+  const t = [];
+  const target = (what, a, b, op, value, detail) => {
+    const v = ratio(a, b);
+    const met = v == null ? '–' : (op === '≥' ? v >= value : v <= value) ? 'met' : '**not met**';
+    t.push(`| ${what} | ${fmtRatio(v)} | ${detail} | ${op} ${fmt(value, 2)}× | ${met} |`);
+  };
+  for (const s of ['v', 'v-max']) {
+    if (!runs[s]?.crier || !runs[s]?.['crier-off']) continue;
+    const w = (k) => pick(s, k, wire);
+    target(`(${s}) bytes on the wire per delivery, crier deflate ÷ crier off`, w('crier'), w('crier-off'), '≤', 0.5,
+      `${fmtBpd(w('crier'))} ÷ ${fmtBpd(w('crier-off'))}`);
+    const c = (k) => pick(s, k, cpuPer);
+    target(`(${s}) crier CPU per delivery, deflate ÷ off`, c('crier'), c('crier-off'), '≤', 1.3, `${fmtCpu(c('crier'))} ÷ ${fmtCpu(c('crier-off'))}`);
+  }
+  if (runs['v-max']?.crier && runs['v-max']?.node) {
+    const d = (k) => pick('v-max', k, deliveries);
+    target('(v-max) deliveries/s, crier deflate ÷ Node ws deflate', d('crier'), d('node'), '≥', 5, `${fmtRate(d('crier'))} ÷ ${fmtRate(d('node'))}`);
+  }
+  if (t.length) {
+    md += '| target | ratio | measured | target | |\n|---|--:|---|---|---|\n' + t.join('\n') + '\n\n';
+    md += `CPU per delivery depends on the load as much as on the work: the more deliveries per second, the more of them crier writes to a socket in one system call (crier --compression off costs ${fmtCpu(pick('v', 'crier-off', cpuPer))} per delivery in v and ${fmtCpu(pick('v-max', 'crier-off', cpuPer))} in v-max). `;
+    md += 'In (v) both crier runs carry the same offered load, so their ratio is the cost of compressing. In (v-max), where each runs as fast as the closed loop lets it (a sender\'s window moves only once all 1,000 clients have a message, and crier-bench inflates every compressed one: see its CPU per delivery), the run with deflate carries fewer deliveries per second and writes them in smaller batches';
+    if (runs['v-max']?.crier && runs['v-max']?.['crier-off'] && runs.v?.crier && runs.v?.['crier-off'])
+      md += ` (deliveries per TCP segment: ${fmt(pick('v-max', 'crier', segPer), 2)} with deflate against ${fmt(pick('v-max', 'crier-off', segPer), 2)} without in v-max; ${fmt(pick('v', 'crier', segPer), 2)} against ${fmt(pick('v', 'crier-off', segPer), 2)} in v)`;
+    md += ', so its ratio mixes the cost of compressing with the cost of smaller writes; these runs do not separate the two, and that target is not met there. ';
+    md += 'The deliveries/s target is about v-max; in (v) every server is offered the same rate, and deliveries/s only shows whether it fell behind.\n\n';
+  }
+
+  if (runs['iii-deflate']) {
+    const s = 'iii-deflate';
+    const idle = (r) => r.server.rss_bytes_per_conn_idle;
+    const after = (r) => r.server.rss_bytes_per_conn_after_traffic;
+    const fmtB = (x) => (x == null ? '–' : `${fmt(x)} B`);
+    md += '**Idle connections with deflate.** (iii) again — 10,000 connections in 1,000 rooms of 10, RSS read before connecting and 5 s after the last handshake, then every client sends one message (a chat message here, compressed by its sender) and RSS is read again 1 s later — ';
+    md += 'with every client offering deflate, against the same clients offering nothing:\n\n';
+    md += '| server | RSS per idle connection | RSS per connection after 1 chat message each | connections that took deflate | runs ok |\n|---|--:|--:|--:|---|\n';
+    for (const [k, label] of [['crier', 'crier, deflate taken'], ['crier-plain', 'crier, no deflate offered'], ['node', 'Node ws, deflate taken']]) {
+      if (!runs[s][k]) continue;
+      md += `| ${label} | ${fmtB(pick(s, k, idle))} | ${fmtB(pick(s, k, after))} | ${fmt(pick(s, k, negotiated))} | ${okRuns(s, k)} |\n`;
+    }
+    const base = mainIii(existing);
+    if (base) md += `| crier, (iii) from ${base.where} | ${fmtB(base.idle)} | ${fmtB(base.after)} | – | |\n`;
+    const d = pick(s, 'crier', idle);
+    const p = pick(s, 'crier-plain', idle);
+    if (d != null && p != null) md += `\nTaking deflate costs crier ${fmt(d - p)} B per idle connection in this run (${fmtB(d)} against ${fmtB(p)}), ${d <= 4096 ? 'within' : '**past**'} the 4,096 B target of (iii).\n`;
+    md += '\n';
+  }
+
+  // Every run of these scenarios.
+  md += '| run | deliveries/s | p50 | p99 | TCP B/delivery | server µs/delivery | bench µs/delivery | deflate taken | RSS/conn idle | ok |\n|---|--:|--:|--:|--:|--:|--:|--:|--:|---|\n';
+  const failures = [];
+  for (const s of compressionScenarios) {
+    for (const k of ['crier', 'crier-off', 'crier-plain', 'node']) {
+      for (const { rep, r } of runs[s]?.[k] ?? []) {
+        if (!r) {
+          md += `| ${s} ${k} #${rep} | – | – | – | – | – | – | – | – | no result |\n`;
+          failures.push(`- ${s} ${k} #${rep}: no result`);
+          continue;
+        }
+        const idleRun = r.senders === 0;
+        md += `| ${s} ${k} #${rep} | ${idleRun ? 'idle' : fmtRate(r.deliveries_per_s)} | ${idleRun ? '–' : fmtUs(r.latency_us.p50)} | ${idleRun ? '–' : fmtUs(r.latency_us.p99)} | ${idleRun ? '–' : fmtBpd(wire(r))} | ${r.server.cpu_us_per_delivery ?? '–'} | ${r.bench.cpu_us_per_delivery ?? '–'} | ${fmt(negotiated(r))} | ${idleRun ? fmt(r.server.rss_bytes_per_conn_idle) + ' B' : '–'} | ${r.ok ? 'yes' : 'no'} |\n`;
+        if (!r.ok) failures.push(`- ${s} ${k} #${rep}: loss ${r.loss}, gaps ${r.gaps}, duplicates ${r.duplicates}, reorders ${r.reorders}, corrupt ${r.corrupt}, errors ${r.errors}${r.drained ? '' : ', not drained'}${r.first_error ? ` (first: ${r.first_error})` : ''}`);
+      }
+    }
+  }
+  if (failures.length) md += '\nRuns that failed a check:\n\n' + failures.join('\n') + '\n';
+  md += '\nReproduce this section alone (it leaves the rest of this file as it is):\n\n```sh\n' + (machine.command || 'bench/run') + '\n```\n';
+  return `${compressionBegin}\n${md}${compressionEnd}\n`;
+}
+
+if (onlyCompression) {
+  const file = path.join(outDir, 'performance.md');
+  let doc = '';
+  try {
+    doc = fs.readFileSync(file, 'utf8');
+  } catch {
+    doc = '# crier performance\n\n';
+  }
+  const section = compressionSection(doc);
+  if (!section) {
+    console.error('report.js: no v, v-max or iii-deflate results in ' + dir);
+    process.exit(1);
+  }
+  const b = doc.indexOf(compressionBegin.slice(0, 25));
+  const e = doc.indexOf(compressionEnd);
+  if (b >= 0 && e > b) doc = doc.slice(0, b) + section + doc.slice(e + compressionEnd.length + 1);
+  else if (doc.includes('\n## Integrity')) doc = doc.replace('\n## Integrity', '\n' + section + '\n## Integrity');
+  else doc += '\n' + section;
+  fs.mkdirSync(outDir, { recursive: true });
+  fs.writeFileSync(file, doc);
+  process.exit(0);
 }
 
 const verdict = (row) => {
@@ -226,12 +456,16 @@ if (runs.n2) {
   md += `| runs with no loss, gap, duplicate or reorder | ${okCount('n2', 'one')} | ${okCount('n2', 'two')} | |\n`;
 }
 
+const compression = compressionSection(null);
+if (compression) md += '\n' + compression;
+
 md += '\n## Integrity\n\nRuns with no loss, gaps, duplicates, reorders or errors:\n\n| scenario | crier | Node ws |\n|---|---|---|\n';
 for (const s of Object.keys(scenarioTitles)) {
   if (runs[s]) md += `| ${scenarioTitles[s]} | ${okCount(s, 'crier')} | ${okCount(s, 'node')} |\n`;
 }
 const failures = [];
 for (const [s, byServer] of Object.entries(runs)) {
+  if (compressionScenarios.includes(s)) continue; // listed in their own section
   for (const [server, xs] of Object.entries(byServer)) {
     for (const { rep, r } of xs) {
       if (!r) failures.push(`- ${s} ${server} #${rep}: no result`);

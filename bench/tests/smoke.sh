@@ -1,11 +1,15 @@
 #!/usr/bin/env bash
-# smoke.sh CRIER CRIER_BENCH [bench args...]
+# smoke.sh CRIER CRIER_BENCH [bench args...] [-- server args...]
 # Starts crier (or bench/fanout-floor, given as CRIER) on 127.0.0.1, port 0, reads the port from its "listening on" line, runs
 # crier-bench against it with --server-pid and the given arguments, and exits with crier-bench's
 # status (non-zero on loss, gaps, duplicates, reorders or errors). Every wait is bounded.
 set -euo pipefail
 crier=$1 bench=$2
 shift 2
+bench_args=() extra_server_args=()
+while [[ $# -gt 0 && $1 != -- ]]; do bench_args+=("$1"); shift; done
+[[ $# -gt 0 ]] && shift # the --
+extra_server_args=("$@")
 
 log=$(mktemp)
 crier_pid=
@@ -22,7 +26,7 @@ trap cleanup EXIT
 : >"$log"
 server_args=(--address 127.0.0.1 --port 0 --threads 1 --log-level info)
 [[ $(basename "$crier") == fanout-floor ]] && server_args=(--port 0) # loopback only, one thread
-"$crier" "${server_args[@]}" >"$log" 2>&1 &
+"$crier" "${server_args[@]}" "${extra_server_args[@]}" >"$log" 2>&1 &
 crier_pid=$!
 
 port=
@@ -39,7 +43,7 @@ if [[ -z $port ]]; then
 fi
 
 status=0
-timeout 150 "$bench" --host 127.0.0.1 --port "$port" --server-pid "$crier_pid" "$@" || status=$?
+timeout 150 "$bench" --host 127.0.0.1 --port "$port" --server-pid "$crier_pid" "${bench_args[@]}" || status=$?
 if [[ $status -ne 0 ]]; then
   echo "smoke: crier-bench exited with $status; crier's log (last 20 lines):" >&2
   tail -n 20 "$log" >&2
