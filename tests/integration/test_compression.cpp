@@ -4,11 +4,10 @@
 // client's compressed frames get: inflated and relayed, or, for a bomb or bytes that do not
 // inflate, the RFC's close while everyone else carries on.
 #include "tests/support/crier_process.hpp"
+#include "tests/support/deflate_codec.hpp"
 #include "tests/support/raw_ws.hpp"
 #include "tests/support/ws_client.hpp"
 
-#include <boost/beast/zlib/deflate_stream.hpp>
-#include <boost/beast/zlib/inflate_stream.hpp>
 #include <gtest/gtest.h>
 
 #include <map>
@@ -18,45 +17,8 @@
 namespace crier::test {
 namespace {
 
-namespace zlib = boost::beast::zlib;
-
 // The offer browsers and most libraries make.
 std::string const offer = "Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n";
-
-// A client compresses a message: raw DEFLATE with `bits` of window, sync-flushed, the trailing
-// 00 00 ff ff removed (RFC 7692 section 7.2.1).
-std::string compress(std::string const& plain, int bits = 15) {
-  zlib::deflate_stream out;
-  out.reset(6, bits, 8, zlib::Strategy::normal);
-  std::string buf(out.upper_bound(plain.size()) + 64, '\0');
-  zlib::z_params zs;
-  zs.next_in = plain.data();
-  zs.avail_in = plain.size();
-  zs.next_out = buf.data();
-  zs.avail_out = buf.size();
-  boost::system::error_code ec;
-  out.write(zs, zlib::Flush::sync, ec);
-  EXPECT_TRUE(!ec || ec == zlib::error::need_buffers) << ec.message();
-  buf.resize(zs.total_out - 4);
-  return buf;
-}
-
-std::string inflate(std::string const& compressed, int bits = 15) {
-  zlib::inflate_stream in;
-  in.reset(bits);
-  std::string const input = compressed + std::string("\x00\x00\xff\xff", 4);
-  std::string out(1 << 20, '\0');
-  zlib::z_params zs;
-  zs.next_in = input.data();
-  zs.avail_in = input.size();
-  zs.next_out = out.data();
-  zs.avail_out = out.size();
-  boost::system::error_code ec;
-  in.write(zs, zlib::Flush::sync, ec);
-  EXPECT_TRUE(!ec || ec == zlib::error::need_buffers) << ec.message();
-  out.resize(zs.total_out);
-  return out;
-}
 
 // Chat-like text of about n bytes: words, which is what compresses.
 std::string words(std::size_t n, int salt = 0) {
@@ -84,21 +46,8 @@ received next_data(raw_ws& c, int bits = 15) {
     if (f.opcode == ws_op::ping || f.opcode == ws_op::pong) continue;
     EXPECT_TRUE(f.fin);
     EXPECT_FALSE(f.rsv2 || f.rsv3);
-    return {f.rsv1 ? inflate(f.payload, bits) : f.payload, f.rsv1, f.opcode};
+    return {f.rsv1 ? inflate_message(f.payload, bits) : f.payload, f.rsv1, f.opcode};
   }
-}
-
-std::map<std::string, double> scrape(std::uint16_t port) {
-  auto const r = http_get(port, "/metrics");
-  std::map<std::string, double> out;
-  std::istringstream in(r.response.body());
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.empty() || line[0] == '#') continue;
-    auto const space = line.rfind(' ');
-    out[line.substr(0, space)] = std::stod(line.substr(space + 1));
-  }
-  return out;
 }
 
 std::uint16_t close_code_of(raw_ws& c) {
@@ -152,7 +101,7 @@ TEST(compression, rsv1_exactly_on_compressed_frames_and_a_mixed_room_gets_the_sa
   deflating.connect(server.port(), "/ws/mixed", 5s, offer);
   raw_ws plain(server.port(), "/ws/mixed");
   ws_client speaker(server.port(), "/ws/mixed");
-  auto const before = scrape(server.port());
+  auto const before = scrape_metrics(server.port());
 
   std::vector<std::string> const sent = {words(300, 1), "short one", words(127, 2), words(128, 3), words(60000, 4)};
   for (auto const& s : sent) speaker.send_text(s);
@@ -174,7 +123,7 @@ TEST(compression, rsv1_exactly_on_compressed_frames_and_a_mixed_room_gets_the_sa
   EXPECT_EQ(bin.text, words(400, 5));
   EXPECT_FALSE(next_data(plain).rsv1);
 
-  auto const after = scrape(server.port());
+  auto const after = scrape_metrics(server.port());
   EXPECT_EQ(after.at("crier_compressed_messages_out_total") - before.at("crier_compressed_messages_out_total"), 4);
 }
 
@@ -186,7 +135,7 @@ TEST(compression, a_broadcast_is_compressed_once_for_every_member) {
     members.back()->connect(server.port(), "/ws/once", 5s, offer);
   }
   ws_client speaker(server.port(), "/ws/once");
-  auto const before = scrape(server.port());
+  auto const before = scrape_metrics(server.port());
   constexpr int messages = 20;
   for (int m = 0; m < messages; ++m) speaker.send_text(words(250, m));
   for (auto& c : members)
@@ -195,7 +144,7 @@ TEST(compression, a_broadcast_is_compressed_once_for_every_member) {
       ASSERT_TRUE(d.rsv1);
       ASSERT_EQ(d.text, words(250, m));
     }
-  auto const after = scrape(server.port());
+  auto const after = scrape_metrics(server.port());
   EXPECT_EQ(after.at("crier_compressions_total") - before.at("crier_compressions_total"), messages);
   EXPECT_EQ(after.at("crier_compressed_messages_out_total") - before.at("crier_compressed_messages_out_total"),
             messages * 8);
@@ -208,7 +157,7 @@ TEST(compression, a_broadcast_is_compressed_once_for_every_member) {
     ASSERT_TRUE(d.rsv1);
     ASSERT_EQ(d.text, words(250, m));
   }
-  EXPECT_EQ(scrape(server.port()).at("crier_compressions_total") - before.at("crier_compressions_total"), messages);
+  EXPECT_EQ(scrape_metrics(server.port()).at("crier_compressions_total") - before.at("crier_compressions_total"), messages);
 }
 
 TEST(compression, a_json_member_gets_its_welcome_and_replies_compressed) {
@@ -266,9 +215,9 @@ TEST(compression, client_compressed_messages_are_inflated_whatever_the_window) {
     raw_ws c;
     c.connect(server.port(), "/ws/inbound", 5s, v.offer);
     auto const text = words(5000, v.bits);
-    c.send(compressed_text(compress(text, v.bits)));
+    c.send(compressed_text(deflate_alone(text, v.bits)));
     // Fragmented: RSV1 on the first frame only (RFC 7692 section 6.1).
-    auto const z = compress(words(3000, 100 + v.bits), v.bits);
+    auto const z = deflate_alone(words(3000, 100 + v.bits), v.bits);
     auto const third = z.size() / 3;
     c.send_all({compressed_text(z.substr(0, third), false), {ws_op::cont, z.substr(third, third), false},
                 {ws_op::cont, z.substr(2 * third), true}});
@@ -284,7 +233,7 @@ TEST(compression, a_bomb_gets_1009_while_it_inflates_and_bad_data_gets_1007) {
     // 64 MiB of zeros compress to about 64 KiB: the limit is on what it inflates to.
     raw_ws bomb;
     bomb.connect(server.port(), "/ws/bomb", 5s, offer);
-    auto const z = compress(std::string(64 << 20, '\0'));
+    auto const z = deflate_alone(std::string(64 << 20, '\0'));
     ASSERT_LT(z.size(), 100u * 1024);
     bomb.send(compressed_text(z), 20s);
     EXPECT_EQ(close_code_of(bomb), 1009);
@@ -307,7 +256,7 @@ TEST(compression, a_bomb_gets_1009_while_it_inflates_and_bad_data_gets_1007) {
     // with it is a protocol error.
     raw_ws c;
     c.connect(server.port(), "/ws/bomb", 5s, offer);
-    if (f.opcode == ws_op::cont) c.send(compressed_text(compress("first part of it"), false));
+    if (f.opcode == ws_op::cont) c.send(compressed_text(deflate_alone("first part of it"), false));
     c.send(f);
     EXPECT_EQ(close_code_of(c), 1002) << int{f.opcode};
   }

@@ -271,20 +271,7 @@ std::optional<std::string> find_program(std::vector<std::string> const& names) {
   return std::nullopt;
 }
 
-std::map<std::string, double> scrape(std::uint16_t port) {
-  auto const r = http_get(port, "/metrics");
-  std::map<std::string, double> out;
-  std::istringstream in(r.response.body());
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.empty() || line[0] == '#') continue;
-    auto const space = line.rfind(' ');
-    out[line.substr(0, space)] = std::stod(line.substr(space + 1));
-  }
-  return out;
-}
-
-double compressed_out(std::uint16_t port) { return scrape(port).at("crier_compressed_messages_out_total"); }
+double compressed_out(std::uint16_t port) { return scrape_metrics(port).at("crier_compressed_messages_out_total"); }
 
 std::string url_of(crier_process const& server, std::string const& room) {
   return "ws://127.0.0.1:" + std::to_string(server.port()) + "/ws/" + room;

@@ -1,5 +1,7 @@
 #include "tests/support/ws_client.hpp"
 
+#include <sstream>
+
 #include <boost/asio/connect.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/write.hpp>
@@ -138,6 +140,19 @@ http_result http_raw(std::uint16_t port, std::string const& raw, std::chrono::mi
 
 http_result http_get(std::uint16_t port, std::string const& target, std::chrono::milliseconds timeout) {
   return http_raw(port, "GET " + target + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n", timeout);
+}
+
+std::map<std::string, double> scrape_metrics(std::uint16_t port) {
+  auto const r = http_get(port, "/metrics");
+  std::map<std::string, double> out;
+  std::istringstream in(r.response.body());
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.empty() || line[0] == '#') continue;
+    auto const space = line.rfind(' ');
+    out[line.substr(0, space)] = std::stod(line.substr(space + 1));
+  }
+  return out;
 }
 
 } // namespace crier::test

@@ -13,6 +13,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 
@@ -95,5 +96,8 @@ http_result http_raw(std::uint16_t port, std::string const& raw, std::chrono::mi
 
 // A plain GET of `target`.
 http_result http_get(std::uint16_t port, std::string const& target, std::chrono::milliseconds timeout = 5s);
+
+// One scrape of /metrics: name{labels} -> value.
+std::map<std::string, double> scrape_metrics(std::uint16_t port);
 
 } // namespace crier::test

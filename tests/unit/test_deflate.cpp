@@ -3,8 +3,8 @@
 // to the same bytes.
 #include "common/deflate_offer.hpp"
 #include "server/rooms/deflated.hpp"
+#include "tests/support/deflate_codec.hpp"
 
-#include <boost/beast/zlib/inflate_stream.hpp>
 #include <gtest/gtest.h>
 
 #include <string>
@@ -73,25 +73,7 @@ TEST(deflate_offer, records_the_windows) {
   EXPECT_EQ(b.client_max_window_bits, 15);
 }
 
-// What a client does with a compressed message (RFC 7692 section 7.2.2): append 00 00 ff ff
-// and inflate with its window.
-std::string inflate(std::string const& compressed, int window_bits) {
-  namespace zlib = boost::beast::zlib;
-  zlib::inflate_stream in;
-  in.reset(window_bits);
-  std::string const input = compressed + std::string("\x00\x00\xff\xff", 4);
-  std::string out(1 << 20, '\0');
-  zlib::z_params zs;
-  zs.next_in = input.data();
-  zs.avail_in = input.size();
-  zs.next_out = out.data();
-  zs.avail_out = out.size();
-  boost::system::error_code ec;
-  in.write(zs, zlib::Flush::sync, ec);
-  EXPECT_TRUE(!ec || ec == zlib::error::need_buffers) << ec.message();
-  out.resize(zs.total_out);
-  return out;
-}
+using test::inflate_message;
 
 std::string chat(std::size_t n) {
   std::string s = R"({"type":"message","text":")";
@@ -107,7 +89,7 @@ TEST(deflate_message, round_trips_smaller) {
     ASSERT_TRUE(deflate_message(plain, 1, compressed)) << n;
     // Words compress several times over once there are a few hundred bytes of them.
     EXPECT_LT(compressed.size(), n >= 300 ? plain.size() / 2 : plain.size()) << n;
-    EXPECT_EQ(inflate(compressed, 15), plain) << n;
+    EXPECT_EQ(inflate_message(compressed, 15), plain) << n;
   }
 }
 
@@ -118,7 +100,7 @@ TEST(deflate_message, a_message_inflates_with_any_window_that_holds_it) {
   ASSERT_LE(plain.size(), 256u);
   std::string compressed;
   ASSERT_TRUE(deflate_message(plain, 9, compressed));
-  for (int bits : {8, 9, 12, 15}) EXPECT_EQ(inflate(compressed, bits), plain) << bits;
+  for (int bits : {8, 9, 12, 15}) EXPECT_EQ(inflate_message(compressed, bits), plain) << bits;
 }
 
 TEST(deflate_message, incompressible_goes_plain) {
@@ -142,7 +124,7 @@ TEST(deflate_cache, compresses_once) {
   auto const second = cache.get(plain, 1);
   EXPECT_EQ(deflate_compressions(), before + 1);
   EXPECT_EQ(first.data(), second.data());
-  EXPECT_EQ(inflate(std::string(first), 15), plain);
+  EXPECT_EQ(inflate_message(std::string(first), 15), plain);
 }
 
 } // namespace

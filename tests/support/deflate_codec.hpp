@@ -1,0 +1,50 @@
+#pragma once
+// What a permessage-deflate peer does to one message (RFC 7692 section 7.2), with Beast's zlib:
+// compress it alone (raw DEFLATE, sync flush, the trailing 00 00 ff ff removed) and inflate one
+// (the 00 00 ff ff appended back). Tests use it to build a client's compressed frames and to
+// read the server's, independently of the server's own compressor.
+
+#include <boost/beast/zlib/deflate_stream.hpp>
+#include <boost/beast/zlib/inflate_stream.hpp>
+#include <gtest/gtest.h>
+
+#include <string>
+
+namespace crier::test {
+
+inline std::string deflate_alone(std::string const& plain, int window_bits = 15) {
+  namespace zlib = boost::beast::zlib;
+  zlib::deflate_stream out;
+  out.reset(6, window_bits, 8, zlib::Strategy::normal);
+  std::string buf(out.upper_bound(plain.size()) + 64, '\0');
+  zlib::z_params zs;
+  zs.next_in = plain.data();
+  zs.avail_in = plain.size();
+  zs.next_out = buf.data();
+  zs.avail_out = buf.size();
+  boost::system::error_code ec;
+  out.write(zs, zlib::Flush::sync, ec);
+  EXPECT_TRUE(!ec || ec == zlib::error::need_buffers) << ec.message();
+  buf.resize(zs.total_out - 4);
+  return buf;
+}
+
+inline std::string inflate_message(std::string const& compressed, int window_bits = 15) {
+  namespace zlib = boost::beast::zlib;
+  zlib::inflate_stream in;
+  in.reset(window_bits);
+  std::string const input = compressed + std::string("\x00\x00\xff\xff", 4);
+  std::string out(1 << 20, '\0');
+  zlib::z_params zs;
+  zs.next_in = input.data();
+  zs.avail_in = input.size();
+  zs.next_out = out.data();
+  zs.avail_out = out.size();
+  boost::system::error_code ec;
+  in.write(zs, zlib::Flush::sync, ec);
+  EXPECT_TRUE(!ec || ec == zlib::error::need_buffers) << ec.message();
+  out.resize(zs.total_out);
+  return out;
+}
+
+} // namespace crier::test
