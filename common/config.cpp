@@ -1,10 +1,12 @@
 #include "common/config.hpp"
 
+#include "common/token.hpp"
 #include "common/units.hpp"
 
 #include <CLI/CLI.hpp>
 #include <boost/asio/ip/address.hpp>
 
+#include <fstream>
 #include <thread>
 
 namespace crier {
@@ -68,6 +70,28 @@ Enum choice(std::string_view text, std::array<std::string_view, N> const& names)
   for (std::size_t i = 0; i < N; ++i)
     if (names[i] == text) return static_cast<Enum>(i);
   return Enum{}; // not reached: one_of() has refused anything else
+}
+
+struct file_contents {
+  std::string text;
+};
+
+// A key file, read whole. Only regular files: a FIFO or a device would block or never end.
+std::variant<file_contents, std::string> read_small_file(std::filesystem::path const& path) {
+  constexpr std::size_t limit = 64 * 1024; // a PEM public key is a few KiB at most
+  std::error_code ec;
+  auto const status = std::filesystem::status(path, ec);
+  if (ec) return ec.message();
+  if (!std::filesystem::is_regular_file(status)) return std::string("not a regular file");
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return std::string("cannot open it");
+  file_contents out;
+  out.text.resize(limit + 1);
+  in.read(out.text.data(), static_cast<std::streamsize>(out.text.size()));
+  if (in.bad()) return std::string("read error");
+  out.text.resize(static_cast<std::size_t>(in.gcount()));
+  if (out.text.size() > limit) return std::string("larger than 64KiB, too large for a public key");
+  return out;
 }
 
 // CLI11 words some errors over several lines; the contract is one line.
@@ -288,6 +312,27 @@ std::variant<config, early_exit> parse_command_line(int argc, char const* const*
                  "Require 'Authorization: Bearer TOKEN' or ?token=TOKEN on upgrades and /api/* (prefer the "
                  "environment variable: flags show in ps)")
     ->envname("CRIER_AUTH_TOKEN");
+  std::string token_public_key, token_leeway;
+  app.add_option("--token-secret", cfg.token_secret,
+                 "HMAC secret for signed per-user tokens (HS256, HS384, HS512; crier token makes them): every "
+                 "upgrade then needs a valid one (prefer the environment variable: flags show in ps)")
+    ->envname("CRIER_TOKEN_SECRET");
+  app.add_option("--token-public-key", token_public_key,
+                 "PEM file with the RSA or EC public key that checks signed tokens (RS256/384/512, ES256/384/512)")
+    ->envname("CRIER_TOKEN_PUBLIC_KEY");
+  app.add_option("--token-issuer", cfg.token_issuer, "Signed tokens must carry this iss claim")
+    ->envname("CRIER_TOKEN_ISSUER");
+  app.add_option("--token-audience", cfg.token_audience,
+                 "Signed tokens must carry this aud claim (a string, or an array that holds it)")
+    ->envname("CRIER_TOKEN_AUDIENCE");
+  app.add_option("--token-leeway", token_leeway, "Clock difference allowed when checking a token's exp and nbf")
+    ->envname("CRIER_TOKEN_LEEWAY")
+    ->check(duration_validator())
+    ->default_str("30s");
+  app.add_option("--api-key", cfg.api_key,
+                 "Enables the server API's write endpoints, sent as Authorization: Bearer KEY (prefer the "
+                 "environment variable: flags show in ps)")
+    ->envname("CRIER_API_KEY");
   app.add_option("--tls-cert", tls_cert, "PEM certificate chain: serve https and wss on the port")
     ->envname("CRIER_TLS_CERT");
   app.add_option("--tls-key", tls_key, "PEM private key for --tls-cert")->envname("CRIER_TLS_KEY");
@@ -354,6 +399,21 @@ std::variant<config, early_exit> parse_command_line(int argc, char const* const*
     return usage(tls_cert.empty() ? "--tls-key: needs --tls-cert" : "--tls-cert: needs --tls-key");
   cfg.tls_cert = tls_cert;
   cfg.tls_key = tls_key;
+  if (!token_leeway.empty())
+    cfg.token_leeway = std::chrono::duration_cast<std::chrono::seconds>(*parse_duration(token_leeway));
+  if (!token_public_key.empty()) {
+    cfg.token_public_key = token_public_key;
+    auto pem = read_small_file(cfg.token_public_key);
+    if (auto const* why = std::get_if<std::string>(&pem))
+      return usage("--token-public-key: '" + token_public_key + "' cannot be read: " + *why);
+    cfg.token_public_key_pem = std::move(std::get<file_contents>(pem).text);
+    if (auto const problem = public_key_problem(cfg.token_public_key_pem); !problem.empty())
+      return usage("--token-public-key: '" + token_public_key + "': " + problem);
+  }
+  bool const tokens = !cfg.token_secret.empty() || !cfg.token_public_key_pem.empty();
+  if (!tokens && !cfg.token_issuer.empty()) return usage("--token-issuer: needs --token-secret or --token-public-key");
+  if (!tokens && !cfg.token_audience.empty())
+    return usage("--token-audience: needs --token-secret or --token-public-key");
   if (cfg.allowed_origins.find_first_of(" \t") != std::string::npos &&
       cfg.allowed_origins.find(',') == std::string::npos)
     return usage("--allowed-origins: separate origins with commas");

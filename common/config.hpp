@@ -66,6 +66,16 @@ struct config {
   // Who may connect.
   std::string allowed_origins; // empty: no Origin, or the Origin of the Host itself; "*": any
   std::string auth_token;      // empty: no token required
+  // Signed per-user tokens (common/token.hpp). With a secret or a public key configured, every
+  // upgrade needs a valid token, and --auth-token no longer opens WebSockets.
+  std::string token_secret;
+  std::filesystem::path token_public_key;
+  std::string token_public_key_pem; // the file's contents, read and checked while parsing
+  std::string token_issuer;         // empty: iss is not checked
+  std::string token_audience;       // empty: aud is not checked
+  std::chrono::seconds token_leeway{30};
+  // The server API's write endpoints (publish, disconnect); empty: they answer 404.
+  std::string api_key;
   std::filesystem::path tls_cert;
   std::filesystem::path tls_key;
 

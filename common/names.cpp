@@ -1,5 +1,7 @@
 #include "common/names.hpp"
 
+#include "common/utf8.hpp"
+
 #include <algorithm>
 
 namespace crier {
@@ -106,6 +108,17 @@ std::optional<std::string> validate_display_name(std::string_view raw, std::stri
     return std::nullopt;
   }
   return std::string(raw);
+}
+
+bool is_valid_user_id(std::string_view user) noexcept {
+  if (user.empty() || user.size() > max_user_id_length || !is_valid_utf8(user)) return false;
+  for (std::size_t i = 0; i < user.size(); ++i) {
+    auto const c = static_cast<unsigned char>(user[i]);
+    if (c < 0x20 || c == 0x7F) return false;
+    // U+0080-U+009F are encoded as C2 80 - C2 9F.
+    if (c == 0xC2 && i + 1 < user.size() && static_cast<unsigned char>(user[i + 1]) <= 0x9F) return false;
+  }
+  return true;
 }
 
 } // namespace crier

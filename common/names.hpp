@@ -1,5 +1,6 @@
 #pragma once
-// Validation of the names that clients choose: room names from the WebSocket path.
+// Validation of the names that clients choose: room names from the WebSocket path, display
+// names, and the user ids of signed tokens and the server API.
 
 #include <optional>
 #include <string>
@@ -24,5 +25,12 @@ inline constexpr std::size_t max_display_name_length = 32; // in characters (cod
 // valid UTF-8 with no control characters. Returns the trimmed name, or sets `error` and returns
 // nullopt.
 std::optional<std::string> validate_display_name(std::string_view raw, std::string& error);
+
+inline constexpr std::size_t max_user_id_length = 128; // bytes
+
+// A user id (a token's sub, the server API's from.user and disconnect user): 1-128 bytes of valid
+// UTF-8 without control characters (C0, DEL, C1), so that it can go in a log line or a Redis
+// control message as it is.
+bool is_valid_user_id(std::string_view user) noexcept;
 
 } // namespace crier

@@ -5,17 +5,22 @@
 #include "server/http/healthcheck.hpp"
 #include "server/logging.hpp"
 #include "server/server.hpp"
+#include "server/token_command.hpp"
 
 #include <spdlog/spdlog.h>
 
 #include <cstdio>
 #include <exception>
+#include <iostream>
 #include <string_view>
 #include <variant>
 
 int main(int argc, char** argv) {
   // `crier healthcheck [URL]` probes a running crier (for container health checks) and exits.
   if (argc > 1 && std::string_view(argv[1]) == "healthcheck") return crier::run_healthcheck({argv + 2, argv + argc});
+  // `crier token --secret S --sub ID ...` signs a token for --token-secret and exits.
+  if (argc > 1 && std::string_view(argv[1]) == "token")
+    return crier::run_token_command({argv + 2, argv + argc}, std::cout, std::cerr);
   auto parsed = crier::parse_command_line(argc, argv);
   if (auto const* e = std::get_if<crier::early_exit>(&parsed)) {
     std::fputs(e->output.c_str(), e->status == 0 ? stdout : stderr);

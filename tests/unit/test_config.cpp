@@ -5,6 +5,8 @@
 #include <gtest/gtest.h>
 
 #include <cstdlib>
+#include <fstream>
+#include <unistd.h>
 
 namespace crier {
 namespace {
@@ -227,6 +229,109 @@ TEST(config, bad_redis_flags_exit_2_naming_the_flag) {
     EXPECT_EQ(hb.status, exit_usage);
     EXPECT_NE(hb.output.find("--redis-heartbeat"), std::string::npos) << hb.output;
   }
+}
+
+// A fixed EC P-256 public key, for --token-public-key (test_token.cpp tests the keys themselves).
+constexpr char const* ec_public_key = "-----BEGIN PUBLIC KEY-----\n"
+                                      "MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEiY50LjAsukTMGcPaf8gR4TUvJ5am\n"
+                                      "eoDXzMhlhx7eUHFzvzvsP8MJfDgKxYq0NpyXo3Jqm3y1tzAVdBrPqaJRjw==\n"
+                                      "-----END PUBLIC KEY-----\n";
+
+struct temp_file {
+  std::filesystem::path path;
+  temp_file(std::string const& name, std::string_view contents)
+    : path(std::filesystem::temp_directory_path() / ("crier-test-config-" + std::to_string(::getpid()) + "-" + name)) {
+    std::ofstream(path, std::ios::binary) << contents;
+  }
+  ~temp_file() { std::filesystem::remove(path); }
+};
+
+TEST(config, token_flags_default_to_off) {
+  auto const c = parse_ok({});
+  EXPECT_EQ(c.token_secret, "");
+  EXPECT_TRUE(c.token_public_key.empty());
+  EXPECT_EQ(c.token_public_key_pem, "");
+  EXPECT_EQ(c.token_issuer, "");
+  EXPECT_EQ(c.token_audience, "");
+  EXPECT_EQ(c.token_leeway, 30s);
+  EXPECT_EQ(c.api_key, "");
+}
+
+TEST(config, token_flags) {
+  temp_file const key("ec.pem", ec_public_key);
+  auto const c = parse_ok({"--token-secret", "s3cret", "--token-public-key", key.path.string(), "--token-issuer",
+                           "https://auth.example", "--token-audience", "crier", "--token-leeway", "2m", "--api-key",
+                           "k3y"});
+  EXPECT_EQ(c.token_secret, "s3cret");
+  EXPECT_EQ(c.token_public_key, key.path);
+  EXPECT_EQ(c.token_public_key_pem, ec_public_key);
+  EXPECT_EQ(c.token_issuer, "https://auth.example");
+  EXPECT_EQ(c.token_audience, "crier");
+  EXPECT_EQ(c.token_leeway, 120s);
+  EXPECT_EQ(c.api_key, "k3y");
+  EXPECT_EQ(parse_ok({"--token-leeway", "0"}).token_leeway, 0s);
+  EXPECT_EQ(parse_ok({"--token-leeway", "1500ms"}).token_leeway, 1s);
+}
+
+TEST(config, token_flags_environment_twins) {
+  temp_file const key("ec-env.pem", ec_public_key);
+  scoped_env secret("CRIER_TOKEN_SECRET", "from-env");
+  scoped_env public_key("CRIER_TOKEN_PUBLIC_KEY", key.path.c_str());
+  scoped_env issuer("CRIER_TOKEN_ISSUER", "iss");
+  scoped_env audience("CRIER_TOKEN_AUDIENCE", "aud");
+  scoped_env leeway("CRIER_TOKEN_LEEWAY", "5s");
+  scoped_env api_key("CRIER_API_KEY", "api");
+  auto const c = parse_ok({});
+  EXPECT_EQ(c.token_secret, "from-env");
+  EXPECT_EQ(c.token_public_key_pem, ec_public_key);
+  EXPECT_EQ(c.token_issuer, "iss");
+  EXPECT_EQ(c.token_audience, "aud");
+  EXPECT_EQ(c.token_leeway, 5s);
+  EXPECT_EQ(c.api_key, "api");
+  EXPECT_EQ(parse_ok({"--token-secret", "flag"}).token_secret, "flag");
+}
+
+TEST(config, bad_token_flags_exit_2_naming_the_flag) {
+  temp_file const garbage("garbage.pem", "not a key\n");
+  temp_file const empty("empty.pem", "");
+  temp_file const private_key("private.pem", "-----BEGIN PRIVATE KEY-----\nMC4CAQAwBQYDK2VwBCIEIA==\n"
+                                             "-----END PRIVATE KEY-----\n");
+  struct bad {
+    std::vector<std::string> args;
+    std::string flag;
+  };
+  std::vector<bad> const cases{
+    {{"--token-public-key", "/nonexistent/crier.pem"}, "--token-public-key"},
+    {{"--token-public-key", std::filesystem::temp_directory_path().string()}, "--token-public-key"},
+    {{"--token-public-key", garbage.path.string()}, "--token-public-key"},
+    {{"--token-public-key", empty.path.string()}, "--token-public-key"},
+    {{"--token-public-key", private_key.path.string()}, "--token-public-key"},
+    {{"--token-leeway", "soon"}, "--token-leeway"},
+    {{"--token-leeway", "-1s"}, "--token-leeway"},
+    {{"--token-issuer", "iss"}, "--token-issuer"},
+    {{"--token-audience", "aud"}, "--token-audience"},
+    {{"--token-secret"}, "--token-secret"},
+    {{"--api-key"}, "--api-key"},
+  };
+  for (auto const& c : cases) {
+    auto const e = parse_fail(c.args);
+    EXPECT_EQ(e.status, exit_usage) << c.args[0];
+    EXPECT_NE(e.output.find(c.flag), std::string::npos) << "message does not name " << c.flag << ": " << e.output;
+    EXPECT_EQ(e.output.find('\n'), e.output.size() - 1) << "not one line: " << e.output;
+  }
+  EXPECT_NE(parse_fail({"--token-public-key", private_key.path.string()}).output.find("private key"), std::string::npos);
+  scoped_env env("CRIER_TOKEN_PUBLIC_KEY", "/nonexistent/crier.pem");
+  auto const e = parse_fail({});
+  EXPECT_EQ(e.status, exit_usage);
+  EXPECT_NE(e.output.find("--token-public-key"), std::string::npos) << e.output;
+}
+
+TEST(config, token_flags_are_in_the_help) {
+  auto const help = parse_fail({"--help"}).output;
+  for (auto const* flag : {"--token-secret", "CRIER_TOKEN_SECRET", "--token-public-key", "CRIER_TOKEN_PUBLIC_KEY",
+                           "--token-issuer", "CRIER_TOKEN_ISSUER", "--token-audience", "CRIER_TOKEN_AUDIENCE",
+                           "--token-leeway", "CRIER_TOKEN_LEEWAY", "--api-key", "CRIER_API_KEY"})
+    EXPECT_NE(help.find(flag), std::string::npos) << flag;
 }
 
 TEST(units, sizes) {
