@@ -18,10 +18,27 @@ bool parse_number(std::string_view& in, char end, T& out) {
 
 } // namespace
 
+std::string member_label(member_info const& m) {
+  std::string out = std::to_string(m.user.size());
+  out += ':';
+  out += m.user;
+  out += m.name;
+  return out;
+}
+
+bool read_member_label(std::string_view label, member_info& out) {
+  std::size_t user_len = 0;
+  if (!parse_number(label, ':', user_len) || user_len > label.size()) return false;
+  out.user = std::string(label.substr(0, user_len));
+  out.name = std::string(label.substr(user_len));
+  return true;
+}
+
 std::pair<std::string, std::string> encode_split(envelope const& e) {
   std::string head{static_cast<char>(e.type), ' '};
   std::string tail;
-  tail.reserve(48 + e.node.size() + e.from.id.size() + e.from.name.size() + e.payload.size());
+  auto const label = member_label(e.from);
+  tail.reserve(48 + e.node.size() + e.from.id.size() + label.size() + e.payload.size());
   tail += ' ';
   tail += e.node;
   tail += ' ';
@@ -29,10 +46,10 @@ std::pair<std::string, std::string> encode_split(envelope const& e) {
   tail += ' ';
   tail += std::to_string(e.from.id.size());
   tail += ' ';
-  tail += std::to_string(e.from.name.size());
+  tail += std::to_string(label.size());
   tail += '\n';
   tail += e.from.id;
-  tail += e.from.name;
+  tail += label;
   tail += e.payload;
   return {std::move(head), std::move(tail)};
 }
@@ -69,13 +86,13 @@ std::optional<envelope> decode_envelope(std::string_view in) {
   if (space == std::string_view::npos || space == 0) return std::nullopt;
   e.node = std::string(in.substr(0, space));
   in.remove_prefix(space + 1);
-  std::size_t id_len = 0, name_len = 0;
-  if (!parse_number(in, ' ', e.ts) || !parse_number(in, ' ', id_len) || !parse_number(in, '\n', name_len))
+  std::size_t id_len = 0, label_len = 0;
+  if (!parse_number(in, ' ', e.ts) || !parse_number(in, ' ', id_len) || !parse_number(in, '\n', label_len))
     return std::nullopt;
-  if (id_len > in.size() || name_len > in.size() - id_len) return std::nullopt;
+  if (id_len > in.size() || label_len > in.size() - id_len) return std::nullopt;
   e.from.id = std::string(in.substr(0, id_len));
-  e.from.name = std::string(in.substr(id_len, name_len));
-  e.payload = std::string(in.substr(id_len + name_len));
+  if (!read_member_label(in.substr(id_len, label_len), e.from)) return std::nullopt;
+  e.payload = std::string(in.substr(id_len + label_len));
   return e;
 }
 

@@ -25,6 +25,10 @@ void append_member(std::string& out, member_info const& m) {
   append_string(out, m.id);
   out += R"(,"name":)";
   append_string(out, m.name);
+  if (!m.user.empty()) {
+    out += R"(,"user":)";
+    append_string(out, m.user);
+  }
   out += '}';
 }
 
@@ -102,6 +106,12 @@ client_message decode_client_message(std::string_view text) {
     }
     return req;
   }
+  if (t == "refresh") {
+    auto const* token = obj->if_contains("token");
+    if (token == nullptr) return field_error("missing field \"token\"");
+    if (!token->is_string()) return field_error("field \"token\" must be a string");
+    return refresh_request{std::string(token->get_string())};
+  }
   std::string reason = "unknown message type ";
   append_string(reason, std::string_view(t.data(), t.size()));
   return protocol_error{"unknown_type", std::move(reason)};
@@ -141,7 +151,7 @@ namespace {
 std::string render_message_event(std::optional<std::uint64_t> seq, std::int64_t ts, member_info const& from,
                                  std::string_view text) {
   std::string out;
-  out.reserve(96 + from.id.size() + from.name.size() + text.size());
+  out.reserve(104 + from.id.size() + from.name.size() + from.user.size() + text.size());
   out += R"({"type":"message",)";
   if (seq) {
     out += R"("seq":)";
@@ -227,11 +237,22 @@ std::string render_error(std::string_view code, std::string_view reason) {
   return out;
 }
 
+std::string render_refreshed(std::optional<std::int64_t> exp) {
+  std::string out = R"({"type":"refreshed","exp":)";
+  out += exp ? std::to_string(*exp) : "null";
+  out += '}';
+  return out;
+}
+
 std::string render_welcome(welcome_view const& w) {
   std::string out = R"({"type":"welcome","id":)";
   append_string(out, w.you.id);
   out += R"(,"name":)";
   append_string(out, w.you.name);
+  if (!w.you.user.empty()) {
+    out += R"(,"user":)";
+    append_string(out, w.you.user);
+  }
   out += R"(,"room":)";
   append_string(out, w.room);
   out += R"(,"epoch":)";

@@ -14,9 +14,16 @@ namespace crier {
 
 inline constexpr std::string_view json_subprotocol = "crier.v1";
 
+// The close code of a session the server API disconnected (RFC 6455 section 7.4.2: 4000-4999
+// are for applications).
+inline constexpr std::uint16_t close_disconnected = 4000;
+
+// A member as others see it: `id` is the connection's, `name` its display name, and `user` the
+// `sub` of its signed token (empty for a guest, and then left out of what is rendered).
 struct member_info {
   std::string id;
   std::string name;
+  std::string user = {};
 };
 
 // Client to server.
@@ -38,7 +45,11 @@ struct members_request {
   std::string query;
   std::size_t limit = 100;
 };
-using client_message = std::variant<send_text_request, history_request, protocol_error, members_request>;
+// A new signed token for the same user, before the current one expires.
+struct refresh_request {
+  std::string token;
+};
+using client_message = std::variant<send_text_request, history_request, protocol_error, members_request, refresh_request>;
 
 inline constexpr std::size_t max_history_page = 100;
 inline constexpr std::size_t max_members_page = 1000;
@@ -60,6 +71,9 @@ std::string render_message(std::uint64_t seq, std::int64_t ts, member_info const
 std::string render_unsequenced_message(std::int64_t ts, member_info const& from, std::string_view text);
 std::string render_presence(std::string_view type, std::int64_t ts, member_info const& member);
 std::string render_error(std::string_view code, std::string_view reason);
+// The answer to a refresh that was accepted: the new token's expiry (seconds since the epoch),
+// or none.
+std::string render_refreshed(std::optional<std::int64_t> exp);
 // Big-room presence: who came and went in one interval, as counts, and the room's size after it.
 // With `members` (the room fell back to a small one) the complete list, replacing the client's.
 std::string render_presence_batch(std::int64_t ts, std::size_t count, std::uint64_t joined, std::uint64_t left,

@@ -2,6 +2,7 @@
 
 #include "server/rooms/deflated.hpp"
 
+#include <algorithm>
 #include <fstream>
 #include <sstream>
 #include <string_view>
@@ -90,6 +91,25 @@ void metrics::closed(std::uint16_t code) noexcept {
   bump(closes_.back());
 }
 
+std::string_view to_string(api_route r) noexcept {
+  switch (r) {
+  case api_route::rooms: return "rooms";
+  case api_route::room: return "room";
+  case api_route::history: return "history";
+  case api_route::publish: return "publish";
+  case api_route::disconnect_room: return "disconnect_room";
+  case api_route::disconnect_user: return "disconnect_user";
+  default: return "unknown";
+  }
+}
+
+void metrics::api_call(api_route r, unsigned status) noexcept {
+  auto const route = std::min(static_cast<std::size_t>(r), api_calls_.size() - 1);
+  std::size_t i = 0;
+  while (i + 1 < api_statuses_.size() && api_statuses_[i] != status) ++i;
+  bump(api_calls_[route][i]);
+}
+
 std::string metrics::render(metrics_gauges const& g) const {
   auto const load = [](auto const& a) { return a.load(std::memory_order_relaxed); };
   writer w;
@@ -99,8 +119,10 @@ std::string metrics::render(metrics_gauges const& g) const {
   w.family("crier_connections", "gauge", "WebSocket sessions open now.");
   w.sample("crier_connections", g.sessions);
   w.family("crier_connections_total", "counter", "WebSocket upgrade attempts by outcome.");
-  static constexpr std::array<std::string_view, 5> outcome_names{"accepted", "rejected_origin", "rejected_auth",
-                                                                 "rejected_limit", "handshake_failed"};
+  static constexpr std::array<std::string_view, 6> outcome_names{"accepted",       "rejected_origin",
+                                                                 "rejected_auth",  "rejected_limit",
+                                                                 "handshake_failed", "rejected_forbidden"};
+  static_assert(outcome_names.size() == static_cast<std::size_t>(conn_outcome::count_));
   for (std::size_t i = 0; i < outcome_names.size(); ++i)
     w.sample("crier_connections_total", load(outcomes_[i]), "outcome=\"" + std::string(outcome_names[i]) + "\"");
 
@@ -136,8 +158,19 @@ std::string metrics::render(metrics_gauges const& g) const {
   w.sample("crier_rate_limited_total", load(rate_limited_.v));
   w.family("crier_protocol_errors_total", "counter", "crier.v1 messages answered with an error event.");
   w.sample("crier_protocol_errors_total", load(protocol_errors_.v));
+  w.family("crier_forbidden_total", "counter",
+           "Messages and requests refused because the member's token does not allow them in the room.");
+  w.sample("crier_forbidden_total", load(forbidden_.v));
   w.family("crier_http_requests_total", "counter", "HTTP requests read (upgrades included).");
   w.sample("crier_http_requests_total", load(http_requests_.v));
+  w.family("crier_api_requests_total", "counter",
+           "Server API calls by route and the status answered (\"other\": any status not listed).");
+  for (std::size_t r = 0; r < api_calls_.size(); ++r)
+    for (std::size_t s = 0; s < api_statuses_.size(); ++s)
+      if (auto const n = load(api_calls_[r][s]); n > 0)
+        w.sample("crier_api_requests_total", n,
+                 "route=\"" + std::string(to_string(static_cast<api_route>(r))) + "\",status=\"" +
+                   (api_statuses_[s] == 0 ? std::string("other") : std::to_string(api_statuses_[s])) + "\"");
 
   w.family("crier_timeouts_total", "counter", "Connections ended by a timeout, by kind.");
   w.sample("crier_timeouts_total", load(handshake_timeouts_.v), "kind=\"handshake\"");

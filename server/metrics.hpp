@@ -14,11 +14,25 @@ namespace crier {
 enum class conn_outcome : std::uint8_t {
   accepted,
   rejected_origin,
-  rejected_auth,
+  rejected_auth,      // no valid token (401)
   rejected_limit,
   handshake_failed,
+  rejected_forbidden, // a valid token that does not allow the room (403)
   count_
 };
+
+// The server API's routes, as /metrics labels them.
+enum class api_route : std::uint8_t {
+  rooms,           // GET /api/rooms
+  room,            // GET /api/rooms/<room>
+  history,         // GET /api/rooms/<room>/history
+  publish,         // POST /api/rooms/<room>/messages
+  disconnect_room, // POST /api/rooms/<room>/disconnect
+  disconnect_user, // POST /api/users/<user>/disconnect
+  unknown,         // anything else under /api
+  count_
+};
+std::string_view to_string(api_route r) noexcept;
 
 struct metrics_gauges {
   std::size_t sessions = 0;
@@ -51,7 +65,11 @@ public:
   void slow_consumer_drops(std::size_t n) noexcept { bump(slow_drops_.v, n); }
   void rate_limited() noexcept { bump(rate_limited_.v); }
   void protocol_error() noexcept { bump(protocol_errors_.v); }
+  // A message or request the member's token does not allow (publish, history, presence).
+  void forbidden() noexcept { bump(forbidden_.v); }
   void http_request() noexcept { bump(http_requests_.v); }
+  // One server API call and the status it was answered with.
+  void api_call(api_route r, unsigned status) noexcept;
   void handshake_timeout() noexcept { bump(handshake_timeouts_.v); }
   void idle_timeout() noexcept { bump(idle_timeouts_.v); }
   void accept_error() noexcept { bump(accept_errors_.v); }
@@ -81,9 +99,13 @@ private:
                                                               1008, 1009, 1010, 1011, 1012, 1013};
   std::array<std::atomic<std::uint64_t>, close_codes_.size() + 1> closes_{}; // the last: any other code
   padded messages_in_, bytes_in_, deliveries_, fanout_bytes_, messages_out_, bytes_out_, compressed_out_;
-  padded slow_closes_, slow_drops_, rate_limited_, protocol_errors_, http_requests_;
+  padded slow_closes_, slow_drops_, rate_limited_, protocol_errors_, forbidden_, http_requests_;
   padded handshake_timeouts_, idle_timeouts_, accept_errors_;
   padded redis_dropped_, redis_skipped_, redis_link_losses_;
+  // By route, then by status: the statuses the API answers, and one for any other.
+  static constexpr std::array<unsigned, 8> api_statuses_{200, 400, 401, 404, 405, 413, 503, 0};
+  std::array<std::array<std::atomic<std::uint64_t>, api_statuses_.size()>, static_cast<std::size_t>(api_route::count_)>
+    api_calls_{};
 };
 
 } // namespace crier

@@ -4,6 +4,7 @@
 // drain use.
 
 #include "common/config.hpp"
+#include "common/token.hpp"
 #include "server/metrics.hpp"
 #include "server/rooms/room_registry.hpp"
 
@@ -28,6 +29,8 @@ public:
   config const& cfg() const noexcept { return config_; }
   room_registry& rooms() noexcept { return rooms_; }
   crier::metrics& metrics() noexcept { return metrics_; }
+  // Checks signed tokens; enabled() only when --token-secret or --token-public-key is set.
+  token_verifier const& tokens() const noexcept { return tokens_; }
   // nullptr when TLS is off.
   boost::asio::ssl::context* tls() noexcept { return tls_.get(); }
 
@@ -52,6 +55,7 @@ private:
   config const config_;
   room_registry rooms_;
   crier::metrics metrics_;
+  token_verifier const tokens_;
   std::unique_ptr<boost::asio::ssl::context> tls_;
   std::atomic<std::size_t> sessions_{0};
   std::atomic<bool> draining_{false};

@@ -380,10 +380,15 @@
     const name = state.everWelcomed ? state.myName : state.name;
     if (name) params.push(`name=${encodeURIComponent(name)}`);
     if (state.epoch !== null) params.push(`since=${state.lastSeq}`, `epoch=${encodeURIComponent(state.epoch)}`);
-    if (state.token) params.push(`token=${encodeURIComponent(state.token)}`);
+    // A token that can be a subprotocol entry (a signed token always can) goes as one, beside
+    // crier.v1, so that it stays out of the URL, where proxies and access logs would keep it.
+    if (state.token && !tokenAsSubprotocol()) params.push(`token=${encodeURIComponent(state.token)}`);
     const query = params.length ? `?${params.join('&')}` : '';
     return `${scheme}//${location.host}/ws/${encodeURIComponent(state.room)}${query}`;
   }
+
+  // RFC 6455 section 4.1: a subprotocol is an RFC 7230 token.
+  const tokenAsSubprotocol = () => !!state.token && /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/.test(state.token);
 
   function connect() {
     clearTimeout(state.retryTimer);
@@ -391,7 +396,9 @@
     if (state.ws) return;
     let ws;
     try {
-      ws = new WebSocket(socketUrl(), [SUBPROTOCOL]);
+      const protocols = [SUBPROTOCOL];
+      if (tokenAsSubprotocol()) protocols.push(`crier.token.${state.token}`);
+      ws = new WebSocket(socketUrl(), protocols);
     } catch (err) {
       setStatus('refused', 'Cannot connect');
       openChooser(`The page could not open a connection: ${err.message}`);

@@ -134,12 +134,21 @@ void broker::connected() {
   });
   auto const answered = guarded([subscribed](broker& self, boost::system::error_code ec, redis_reply reply) {
     if (ec || reply.type == redis_reply::kind::error) return self.fail(ec ? ec.message() : reply.str);
+    // The echo channel, then the control channel: up once both are heard.
     self.sub_->subscribe(
       self.echo_channel_,
       [weak = self.weak_from_this()](std::string const&, std::string const& token) {
         if (auto me = weak.lock()) me->echoed(token);
       },
-      subscribed);
+      self.guarded([subscribed](broker& me, boost::system::error_code ec2) {
+        if (ec2) return;
+        me.sub_->subscribe(
+          me.schema_.control_channel(),
+          [weak = me.weak_from_this()](std::string const&, std::string const& message) {
+            if (auto again = weak.lock()) again->on_control(message);
+          },
+          subscribed);
+      }));
   });
   // Keys live in the chosen database; pub/sub is global, which is why channels name the db.
   cmd_->command(settings_.endpoint.db == 0 ? std::vector<std::string>{"PING"}
@@ -335,6 +344,57 @@ void broker::send_text(replica_ptr const& rep, std::shared_ptr<outgoing_text> co
     });
 }
 
+void broker::publish_once(std::string const& room, member_info const& from, std::shared_ptr<std::string const> text,
+                          std::string idempotency_key, api_publish_done done) {
+  asio::post(strand_, [self = shared_from_this(), room, from, text = std::move(text), key = std::move(idempotency_key),
+                       done = std::move(done)]() mutable {
+    auto rep = self->replica_for(room, true);
+    // The caller is told, so nothing goes out without a seq: either Redis sequences it, or it is
+    // not published at all.
+    if (!rep || !self->up_.load(std::memory_order_relaxed) || !rep->warm || self->inflight_.size() >= max_inflight)
+      return done({api_publish_result::outcome::unavailable, 0});
+    envelope const e{envelope::kind::text, 0, self->node_id_, now_ms(), from, *text};
+    auto [head, tail] = encode_split(e);
+    auto const gen = self->generation_;
+    self->cmd_->command(
+      {"EVAL", redis_scripts::publish_once, "4", redis_schema::seq_key(room), redis_schema::stream_key(room),
+       self->schema_.channel(room), redis_schema::idempotency_key(room), std::move(head), std::move(tail),
+       std::to_string(self->settings_.history), key},
+      self->liveness_,
+      [self, rep, from = std::move(from), text = std::move(text), ts = e.ts, gen,
+       done = std::move(done)](boost::system::error_code ec, redis_reply reply) {
+        bool const answered = !ec && reply.type == redis_reply::kind::array && reply.elements.size() == 2;
+        if (!answered) return done({api_publish_result::outcome::unknown, 0});
+        auto const seq = static_cast<std::uint64_t>(std::max<long long>(reply.elements[0].integer, 0));
+        if (reply.elements[1].integer != 0) return done({api_publish_result::outcome::duplicate, seq});
+        // As a member's message: into this replica's order now, the channel copy is then a duplicate.
+        if (!self->stale(gen) && rep->warm && rep->order.add({seq, ts, from, text})) self->drain(rep);
+        done({api_publish_result::outcome::published, seq});
+      });
+  });
+}
+
+bool broker::disconnect_everywhere(std::string room, std::string user) {
+  if (!up_.load(std::memory_order_acquire)) return false;
+  asio::post(strand_, [self = shared_from_this(), room = std::move(room), user = std::move(user)] {
+    if (!self->cmd_) return;
+    self->cmd_->command({"PUBLISH", self->schema_.control_channel(), redis_schema::disconnect_message(room, user)},
+                        self->liveness_, [](boost::system::error_code, redis_reply) {});
+  });
+  return true;
+}
+
+void broker::on_control(std::string const& message) {
+  auto const order = redis_schema::parse_disconnect(message);
+  if (!order) {
+    log_debug("redis: ignored a malformed control message", {});
+    return;
+  }
+  auto const closed = rooms_.disconnect(order->room, order->user);
+  if (closed > 0)
+    log_info("disconnected by the server API", {{"room", order->room}, {"user", order->user}, {"sessions", closed}});
+}
+
 void broker::publish_binary(std::string const& room, member_info const& from, std::shared_ptr<std::string const> data) {
   asio::post(strand_, [self = shared_from_this(), room, from, data = std::move(data)] {
     if (!self->up_.load(std::memory_order_relaxed)) {
@@ -358,7 +418,7 @@ void broker::joined(std::string const& room, member_info const& m) {
     envelope const e{envelope::kind::join, 0, self->node_id_, now_ms(), m, {}};
     self->cmd_->command({"EVAL", redis_scripts::join, "4", redis_schema::members_key(room),
                          redis_schema::node_rooms_key(self->node_id_), redis_schema::rooms_key(), self->schema_.channel(room),
-                         m.id, redis_schema::member_value(self->node_id_, m.name), encode(e), room},
+                         m.id, redis_schema::member_value(self->node_id_, member_label(m)), encode(e), room},
                         self->liveness_, [](boost::system::error_code, redis_reply) {});
   });
 }

@@ -82,8 +82,13 @@ public:
   // room_uplink: from any thread.
   void publish_text(std::string const& room, member_info const& from, std::shared_ptr<std::string const> text) override;
   void publish_binary(std::string const& room, member_info const& from, std::shared_ptr<std::string const> data) override;
+  void publish_once(std::string const& room, member_info const& from, std::shared_ptr<std::string const> text,
+                    std::string idempotency_key, api_publish_done done) override;
   void joined(std::string const& room, member_info const& m) override;
   void left(std::string const& room, member_info const& m) override;
+
+  // room_directory: a disconnect for every node, on the control channel.
+  bool disconnect_everywhere(std::string room, std::string user) override;
 
 private:
   struct replica;
@@ -103,6 +108,8 @@ private:
   // on the command connection; it must come back on the pub/sub connection within liveness_.
   void send_echo();
   void echoed(std::string const& token);
+  // A message on the control channel.
+  void on_control(std::string const& message);
   // When the link goes down: what the reorder buffers hold is delivered now (in seq order, gaps
   // skipped and counted), then every publish still waiting for its seq goes out locally without
   // one, counted as dropped, in the order sent. Nothing waits for a Redis that may never answer.

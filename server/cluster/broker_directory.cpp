@@ -3,6 +3,7 @@
 // the caller's timeout and answered on the caller's executor.
 #include "server/cluster/broker.hpp"
 
+#include "common/envelope.hpp"
 #include "server/cluster/redis_schema.hpp"
 #include "server/net.hpp"
 
@@ -72,9 +73,10 @@ asio::awaitable<std::optional<room_detail>> broker::describe_room(std::string ro
                             room_detail d;
                             auto const& hash = reply.elements[0].elements;
                             for (std::size_t i = 0; i + 1 < hash.size(); i += 2) {
-                              auto const& v = hash[i + 1].str;
-                              auto const entry = redis_schema::split_member_value(v);
-                              d.members.push_back({hash[i].str, entry ? std::string(entry->name) : v});
+                              member_info m{hash[i].str, {}, {}};
+                              auto const entry = redis_schema::split_member_value(hash[i + 1].str);
+                              if (!entry || !read_member_label(entry->label, m)) continue;
+                              d.members.push_back(std::move(m));
                             }
                             std::ranges::sort(d.members, {}, &member_info::id);
                             d.seq = static_cast<std::uint64_t>(std::max<long long>(reply.elements[1].integer, 0));

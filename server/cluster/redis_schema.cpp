@@ -25,12 +25,30 @@ std::string redis_schema::pattern::operator()(std::string_view name) const {
   return out;
 }
 
-redis_schema::redis_schema(unsigned db) : channels_{"crier:" + std::to_string(db) + ":room:", ""} {}
+redis_schema::redis_schema(unsigned db)
+  : channels_{"crier:" + std::to_string(db) + ":room:", ""}, control_channel_("crier:" + std::to_string(db) + ":control") {}
+
+std::string redis_schema::disconnect_message(std::string_view room, std::string_view user) {
+  std::string out = "d\n";
+  out += room;
+  out += '\n';
+  out += user;
+  return out;
+}
+
+std::optional<redis_schema::disconnect_order> redis_schema::parse_disconnect(std::string_view message) {
+  if (!message.starts_with("d\n")) return std::nullopt;
+  message.remove_prefix(2);
+  auto const nl = message.find('\n');
+  if (nl == std::string_view::npos || nl + 1 == message.size()) return std::nullopt;
+  return disconnect_order{std::string(message.substr(0, nl)), std::string(message.substr(nl + 1))};
+}
 
 std::string redis_schema::seq_key(std::string_view room) { return room_pattern("seq")(room); }
 std::string redis_schema::stream_key(std::string_view room) { return room_pattern("stream")(room); }
 std::string redis_schema::epoch_key(std::string_view room) { return room_pattern("epoch")(room); }
 std::string redis_schema::members_key(std::string_view room) { return members_pattern()(room); }
+std::string redis_schema::idempotency_key(std::string_view room) { return room_pattern("idempotency")(room); }
 redis_schema::pattern redis_schema::members_pattern() { return room_pattern("members"); }
 std::string redis_schema::rooms_key() { return "crier:rooms"; }
 std::string redis_schema::nodes_key() { return "crier:nodes"; }
@@ -44,10 +62,10 @@ std::optional<std::string_view> redis_schema::room_of(std::string_view channel) 
   return channel.substr(channels_.prefix.size());
 }
 
-std::string redis_schema::member_value(std::string_view node, std::string_view name) {
+std::string redis_schema::member_value(std::string_view node, std::string_view label) {
   std::string out(node);
   out += ' ';
-  out += name;
+  out += label;
   return out;
 }
 
@@ -114,6 +132,31 @@ if tonumber(ARGV[3]) > 0 then
 end
 redis.call('PUBLISH', KEYS[3], env)
 return seq
+)lua";
+
+// A server API message: as `publish`, but a retry with the same idempotency key within the
+// room's history window (its last MAXLEN seqs) publishes nothing and answers the first seq.
+// KEYS: seq, stream, channel, idempotency. ARGV: the envelope's halves, MAXLEN, the key (empty:
+// none). Returns {seq, 1 if it was a retry}.
+std::string const publish_once = R"lua(
+local window = tonumber(ARGV[3])
+if ARGV[4] ~= '' then
+  local seen = redis.call('ZSCORE', KEYS[4], ARGV[4])
+  if seen and tonumber(seen) + window > tonumber(redis.call('GET', KEYS[1]) or '0') then
+    return {tonumber(seen), 1}
+  end
+end
+local seq = redis.call('INCR', KEYS[1])
+local env = ARGV[1] .. seq .. ARGV[2]
+if window > 0 then
+  redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[3], seq .. '-1', 'e', env)
+end
+redis.call('PUBLISH', KEYS[3], env)
+if ARGV[4] ~= '' and window > 0 then
+  redis.call('ZADD', KEYS[4], seq, ARGV[4])
+  redis.call('ZREMRANGEBYSCORE', KEYS[4], '-inf', seq - window)
+end
+return {seq, 0}
 )lua";
 
 // A replica's snapshot: the room's epoch (set to ours when it has none), its seq (raised to ours

@@ -6,7 +6,9 @@
 //   crier:room:<room>:seq       the room's last seq (INCR)
 //   crier:room:<room>:stream    capped stream of text envelopes, id "<seq>-1", field "e"
 //   crier:room:<room>:epoch     the room's epoch: a new one means the seqs started again
-//   crier:room:<room>:members   hash: member id -> "<node> <name>"
+//   crier:room:<room>:members   hash: member id -> "<node> <label>" (name and user)
+//   crier:room:<room>:idempotency  sorted set: the Idempotency-Keys of server API messages, by
+//                               the seq they got; pruned to the room's history window
 //   crier:rooms                 set: rooms with members on some node
 //   crier:nodes                 set: nodes that have sent a heartbeat
 //   crier:node:<node>           the node's heartbeat (expires)
@@ -15,6 +17,7 @@
 //                               the db
 //   crier:node:<node>:echo      the node's liveness channel: it publishes to it on its command
 //                               connection and hears it back on its pub/sub connection
+//   crier:<db>:control          every node's control channel: the server API's disconnects
 
 #include "common/envelope.hpp"
 
@@ -44,6 +47,7 @@ public:
   static std::string stream_key(std::string_view room);
   static std::string epoch_key(std::string_view room);
   static std::string members_key(std::string_view room);
+  static std::string idempotency_key(std::string_view room);
   static pattern members_pattern();
   static std::string rooms_key();
   static std::string nodes_key();
@@ -54,15 +58,25 @@ public:
 
   std::string channel(std::string_view room) const { return channels_(room); }
   std::string const& channel_prefix() const noexcept { return channels_.prefix; }
+  // The channel every node hears the server API's disconnects on (not a room's).
+  std::string control_channel() const { return control_channel_; }
+  // A disconnect on the control channel: the user's sessions in `room`, or in every room when
+  // `room` is empty. "d\n<room>\n<user>" (neither a room name nor a user has control characters).
+  struct disconnect_order {
+    std::string room, user;
+  };
+  static std::string disconnect_message(std::string_view room, std::string_view user);
+  static std::optional<disconnect_order> parse_disconnect(std::string_view message);
   // A node's liveness channel (not a room's: room_of() does not match it).
   static std::string echo_channel(std::string_view node) { return "crier:node:" + std::string(node) + ":echo"; }
   // The room a channel message came on; nullopt when the channel is not a room's of this db.
   std::optional<std::string_view> room_of(std::string_view channel) const;
 
-  // A member hash value, "<node> <name>", and back; nullopt without a space.
-  static std::string member_value(std::string_view node, std::string_view name);
+  // A member hash value, "<node> <label>" (the member's label, common/envelope.hpp), and back;
+  // nullopt without a space.
+  static std::string member_value(std::string_view node, std::string_view label);
   struct member_entry {
-    std::string_view node, name;
+    std::string_view node, label;
   };
   static std::optional<member_entry> split_member_value(std::string_view value);
 
@@ -78,12 +92,14 @@ public:
 
 private:
   pattern channels_;
+  std::string control_channel_;
 };
 
 // The Lua scripts, each one atomic step; what each does and why is beside its text in
 // redis_schema.cpp. KEYS and ARGV are listed there too.
 namespace redis_scripts {
 extern std::string const publish;  // seq, stream entry and channel message of one text message
+extern std::string const publish_once; // the same for a server API message, once per idempotency key
 extern std::string const warm;     // a replica's snapshot: epoch, seq, newest entries, members
 extern std::string const join;     // a member joins
 extern std::string const leave;    // a member leaves

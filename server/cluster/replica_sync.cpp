@@ -147,8 +147,9 @@ void broker::warmed(replica_ptr const& rep, redis_reply const& reply) {
   auto const& hash = reply.elements[3].elements;
   for (std::size_t i = 0; i + 1 < hash.size(); i += 2) {
     auto const v = redis_schema::split_member_value(hash[i + 1].str);
-    if (!v || v->node == node_id_) continue;
-    remote.push_back({hash[i].str, std::string(v->name)});
+    member_info m{hash[i].str, {}, {}};
+    if (!v || v->node == node_id_ || !read_member_label(v->label, m)) continue;
+    remote.push_back(std::move(m));
   }
   rep->r->set_remote_members(std::move(remote));
   rep->order = reorder_buffer(seq + 1);
@@ -178,7 +179,7 @@ void broker::sync_presence(std::string const& name, std::vector<member_info> con
                                 leave_before + node_id_ + leave_after};
   for (auto const& m : local) {
     args.push_back(m.id);
-    args.push_back(m.name);
+    args.push_back(member_label(m));
   }
   cmd_->command(args, liveness_, [](boost::system::error_code, redis_reply) {});
 }

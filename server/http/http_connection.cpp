@@ -17,9 +17,11 @@
 #include "server/session/ws_session.hpp"
 
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/string.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/read.hpp>
@@ -40,6 +42,7 @@ using tcp = asio::ip::tcp;
 namespace {
 
 constexpr std::size_t max_header_bytes = 8 * 1024;
+constexpr std::string_view continue_response = "HTTP/1.1 100 Continue\r\n\r\n";
 
 std::string endpoint_string(tcp::socket const& socket) {
   boost::system::error_code ec;
@@ -88,6 +91,8 @@ private:
   asio::awaitable<bool> send(http::response<Body>&& res);
   asio::awaitable<bool> send_error(http::status status, std::string body, unsigned version, bool keep_alive);
   asio::awaitable<bool> upgrade(http::request_parser<http::empty_body>& parser, std::string room);
+  // An /api/* request: its body (the server API's POSTs) read, bounded, and answered.
+  asio::awaitable<bool> serve_api(http::request_parser<http::empty_body>& parser, std::string path);
 
   Stream stream_;
   beast::flat_buffer buffer_;
@@ -133,7 +138,30 @@ asio::awaitable<bool> http_connection<Stream>::upgrade(http::request_parser<http
     log_info("ws upgrade refused: origin not allowed", {{"peer", peer_}, {"origin", origin}});
     co_return co_await send_error(http::status::forbidden, "origin not allowed", req.version(), false);
   }
-  if (!token_ok(req, state_.cfg().auth_token)) {
+  std::optional<token_claims> claims;
+  if (state_.tokens().enabled()) {
+    // Signed per-user tokens: who the user is and what the token allows in this room.
+    auto const presented = presented_token(req);
+    auto verdict = presented ? state_.tokens().verify(*presented) : token_error{"missing token"};
+    if (auto const* error = std::get_if<token_error>(&verdict)) {
+      m.connection(conn_outcome::rejected_auth);
+      log_info("ws upgrade refused: invalid token", {{"peer", peer_}, {"room", p.room}, {"reason", error->reason}});
+      auto res = text_response(http::status::unauthorized, "invalid token: " + error->reason, req.version(), false);
+      res.set(http::field::www_authenticate, "Bearer");
+      co_return co_await send(std::move(res));
+    }
+    claims = std::move(std::get<token_claims>(verdict));
+    p.granted = claims->for_room(p.room);
+    if (!allows(p.granted, permission::subscribe)) {
+      m.connection(conn_outcome::rejected_forbidden);
+      log_info("ws upgrade refused: the token does not allow the room",
+               {{"peer", peer_}, {"room", p.room}, {"user", claims->sub}});
+      co_return co_await send_error(http::status::forbidden, "the token does not allow room " + p.room, req.version(),
+                                    false);
+    }
+    p.identity.user = claims->sub;
+    p.expires = claims->exp;
+  } else if (!token_ok(req, state_.cfg().auth_token)) {
     m.connection(conn_outcome::rejected_auth);
     log_info("ws upgrade refused: missing or wrong token", {{"peer", peer_}});
     auto res = text_response(http::status::unauthorized, "a valid token is required", req.version(), false);
@@ -141,9 +169,12 @@ asio::awaitable<bool> http_connection<Stream>::upgrade(http::request_parser<http
     co_return co_await send(std::move(res));
   }
 
-  // Identity: ?name= if valid, else a guest name; the id is always the server's.
+  // Identity: the token's name, else ?name= if valid, else a guest name; the id is always the
+  // server's.
   p.identity.id = new_session_id();
-  if (has_query_param(target, "name")) {
+  if (claims && claims->name) {
+    p.identity.name = *claims->name;
+  } else if (has_query_param(target, "name")) {
     std::string error = "name is not valid percent-encoding";
     auto const raw = query_param(target, "name");
     auto name = raw ? validate_display_name(*raw, error) : std::nullopt;
@@ -189,6 +220,32 @@ asio::awaitable<bool> http_connection<Stream>::upgrade(http::request_parser<http
 }
 
 template <class Stream>
+asio::awaitable<bool> http_connection<Stream>::serve_api(http::request_parser<http::empty_body>& header,
+                                                         std::string path) {
+  http::request_parser<http::string_body> parser(std::move(header));
+  auto const limit = api_body_limit(state_.cfg());
+  parser.body_limit(limit);
+  auto const& req = parser.get();
+  if (parser.content_length().value_or(0) > limit) co_return co_await send(api_body_too_large(req, path, state_));
+  if (!parser.is_done()) {
+    // curl and most HTTP clients wait for this before sending a body over 1 KiB.
+    if (beast::iequals(req[http::field::expect], "100-continue") && req.version() >= 11) {
+      auto [wec, wn] = co_await asio::async_write(stream_, asio::buffer(continue_response.data(), continue_response.size()),
+                                                  nothrow);
+      if (wec) co_return false;
+    }
+    beast::get_lowest_layer(stream_).expires_after(state_.cfg().handshake_timeout);
+    auto [ec, n] = co_await http::async_read(stream_, buffer_, parser, nothrow);
+    if (ec == http::error::body_limit) co_return co_await send(api_body_too_large(req, path, state_));
+    if (ec) {
+      log_info("http request body not read", {{"peer", peer_}, {"error", ec.message()}});
+      co_return false;
+    }
+  }
+  co_return co_await send(co_await api_response(req, path, state_, peer_));
+}
+
+template <class Stream>
 asio::awaitable<void> http_connection<Stream>::run() {
   auto const& cfg = state_.cfg();
   for (;;) {
@@ -227,12 +284,14 @@ asio::awaitable<void> http_connection<Stream>::run() {
       co_await send_error(http::status::not_implemented, "unsupported transfer coding", req.version(), false);
       co_return;
     }
-    // No endpoint takes a body; refusing them keeps every request small and bounded.
-    if ((req.has_content_length() && parser.content_length().value_or(0) > 0) || req.chunked()) {
+    // Only the server API's POSTs take a body; refusing the rest keeps every request small and
+    // bounded.
+    bool const takes_body = api_takes_body(req.method(), target_path(req.target()));
+    if (((req.has_content_length() && parser.content_length().value_or(0) > 0) || req.chunked()) && !takes_body) {
       co_await send_error(http::status::payload_too_large, "request bodies are not accepted", req.version(), false);
       co_return;
     }
-    if (!parser.is_done()) {
+    if (!parser.is_done() && !takes_body) {
       std::tie(ec, n) = co_await http::async_read(stream_, buffer_, parser, nothrow);
       if (ec) co_return;
     }
@@ -273,8 +332,7 @@ asio::awaitable<void> http_connection<Stream>::run() {
     } else if (is_probe_path(path)) {
       keep = co_await send(probe_response(req, path, state_));
     } else if (is_api_path(path)) {
-      auto res = co_await api_response(req, path, state_, peer_);
-      keep = co_await send(std::move(res));
+      keep = co_await serve_api(parser, std::string(path));
     } else if (get_or_head) {
       auto res = static_file(req, state_, peer_);
       keep = co_await std::visit([this](auto& r) { return send(std::move(r)); }, res);

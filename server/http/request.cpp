@@ -22,13 +22,31 @@ std::optional<std::string_view> bearer_credentials(std::string_view authorizatio
   return credentials;
 }
 
-bool token_ok(http_request const& req, std::string_view secret) {
+bool token_ok(http::request_header<> const& req, std::string_view secret) {
   if (secret.empty()) return true;
   if (auto const presented = bearer_credentials(req[http::field::authorization]);
       presented && token_matches(*presented, secret))
     return true;
   auto const query = query_param(req.target(), "token");
-  return query && token_matches(*query, secret);
+  if (query && token_matches(*query, secret)) return true;
+  // The page offers its token as a subprotocol entry, which presented_token() finds last.
+  auto const presented = presented_token(req);
+  return presented && token_matches(*presented, secret);
+}
+
+std::optional<std::string> presented_token(http::request_header<> const& req) {
+  if (auto const presented = bearer_credentials(req[http::field::authorization])) return std::string(*presented);
+  if (auto query = query_param(req.target(), "token")) return query;
+  auto offers = std::string_view(req[http::field::sec_websocket_protocol]);
+  while (!offers.empty()) {
+    auto const comma = offers.find(',');
+    auto entry = offers.substr(0, comma);
+    offers = comma == std::string_view::npos ? std::string_view{} : offers.substr(comma + 1);
+    while (!entry.empty() && (entry.front() == ' ' || entry.front() == '\t')) entry.remove_prefix(1);
+    while (!entry.empty() && (entry.back() == ' ' || entry.back() == '\t')) entry.remove_suffix(1);
+    if (entry.starts_with(token_subprotocol_prefix)) return std::string(entry.substr(token_subprotocol_prefix.size()));
+  }
+  return std::nullopt;
 }
 
 } // namespace crier

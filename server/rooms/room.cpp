@@ -56,9 +56,12 @@ void room::join(room_member* m, join_options const& options) {
   std::size_t const total_after = members_.size() + remote_members_.size() + 1;
   if (!big_ && total_after > presence_threshold_) big_ = true;
 
+  bool const sees_presence = allows(m->granted(), permission::presence);
+  if (!allows(m->granted(), permission::history)) since.reset();
   if (m->format() == wire_format::json) {
     // A big room's welcome lists at most `threshold` members, the joiner last; the rest are paged.
-    std::size_t const cap = big_ ? std::max<std::size_t>(presence_threshold_, 1) : total_after;
+    // A member that may not see presence is told of itself only.
+    std::size_t const cap = !sees_presence ? 1 : big_ ? std::max<std::size_t>(presence_threshold_, 1) : total_after;
     std::vector<member_info const*> members;
     members.reserve(std::min(cap, total_after));
     for (auto const* other : members_) {
@@ -70,14 +73,17 @@ void room::join(room_member* m, join_options const& options) {
       members.push_back(&other);
     }
     members.push_back(&m->info());
-    auto const entries = since ? history_.after(*since) : history_.after(0);
+    auto const entries = !allows(m->granted(), permission::history) ? std::vector<history_entry const*>{}
+                         : since                                    ? history_.after(*since)
+                                                                    : history_.after(0);
     auto const first = newest_that_fit(entries, options.replay_bytes, options.replay_messages,
                                        [this](history_entry const& e) { return json_of(e)->size(); });
     std::vector<std::string const*> history;
     history.reserve(entries.size() - first);
     for (auto i = first; i < entries.size(); ++i) history.push_back(json_of(*entries[i]));
     bool const resumed = since && first == 0 && resume_is_complete(*since, seq_, history_.oldest_seq());
-    m->deliver(frame{shared(render_welcome({m->info(), name_, epoch_, members, history, seq_, resumed, total_after})),
+    m->deliver(frame{shared(render_welcome({m->info(), name_, epoch_, members, history, seq_, resumed,
+                                            sees_presence ? total_after : 1})),
                      false});
   } else if (since) {
     auto const entries = history_.after(*since);
@@ -144,7 +150,7 @@ void room::deliver_presence_locked(std::string_view type, member_info const& sub
 void room::deliver_json_locked(frame const& f, room_member const* skip) {
   std::uint64_t sent = 0;
   for (auto* m : members_)
-    if (m != skip && m->format() == wire_format::json) {
+    if (m != skip && m->format() == wire_format::json && allows(m->granted(), permission::presence)) {
       m->deliver(f);
       ++sent;
     }
@@ -204,6 +210,10 @@ void room::publish_text(member_info const& from, std::shared_ptr<std::string con
     return;
   }
   std::lock_guard lock(mutex_);
+  publish_locked(from, std::move(text));
+}
+
+std::uint64_t room::publish_locked(member_info const& from, std::shared_ptr<std::string const> text) {
   auto const seq = ++seq_;
   auto const ts = now_ms();
   frame const raw = shared_frame_locked(std::move(text));
@@ -216,6 +226,31 @@ void room::publish_text(member_info const& from, std::shared_ptr<std::string con
   }
   if (history_.capacity() > 0) history_.push({seq, ts, from, raw.payload, json.payload, raw.deflated, json.deflated});
   fan_out_locked(raw, json);
+  return seq;
+}
+
+void room::publish_once(member_info const& from, std::shared_ptr<std::string const> text, std::string idempotency_key,
+                        api_publish_done done) {
+  if (uplink_) {
+    uplink_->publish_once(name_, from, std::move(text), std::move(idempotency_key), std::move(done));
+    return;
+  }
+  api_publish_result result;
+  {
+    std::lock_guard lock(mutex_);
+    auto const window = history_.capacity();
+    if (auto it = idempotency_.find(idempotency_key); it != idempotency_.end() && it->second + window > seq_) {
+      result = {api_publish_result::outcome::duplicate, it->second};
+    } else {
+      result.seq = publish_locked(from, std::move(text));
+      if (!idempotency_key.empty() && window > 0) {
+        idempotency_[std::move(idempotency_key)] = result.seq;
+        // Keys older than the window are forgotten: bounded by the history size, amortised O(1).
+        if (idempotency_.size() > 2 * window) std::erase_if(idempotency_, [&](auto const& kv) { return kv.second + window <= seq_; });
+      }
+    }
+  }
+  done(result);
 }
 
 std::string const* room::json_of(history_entry const& e) const {
@@ -337,9 +372,36 @@ frame room::history_page(history_request const& req, std::size_t max_bytes) cons
   return frame{shared(render_history(messages)), false};
 }
 
+room::history_slice room::events_after(std::uint64_t since, std::size_t limit) const {
+  std::lock_guard lock(mutex_);
+  history_slice out;
+  out.epoch = epoch_;
+  out.seq = seq_;
+  auto const entries = history_.after(since);
+  auto const n = std::min(entries.size(), limit);
+  out.more = entries.size() > n;
+  out.events.reserve(n);
+  for (std::size_t i = 0; i < n; ++i) {
+    json_of(*entries[i]);
+    out.events.push_back(entries[i]->json);
+  }
+  return out;
+}
+
 void room::close_all(std::uint16_t code, std::string_view reason) {
   std::lock_guard lock(mutex_);
   for (auto* m : members_) m->close(code, reason);
+}
+
+std::size_t room::close_user(std::string_view user, std::uint16_t code, std::string_view reason) {
+  std::lock_guard lock(mutex_);
+  std::size_t closed = 0;
+  for (auto* m : members_)
+    if (m->info().user == user) {
+      m->close(code, reason);
+      ++closed;
+    }
+  return closed;
 }
 
 std::size_t room::size() const {

@@ -4,6 +4,7 @@
 // handshake completes and leaves before it is destroyed.
 
 #include "common/protocol.hpp"
+#include "common/token.hpp"
 #include "server/rooms/frame.hpp"
 #include "server/rooms/history.hpp"
 #include "server/rooms/sequenced_message.hpp"
@@ -12,7 +13,9 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <mutex>
+#include <unordered_map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -38,6 +41,10 @@ public:
   // True when the member negotiated permessage-deflate: the room then gives the frames it shares
   // a place for their compressed copy. Fixed for the member's life.
   virtual bool deflates() const noexcept { return false; }
+  // What the member's token allows here (everything for a guest). Without `presence` it is sent
+  // no member list and no join, leave or presence event; without `history`, no history in its
+  // welcome and no resume. Fixed for the member's life.
+  virtual permissions granted() const noexcept { return all_permissions; }
 
 protected:
   ~room_member() = default;
@@ -54,6 +61,21 @@ struct join_options {
   std::size_t replay_messages = SIZE_MAX;
 };
 
+// How a text message published through the server API went. The API answers the caller with it,
+// so unlike a member's message it is never delivered without a seq: it is sequenced (or found to
+// be a retry) or it is not published at all.
+struct api_publish_result {
+  enum class outcome : std::uint8_t {
+    published, // seq is the message's
+    duplicate, // the Idempotency-Key was seen within the history window: seq is the first one's
+    unavailable, // the cluster cannot sequence it now; nothing was published
+    unknown,     // Redis did not answer: it may have been published (retry with the same key)
+  };
+  outcome what = outcome::published;
+  std::uint64_t seq = 0;
+};
+using api_publish_done = std::function<void(api_publish_result)>;
+
 // Where a room replicated across nodes sends what its local members do (the broker, with
 // --redis). Called from sessions' threads, sometimes with the room's lock held: it must only
 // queue the work (post to its strand), never block or call back into the room.
@@ -61,6 +83,10 @@ class room_uplink {
 public:
   virtual void publish_text(std::string const& room, member_info const& from, std::shared_ptr<std::string const> text) = 0;
   virtual void publish_binary(std::string const& room, member_info const& from, std::shared_ptr<std::string const> data) = 0;
+  // A server API message, at most once per `idempotency_key` (empty: no key) within the room's
+  // history window. `done` is called once, from the uplink's strand.
+  virtual void publish_once(std::string const& room, member_info const& from, std::shared_ptr<std::string const> text,
+                            std::string idempotency_key, api_publish_done done) = 0;
   virtual void joined(std::string const& room, member_info const& m) = 0;
   virtual void left(std::string const& room, member_info const& m) = 0;
 
@@ -92,6 +118,11 @@ public:
   // purpose: it makes the room one ordered stream, so every member sees the same order and seq
   // increases by exactly one. A delivery only appends a pointer to a bounded queue.
   void publish_text(member_info const& from, std::shared_ptr<std::string const> text);
+  // A server API message: like publish_text, but answered through `done` (on this thread when
+  // single-node, from the uplink's strand in cluster mode), and published at most once per
+  // idempotency key among the room's last `history` messages.
+  void publish_once(member_info const& from, std::shared_ptr<std::string const> text, std::string idempotency_key,
+                    api_publish_done done);
   // Binary is relayed as it is to every member of both formats; it has no seq and no history.
   void publish_binary(std::shared_ptr<std::string const> data, member_info const& from = {});
 
@@ -113,6 +144,15 @@ public:
   // first. When the epoch changed, the history is replaced; otherwise newer messages are added.
   void reseed(std::string const& epoch, std::uint64_t seq, std::vector<sequenced_message> const& tail);
 
+  // The server API's history: up to `limit` message events after `since`, oldest first, and the
+  // room's epoch and newest seq; `more` when there are newer ones past `limit`.
+  struct history_slice {
+    std::vector<std::shared_ptr<std::string const>> events;
+    std::string epoch;
+    std::uint64_t seq = 0;
+    bool more = false;
+  };
+  history_slice events_after(std::uint64_t since, std::size_t limit) const;
   // A reply to a history request, rendered for the one member who asked.
   // At most `max_bytes` of messages (always at least one), the newest of those asked for.
   frame history_page(history_request const& req, std::size_t max_bytes = SIZE_MAX) const;
@@ -140,6 +180,8 @@ public:
   std::uint64_t presence_sent() const noexcept { return presence_sent_.load(std::memory_order_relaxed); }
 
   void close_all(std::uint16_t code, std::string_view reason);
+  // Closes every local member whose user is `user`, with `code`; returns how many.
+  std::size_t close_user(std::string_view user, std::uint16_t code, std::string_view reason);
 
   // Local members only: a room with none here is empty on this node.
   std::size_t size() const;
@@ -179,6 +221,8 @@ private:
   // Presence to every JSON member but `skip`, counted in presence_sent().
   void deliver_json_locked(frame const& f, room_member const* skip = nullptr);
   void push_message_locked(sequenced_message const& m, bool deliver);
+  // Single node: the next seq for `text`, rendered, kept and delivered. Under the lock.
+  std::uint64_t publish_locked(member_info const& from, std::shared_ptr<std::string const> text);
   // The entry's JSON rendering, made now if nobody needed it before. Under the lock.
   std::string const* json_of(history_entry const& e) const;
 
@@ -193,6 +237,9 @@ private:
   std::size_t compression_min_size_ = 0;
   std::uint64_t seq_ = 0;
   history_ring history_;
+  // Single node: the Idempotency-Keys of API messages, with their seq, while that seq is within
+  // the last history_.capacity() messages (pruned as newer keys come).
+  std::unordered_map<std::string, std::uint64_t> idempotency_;
   std::chrono::steady_clock::time_point empty_since_;
   mutable std::atomic<std::uint64_t> json_renders_{0};
   std::size_t presence_threshold_ = static_cast<std::size_t>(-1);

@@ -108,6 +108,28 @@ boost::asio::awaitable<room_detail> room_registry::describe_everywhere(std::stri
 
 bool room_registry::cluster_up() const noexcept { return directory_ == nullptr || directory_->up(); }
 
+std::size_t room_registry::disconnect(std::string_view room, std::string_view user) {
+  std::vector<std::shared_ptr<crier::room>> targets;
+  {
+    std::lock_guard lock(mutex_);
+    if (!room.empty()) {
+      if (auto it = rooms_.find(std::string(room)); it != rooms_.end()) targets.push_back(it->second);
+    } else {
+      targets.reserve(rooms_.size());
+      for (auto const& [name, r] : rooms_) targets.push_back(r);
+    }
+  }
+  std::size_t closed = 0;
+  for (auto const& r : targets) closed += r->close_user(user, close_disconnected, "disconnected by server");
+  return closed;
+}
+
+bool room_registry::disconnect_everywhere(std::string room, std::string user, std::size_t* closed) {
+  auto const here = disconnect(room, user);
+  if (closed != nullptr) *closed = here;
+  return directory_ == nullptr || directory_->disconnect_everywhere(std::move(room), std::move(user));
+}
+
 void room_registry::evict_oldest_empty_locked() {
   auto oldest = rooms_.end();
   for (auto it = rooms_.begin(); it != rooms_.end(); ++it) {

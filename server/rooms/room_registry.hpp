@@ -58,6 +58,9 @@ public:
   virtual boost::asio::awaitable<std::optional<room_detail>> describe_room(std::string room,
                                                                            std::chrono::milliseconds timeout) = 0;
   virtual bool up() const noexcept = 0;
+  // Tells every node (this one included) to close `user`'s sessions in `room`, or in every room
+  // when `room` is empty. False when the cluster is down and nobody could be told.
+  virtual bool disconnect_everywhere(std::string room, std::string user) = 0;
 
 protected:
   ~room_directory() = default;
@@ -96,6 +99,14 @@ public:
   boost::asio::awaitable<room_detail> describe_everywhere(std::string name, std::chrono::milliseconds timeout);
   // False while the cluster is configured and unreachable.
   bool cluster_up() const noexcept;
+  bool clustered() const noexcept { return directory_ != nullptr; }
+
+  // Closes `user`'s sessions on this node, in `room` or (empty) in every room, with 4000
+  // "disconnected by server". Returns how many.
+  std::size_t disconnect(std::string_view room, std::string_view user);
+  // The same on every node: through the cluster when there is one (false when it is down; this
+  // node's sessions are closed regardless). `closed` is how many closed here, when not null.
+  bool disconnect_everywhere(std::string room, std::string user, std::size_t* closed = nullptr);
 
   // Sends every big room's counted presence (the ticker calls it every presence interval).
   void flush_presence();

@@ -60,7 +60,9 @@ ws_session<Stream>::ws_session(Stream&& stream, server_state& state, session_par
     opened_(clock::now()),
     last_rx_(opened_),
     next_ping_(opened_ + state.cfg().ping_interval),
-    rate_(state.cfg().rate_burst, opened_) {}
+    rate_(state.cfg().rate_burst, opened_),
+    granted_(p.granted),
+    expires_(p.expires) {}
 
 template <class Stream>
 ws_session<Stream>::~ws_session() {
@@ -240,6 +242,7 @@ asio::awaitable<void> ws_session<Stream>::run(upgrade_request req, join_options 
                        {"mode", format_ == wire_format::json ? "json" : "raw"}});
 
   wake(); // a JSON member's welcome is already queued
+  arm_expiry();
 
   // The reader, in this same coroutine as long as it has something to read.
   if (idle_reads && can_idle()) wait_readable();
@@ -356,13 +359,76 @@ void ws_session<Stream>::handle_message(std::string data) {
     begin_close(websocket::close_code::bad_payload, "invalid UTF-8", true);
   } else if (!admit_by_rate()) {
     // dropped or closing, as --rate-limit-action says
+  } else if (format_ == wire_format::json && ws_.got_text()) {
+    handle_text(std::move(data)); // the request decides which permission it needs
+  } else if (!permitted(permission::publish, "publish")) {
+    // told, or counted
   } else if (!ws_.got_text()) {
     room_->publish_binary(std::make_shared<std::string const>(std::move(data)));
-  } else if (format_ == wire_format::raw) {
-    room_->publish_text(identity_, std::make_shared<std::string const>(std::move(data)));
   } else {
-    handle_text(std::move(data));
+    room_->publish_text(identity_, std::make_shared<std::string const>(std::move(data)));
   }
+}
+
+template <class Stream>
+bool ws_session<Stream>::permitted(permission wanted, std::string_view what) {
+  if (allows(granted_, wanted)) return true;
+  state_.metrics().forbidden();
+  log_debug("ws request not allowed by the token",
+            {{"peer", peer_}, {"room", room_name_}, {"id", identity_.id}, {"needs", what}});
+  if (format_ == wire_format::json)
+    reply(render_error("forbidden", "the token does not allow " + std::string(what) + " in room " + room_name_));
+  return false;
+}
+
+template <class Stream>
+void ws_session<Stream>::handle_refresh(std::string_view token) {
+  std::string problem;
+  std::optional<std::int64_t> exp;
+  if (!state_.tokens().enabled()) {
+    problem = "this server does not use signed tokens";
+  } else {
+    auto verdict = state_.tokens().verify(token);
+    if (auto const* error = std::get_if<token_error>(&verdict)) {
+      problem = error->reason;
+    } else {
+      auto const& claims = std::get<token_claims>(verdict);
+      // The member's identity and permissions are fixed for its life: a refresh only extends it.
+      if (claims.sub != identity_.user) problem = "the token is for another user";
+      else if (!allows(claims.for_room(room_name_), permission::subscribe)) problem = "the token does not allow this room";
+      else exp = claims.exp;
+    }
+  }
+  if (!problem.empty()) {
+    state_.metrics().protocol_error();
+    log_info("ws refresh refused", {{"peer", peer_}, {"room", room_name_}, {"id", identity_.id}, {"reason", problem}});
+    reply(render_error("invalid_token", "refresh refused: " + problem));
+    return;
+  }
+  expires_ = exp;
+  if (!expires_ && expiry_timer_) expiry_timer_->cancel();
+  log_debug("ws token refreshed", {{"peer", peer_}, {"id", identity_.id}, {"exp", exp.value_or(0)}});
+  reply(render_refreshed(exp));
+}
+
+template <class Stream>
+void ws_session<Stream>::arm_expiry() {
+  if (!expires_ || ended_) return;
+  using wall = std::chrono::system_clock;
+  // The leeway that let a token past its exp at the upgrade (clocks differ) holds here too.
+  auto const at = wall::time_point(std::chrono::seconds(*expires_)) + state_.cfg().token_leeway;
+  if (at <= wall::now()) {
+    log_info("ws token expired, closing with 1008", {{"peer", peer_}, {"room", room_name_}, {"id", identity_.id}});
+    begin_close(websocket::close_code::policy_error, "token expired", false);
+    return;
+  }
+  if (!expiry_timer_) expiry_timer_ = std::make_unique<typename decltype(expiry_timer_)::element_type>(ws_.get_executor());
+  expiry_timer_->expires_at(at);
+  // The handler holds the session until the timer fires or end() cancels it; then it checks the
+  // expiry again, which a refresh may have moved.
+  expiry_timer_->async_wait([self = this->shared_from_this()](boost::system::error_code ec) {
+    if (!ec) self->arm_expiry();
+  });
 }
 
 template <class Stream>
@@ -371,6 +437,7 @@ void ws_session<Stream>::end(boost::system::error_code ec) {
   state_.rooms().leave(room_, this);
   queue_.stop();
   wake_timer_.cancel(); // the idle writer's timer holds the session: let it go
+  if (expiry_timer_) expiry_timer_->cancel(); // and so does the expiry's
   log_closed(ec);
 }
 
@@ -397,11 +464,14 @@ template <class Stream>
 void ws_session<Stream>::handle_text(std::string text) {
   auto message = decode_client_message(text);
   if (auto* send = std::get_if<send_text_request>(&message)) {
-    room_->publish_text(identity_, std::make_shared<std::string const>(std::move(send->text)));
+    if (permitted(permission::publish, "publish"))
+      room_->publish_text(identity_, std::make_shared<std::string const>(std::move(send->text)));
   } else if (auto* history = std::get_if<history_request>(&message)) {
-    deliver(room_->history_page(*history, state_.cfg().max_queue_bytes / 2));
+    if (permitted(permission::history, "history")) deliver(room_->history_page(*history, state_.cfg().max_queue_bytes / 2));
   } else if (auto* page = std::get_if<members_request>(&message)) {
-    deliver(room_->members_page(*page));
+    if (permitted(permission::presence, "presence")) deliver(room_->members_page(*page));
+  } else if (auto* refresh = std::get_if<refresh_request>(&message)) {
+    handle_refresh(refresh->token);
   } else {
     auto const& error = std::get<protocol_error>(message);
     state_.metrics().protocol_error();

@@ -62,6 +62,10 @@ struct session_params {
   wire_format format = wire_format::raw;
   join_options join;
   std::string peer;
+  // From the signed token, when the server checks them: what it allows in the room, and when it
+  // expires (seconds since the Unix epoch).
+  permissions granted = all_permissions;
+  std::optional<std::int64_t> expires;
 };
 
 // Creates the session for an accepted upgrade and runs it. The caller has reserved a session slot
@@ -91,6 +95,7 @@ public:
   member_info const& info() const noexcept override { return identity_; }
   std::size_t queued_bytes() const noexcept override { return queue_.bytes_relaxed(); }
   bool deflates() const noexcept override { return deflate_bits_ != 0; }
+  permissions granted() const noexcept override { return granted_; }
 
   // wakeable, and every on-thread wake-up (the timer, the handshake's end, a close decided): on
   // the session's thread, writes what is queued; the writer coroutine takes over only what has
@@ -127,6 +132,14 @@ private:
   // --rate-limit: true when the message may be published; otherwise applies the action.
   bool admit_by_rate();
   void reply(std::string json);
+  // False (after telling a crier.v1 client, or counting it for a raw one) when the member's token
+  // does not allow `wanted` here.
+  bool permitted(permission wanted, std::string_view what);
+  // A crier.v1 {"type":"refresh"}: a new token for the same user moves the expiry.
+  void handle_refresh(std::string_view token);
+  // Signed tokens: closes the session with 1008 when its token's exp passes (a refresh may have
+  // moved it meanwhile). The timer exists only for sessions whose token expires.
+  void arm_expiry();
   // Decides a close after what is queued (discard = false) or instead of it; the first decision
   // wins.
   void begin_close(std::uint16_t code, std::string_view reason, bool discard);
@@ -195,6 +208,12 @@ private:
   clock::time_point timer_at_ = clock::time_point::max();
   bool rate_logged_ = false;
   bool flushed_ahead_of_close_ = false;
+  permissions const granted_;
+  std::optional<std::int64_t> expires_; // the token's exp, seconds since the Unix epoch
+  std::unique_ptr<boost::asio::basic_waitable_timer<std::chrono::system_clock,
+                                                    boost::asio::wait_traits<std::chrono::system_clock>,
+                                                    typename Stream::executor_type>>
+    expiry_timer_;
   // permessage-deflate: 0 when not negotiated, else the client's server_max_window_bits (what it
   // inflates with, so what a compressed message may span).
   std::uint8_t deflate_bits_ = 0;

@@ -20,6 +20,7 @@ extern "C" int LLVMFuzzerTestOneInput(std::uint8_t const* data, std::size_t size
   CRIER_FUZZ_CHECK(again->ts == decoded->ts);
   CRIER_FUZZ_CHECK(again->from.id == decoded->from.id);
   CRIER_FUZZ_CHECK(again->from.name == decoded->from.name);
+  CRIER_FUZZ_CHECK(again->from.user == decoded->from.user);
   CRIER_FUZZ_CHECK(again->payload == decoded->payload);
   return 0;
 }

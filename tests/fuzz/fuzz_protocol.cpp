@@ -17,7 +17,7 @@
 
 extern "C" int LLVMFuzzerTestOneInput(std::uint8_t const* data, std::size_t size) {
   std::string_view const input(reinterpret_cast<char const*>(data), size);
-  crier::member_info const from{"id", "name"};
+  crier::member_info const from{"id", "name", "user"};
 
   auto const message = crier::decode_client_message(input);
   if (auto const* send = std::get_if<crier::send_text_request>(&message)) {
@@ -39,6 +39,9 @@ extern "C" int LLVMFuzzerTestOneInput(std::uint8_t const* data, std::size_t size
     boost::system::error_code ec;
     boost::json::parse(crier::render_members_page(3, page.members, page.next), ec);
     CRIER_FUZZ_CHECK(!ec || !crier::is_valid_utf8(page.next));
+  } else if (auto const* refresh = std::get_if<crier::refresh_request>(&message)) {
+    // The token is passed on to the verifier as it is; it only has to be a string.
+    CRIER_FUZZ_CHECK(crier::is_valid_utf8(refresh->token));
   } else {
     auto const& error = std::get<crier::protocol_error>(message);
     CRIER_FUZZ_CHECK(error.code == "invalid_json" || error.code == "unknown_type" || error.code == "invalid_field");

@@ -142,6 +142,14 @@ http_result http_get(std::uint16_t port, std::string const& target, std::chrono:
   return http_raw(port, "GET " + target + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n", timeout);
 }
 
+http_result http_call(std::uint16_t port, std::string const& method, std::string const& target, std::string const& body,
+                      std::vector<std::pair<std::string, std::string>> const& headers, std::chrono::milliseconds timeout) {
+  std::string raw = method + " " + target + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n";
+  for (auto const& [name, value] : headers) raw += name + ": " + value + "\r\n";
+  raw += "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
+  return http_raw(port, raw, timeout);
+}
+
 std::map<std::string, double> scrape_metrics(std::uint16_t port) {
   auto const r = http_get(port, "/metrics");
   std::map<std::string, double> out;

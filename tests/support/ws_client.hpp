@@ -16,6 +16,8 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace crier::test {
 
@@ -79,6 +81,10 @@ private:
 class json_client : public ws_client {
 public:
   json_client(std::uint16_t port, std::string const& target) : ws_client(port, target, "crier.v1") {}
+  // `subprotocols` is the whole Sec-WebSocket-Protocol offer, crier.v1 among them (a browser's
+  // "crier.v1, crier.token.<jwt>").
+  json_client(std::uint16_t port, std::string const& target, std::string subprotocols)
+    : ws_client(port, target, std::move(subprotocols)) {}
   // The next event; throws when none arrives in time or it is not a JSON object.
   boost::json::object next(std::chrono::milliseconds timeout = 5s);
   // Skips events until one of `type` arrives.
@@ -96,6 +102,11 @@ http_result http_raw(std::uint16_t port, std::string const& raw, std::chrono::mi
 
 // A plain GET of `target`.
 http_result http_get(std::uint16_t port, std::string const& target, std::chrono::milliseconds timeout = 5s);
+
+// A request with `headers` ("Name: value" lines' parts) and a body (Content-Length is set).
+http_result http_call(std::uint16_t port, std::string const& method, std::string const& target, std::string const& body,
+                      std::vector<std::pair<std::string, std::string>> const& headers = {},
+                      std::chrono::milliseconds timeout = 5s);
 
 // One scrape of /metrics: name{labels} -> value.
 std::map<std::string, double> scrape_metrics(std::uint16_t port);

@@ -20,12 +20,14 @@ struct fake_member final : room_member {
     : fmt(f), who{std::move(id), std::move(name)} {}
   wire_format fmt;
   member_info who;
+  permissions perms = all_permissions;
   std::vector<frame> received;
   std::vector<std::uint16_t> closes;
   void deliver(frame const& f) override { received.push_back(f); }
   void close(std::uint16_t code, std::string_view) override { closes.push_back(code); }
   wire_format format() const noexcept override { return fmt; }
   member_info const& info() const noexcept override { return who; }
+  permissions granted() const noexcept override { return perms; }
 
   // The i-th delivery, parsed: for JSON members.
   boost::json::object event(std::size_t i) const { return boost::json::parse(*received.at(i).payload).as_object(); }

@@ -127,5 +127,19 @@ TEST(query, parameters) {
   EXPECT_FALSE(has_query_param("/ws/x?a=1#name=2", "name"));
 }
 
+TEST(protocol, refresh_requests_and_the_user_of_members) {
+  auto const r = decode_client_message(R"({"type":"refresh","token":"a.b.c"})");
+  ASSERT_TRUE(std::holds_alternative<refresh_request>(r));
+  EXPECT_EQ(std::get<refresh_request>(r).token, "a.b.c");
+  EXPECT_TRUE(std::holds_alternative<protocol_error>(decode_client_message(R"({"type":"refresh"})")));
+  EXPECT_TRUE(std::holds_alternative<protocol_error>(decode_client_message(R"({"type":"refresh","token":1})")));
+  EXPECT_EQ(render_refreshed(1700000000), R"({"type":"refreshed","exp":1700000000})");
+  EXPECT_EQ(render_refreshed(std::nullopt), R"({"type":"refreshed","exp":null})");
+  member_info const guest{"g1", "guest"}, ann{"a1", "Ann", "user-ann"};
+  EXPECT_EQ(render_presence("join", 5, guest), R"({"type":"join","ts":5,"member":{"id":"g1","name":"guest"}})");
+  EXPECT_EQ(render_presence("join", 5, ann),
+            R"({"type":"join","ts":5,"member":{"id":"a1","name":"Ann","user":"user-ann"}})");
+}
+
 } // namespace
 } // namespace crier

@@ -40,7 +40,7 @@ TEST(redis_schema, member_values_carry_the_node) {
   auto const v = redis_schema::split_member_value("n1 Zoë the name");
   ASSERT_TRUE(v);
   EXPECT_EQ(v->node, "n1");
-  EXPECT_EQ(v->name, "Zoë the name");
+  EXPECT_EQ(v->label, "Zoë the name");
   EXPECT_EQ(redis_schema::member_value("n1", ""), "n1 ");
   EXPECT_FALSE(redis_schema::split_member_value("nospace"));
 }
@@ -72,6 +72,21 @@ TEST(redis_schema, a_stream_entry_is_its_text_envelope_with_the_ids_seq) {
   envelope const join{envelope::kind::join, 0, "n1", 5, {"id", "name"}, {}};
   entry.elements[1].elements[1].str = encode(join);
   EXPECT_FALSE(redis_schema::stream_entry(entry)); // only text is kept in the stream
+}
+
+TEST(redis_schema, disconnect_orders_round_trip_on_the_database_s_control_channel) {
+  EXPECT_EQ(redis_schema(3).control_channel(), "crier:3:control");
+  auto const m = redis_schema::disconnect_message("lobby", "user 42");
+  auto const d = redis_schema::parse_disconnect(m);
+  ASSERT_TRUE(d);
+  EXPECT_EQ(d->room, "lobby");
+  EXPECT_EQ(d->user, "user 42");
+  auto const everywhere = redis_schema::parse_disconnect(redis_schema::disconnect_message("", "ann"));
+  ASSERT_TRUE(everywhere);
+  EXPECT_TRUE(everywhere->room.empty());
+  for (std::string_view bad : {"", "d", "d\n", "d\nlobby", "d\nlobby\n", "x\nlobby\nann"})
+    EXPECT_FALSE(redis_schema::parse_disconnect(bad)) << bad;
+  EXPECT_EQ(redis_schema::idempotency_key("lobby"), "crier:room:lobby:idempotency");
 }
 
 } // namespace

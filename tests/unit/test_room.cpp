@@ -270,6 +270,11 @@ struct recording_uplink final : room_uplink {
   void publish_binary(std::string const& room, member_info const&, std::shared_ptr<std::string const> d) override {
     calls.push_back("binary " + room + " " + *d);
   }
+  void publish_once(std::string const& room, member_info const& from, std::shared_ptr<std::string const> t,
+                    std::string key, api_publish_done done) override {
+    calls.push_back("once " + room + " " + from.id + " " + *t + " " + key);
+    done({api_publish_result::outcome::unavailable, 0});
+  }
   void joined(std::string const& room, member_info const& m) override { calls.push_back("join " + room + " " + m.id); }
   void left(std::string const& room, member_info const& m) override { calls.push_back("leave " + room + " " + m.id); }
 };
@@ -332,6 +337,75 @@ TEST(room_replica, reseed_takes_the_cluster_history_and_skips_gaps) {
   r.deliver_unsequenced(alice, text("no seq"));
   EXPECT_FALSE(j.event(1).contains("seq"));
   EXPECT_EQ(r.last_seq(), 9U);
+}
+
+TEST(room_api, an_idempotency_key_publishes_once_within_the_history_window) {
+  room r("lobby", 3, "e");
+  fake_member m;
+  r.join(&m, {});
+  std::vector<api_publish_result> answers;
+  auto const record = [&](api_publish_result a) { answers.push_back(a); };
+  r.publish_once(alice, text("a"), "k1", record);
+  r.publish_once(alice, text("a again"), "k1", record);
+  r.publish_once(alice, text("b"), "", record);
+  r.publish_once(alice, text("c"), "", record);
+  r.publish_once(alice, text("a within the window"), "k1", record); // seq 1 is still among the last 3
+  r.publish_once(alice, text("d"), "", record);
+  r.publish_once(alice, text("a past the window"), "k1", record); // the last 3 are 2, 3, 4
+  ASSERT_EQ(answers.size(), 7u);
+  using outcome = api_publish_result::outcome;
+  EXPECT_EQ(answers[0].what, outcome::published);
+  EXPECT_EQ(answers[1].what, outcome::duplicate);
+  EXPECT_EQ(answers[1].seq, 1u);
+  EXPECT_EQ(answers[4].what, outcome::duplicate);
+  EXPECT_EQ(answers[6].what, outcome::published);
+  EXPECT_EQ(answers[6].seq, 5u);
+  std::vector<std::string> got;
+  for (auto const& f : m.received) got.push_back(*f.payload);
+  EXPECT_EQ(got, (std::vector<std::string>{"a", "b", "c", "d", "a past the window"}));
+}
+
+TEST(room_api, events_after_pages_oldest_first_and_close_user_closes_only_that_user) {
+  room r("lobby", 10, "e");
+  fake_member ann(wire_format::json, "1", "Ann"), bob(wire_format::raw, "2", "Bob"), ann2(wire_format::raw, "3", "Ann");
+  ann.who.user = ann2.who.user = "ann";
+  bob.who.user = "bob";
+  for (auto* m : {&ann, &bob, &ann2}) r.join(m, {});
+  for (auto const* t : {"one", "two", "three"}) r.publish_text(alice, text(t));
+  auto const page = r.events_after(1, 1);
+  ASSERT_EQ(page.events.size(), 1u);
+  EXPECT_NE(page.events[0]->find(R"("seq":2)"), std::string::npos);
+  EXPECT_TRUE(page.more);
+  EXPECT_EQ(page.seq, 3u);
+  EXPECT_FALSE(r.events_after(2, 5).more);
+  EXPECT_EQ(r.close_user("ann", close_disconnected, "disconnected by server"), 2u);
+  EXPECT_EQ(ann.closes, (std::vector<std::uint16_t>{4000}));
+  EXPECT_EQ(ann2.closes, (std::vector<std::uint16_t>{4000}));
+  EXPECT_TRUE(bob.closes.empty());
+}
+
+TEST(room_permissions, without_presence_or_history_a_member_sees_neither) {
+  room r("lobby", 10, "e");
+  fake_member full(wire_format::json, "1", "full");
+  r.join(&full, {});
+  r.publish_text(alice, text("kept"));
+  fake_member quiet(wire_format::json, "2", "quiet");
+  quiet.perms = static_cast<permissions>(permission::subscribe);
+  r.join(&quiet, {});
+  auto const welcome = quiet.event(0);
+  EXPECT_EQ(welcome.at("members").as_array().size(), 1u);
+  EXPECT_TRUE(welcome.at("history").as_array().empty());
+  fake_member other(wire_format::json, "3", "other");
+  r.join(&other, {});
+  r.leave(&other);
+  EXPECT_EQ(quiet.received.size(), 1u) << "no join nor leave for a member without presence";
+  EXPECT_EQ(full.received.size(), 1u + 1u + 3u); // welcome, the message, quiet's join, other's join and leave
+  fake_member raw;
+  raw.perms = static_cast<permissions>(permission::subscribe);
+  join_options resume;
+  resume.since = 0;
+  r.join(&raw, resume);
+  EXPECT_TRUE(raw.received.empty()) << "no resume without history";
 }
 
 } // namespace
