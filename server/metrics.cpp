@@ -198,6 +198,10 @@ std::string metrics::render(metrics_gauges const& g) const {
     w.family("crier_redis_skipped_messages_total", "counter",
              "Seqs this node gave up waiting for (lost on the channel and no longer in the stream).");
     w.sample("crier_redis_skipped_messages_total", load(redis_skipped_.v));
+    w.family("crier_redis_late_messages_total", "counter",
+             "Messages this node's members got without a seq because Redis had not given one within 250 ms; "
+             "the other nodes may still get them with it (if not, they are also counted as dropped).");
+    w.sample("crier_redis_late_messages_total", load(redis_late_.v));
   }
 
   auto const p = read_process();

@@ -78,6 +78,9 @@ public:
   void redis_dropped(std::uint64_t n) noexcept { bump(redis_dropped_.v, n); }
   void redis_skipped(std::uint64_t n) noexcept { bump(redis_skipped_.v, n); }
   void redis_link_lost() noexcept { bump(redis_link_losses_.v); }
+  // Text messages shown to their own node's members without a seq because Redis was slow to
+  // give one (they may still reach the other nodes with it).
+  void redis_late(std::uint64_t n) noexcept { bump(redis_late_.v, n); }
   std::uint64_t redis_dropped() const noexcept { return redis_dropped_.v.load(std::memory_order_relaxed); }
 
   std::string render(metrics_gauges const& g) const;
@@ -101,7 +104,7 @@ private:
   padded messages_in_, bytes_in_, deliveries_, fanout_bytes_, messages_out_, bytes_out_, compressed_out_;
   padded slow_closes_, slow_drops_, rate_limited_, protocol_errors_, forbidden_, http_requests_;
   padded handshake_timeouts_, idle_timeouts_, accept_errors_;
-  padded redis_dropped_, redis_skipped_, redis_link_losses_;
+  padded redis_dropped_, redis_skipped_, redis_link_losses_, redis_late_;
   // By route, then by status: the statuses the API answers, and one for any other.
   static constexpr std::array<unsigned, 8> api_statuses_{200, 400, 401, 404, 405, 413, 503, 0};
   std::array<std::array<std::atomic<std::uint64_t>, api_statuses_.size()>, static_cast<std::size_t>(api_route::count_)>

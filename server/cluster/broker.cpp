@@ -24,6 +24,10 @@ namespace {
 
 // Publishes waiting for their seq at once; past it a message goes out locally without one.
 constexpr std::size_t max_inflight = 10'000;
+// How long a member's message may wait for its seq before its own node's members get it without
+// one. A healthy Redis answers in about a millisecond, a slow link in tens; a frozen one is only
+// detected after max(2 s, 2 heartbeats), which local delivery must not wait for.
+constexpr auto local_patience = 250ms;
 
 std::chrono::milliseconds liveness_for(std::chrono::milliseconds heartbeat) {
   return std::max<std::chrono::milliseconds>(1500ms, heartbeat * 3 / 2);
@@ -49,6 +53,7 @@ broker::broker(asio::io_context& ioc, settings s, room_registry& rooms, metrics&
     tick_timer_(strand_),
     link_timer_(strand_),
     echo_timer_(strand_),
+    patience_timer_(strand_),
     echo_channel_(redis_schema::echo_channel(node_id_)) {}
 
 broker::~broker() = default;
@@ -80,6 +85,7 @@ void broker::stop() {
     self->tick_timer_.cancel();
     self->link_timer_.cancel();
     self->echo_timer_.cancel();
+    self->patience_timer_.cancel();
     for (auto& [name, rep] : self->replicas_) {
       rep->gap_timer.cancel();
       self->release_waiters(*rep);
@@ -203,9 +209,36 @@ void broker::settle_pending() {
   for (auto const& out : std::exchange(inflight_, {})) {
     if (out->settled) continue;
     out->settled = true;
-    out->rep->r->deliver_unsequenced(out->from, out->text);
+    if (!out->shown_here) out->rep->r->deliver_unsequenced(out->from, out->text);
     metrics_.redis_dropped(1);
   }
+}
+
+void broker::arm_patience() {
+  if (patience_armed_) return;
+  auto const first = std::ranges::find_if(inflight_, [](auto const& out) { return !out->shown_here && !out->settled; });
+  if (first == inflight_.end()) return;
+  patience_armed_ = true;
+  patience_timer_.expires_at((*first)->sent + local_patience);
+  patience_timer_.async_wait([weak = weak_from_this()](boost::system::error_code ec) {
+    auto self = weak.lock();
+    if (!self) return;
+    self->patience_armed_ = false;
+    if (!ec && !self->stopped_) self->show_overdue();
+  });
+}
+
+void broker::show_overdue() {
+  auto const now = std::chrono::steady_clock::now();
+  for (auto const& out : inflight_) {
+    if (out->sent + local_patience > now) break; // in the order sent: the rest are younger
+    if (out->shown_here || out->settled) continue;
+    // Counted when it misses the other nodes too (settle_pending), not here: its seq may come yet.
+    out->shown_here = true;
+    out->rep->r->deliver_unsequenced(out->from, out->text);
+    metrics_.redis_late(1);
+  }
+  arm_patience();
 }
 
 void broker::fail(std::string const& reason) {
@@ -307,10 +340,12 @@ void broker::publish_text(std::string const& room, member_info const& from, std:
     }
     envelope e{envelope::kind::text, 0, self->node_id_, now_ms(), from, *text};
     auto [head, tail] = encode_split(e);
-    auto out = std::make_shared<outgoing_text>(
-      outgoing_text{room, std::move(from), std::move(text), std::move(head), std::move(tail), e.ts, rep, false});
+    auto out = std::make_shared<outgoing_text>(outgoing_text{room, std::move(from), std::move(text), std::move(head),
+                                                             std::move(tail), e.ts, rep, false,
+                                                             std::chrono::steady_clock::now(), false});
     self->inflight_.push_back(out);
     self->send_text(rep, out);
+    self->arm_patience();
   });
 }
 
@@ -335,11 +370,12 @@ void broker::send_text(replica_ptr const& rep, std::shared_ptr<outgoing_text> co
       if (auto it = std::ranges::find(self->inflight_, out); it != self->inflight_.end()) self->inflight_.erase(it);
       if (ec || reply.type != redis_reply::kind::integer || self->stale(gen) || !rep->warm) {
         // No seq came back (it may or may not be in Redis): deliver here without one, once.
-        rep->r->deliver_unsequenced(out->from, out->text);
+        if (!out->shown_here) rep->r->deliver_unsequenced(out->from, out->text);
         self->metrics_.redis_dropped(1);
         return;
       }
-      if (!rep->order.add({static_cast<std::uint64_t>(reply.integer), out->ts, out->from, out->text})) return;
+      if (!rep->order.add({static_cast<std::uint64_t>(reply.integer), out->ts, out->from, out->text, out->shown_here}))
+        return;
       self->drain(rep);
     });
 }

@@ -155,10 +155,16 @@ private:
     std::int64_t ts = 0;
     replica_ptr rep;
     bool settled = false; // delivered here, with its seq or without (then counted as dropped)
+    std::chrono::steady_clock::time_point sent;
+    bool shown_here = false; // local members have it already, without a seq (local_patience)
   };
   // Publishes sent and not yet answered, in the order sent; bounded by max_inflight.
   std::deque<std::shared_ptr<outgoing_text>> inflight_;
   void send_text(replica_ptr const& rep, std::shared_ptr<outgoing_text> const& out);
+  // Local members never wait on Redis for long: a publish without its seq after local_patience
+  // goes to them without one (and, when its seq comes, into the history only).
+  void arm_patience();
+  void show_overdue();
 
   // Queries (broker_directory.cpp). Runs `command` on the strand and hands its reply to the
   // calling coroutine (on its strand), or nullopt after `timeout` or when Redis is down.
@@ -183,6 +189,9 @@ private:
   // (a blackhole that has just healed) is retried instead of waited for.
   std::chrono::milliseconds const handshake_deadline_;
   boost::asio::steady_timer retry_timer_, tick_timer_, link_timer_, echo_timer_;
+  // Fires when the oldest publish still waiting for its seq has waited local_patience.
+  boost::asio::steady_timer patience_timer_;
+  bool patience_armed_ = false;
   std::string const echo_channel_;
   std::uint64_t echo_token_ = 0;
   bool echo_pending_ = false;

@@ -287,7 +287,7 @@ void room::push_message_locked(sequenced_message const& m, bool deliver) {
 void room::deliver_sequenced(sequenced_message const& m) {
   std::lock_guard lock(mutex_);
   if (m.seq <= seq_) return; // already delivered: never twice
-  push_message_locked(m, true);
+  push_message_locked(m, !m.shown_here);
 }
 
 void room::deliver_unsequenced(member_info const& from, std::shared_ptr<std::string const> text) {

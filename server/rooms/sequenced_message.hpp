@@ -15,6 +15,9 @@ struct sequenced_message {
   std::int64_t ts = 0; // ms since the epoch, set where the message was sequenced
   member_info from;
   std::shared_ptr<std::string const> text;
+  // Its own node's members already have it, without a seq: Redis was too slow to answer (see
+  // broker::local_patience). The seq then only places it in the history.
+  bool shown_here = false;
 };
 
 } // namespace crier

@@ -464,6 +464,14 @@ protected:
     }
     std::printf("fault-report fault=%s presence_blips=%zu\n", fault.c_str(), leaves);
     std::fflush(stdout);
+    // Local delivery never waits on Redis for long: at most the broker's 250 ms patience, whatever
+    // the fault (with room for a sanitizer build's slowness); before it, a freeze held it until
+    // the freeze was detected, up to 2 s.
+    for (tally const* t : std::initializer_list<tally const*>{&ta, tb ? &*tb : nullptr}) {
+      if (t != nullptr) {
+        EXPECT_LE(t->worst_local_ms, 750) << fault << ": a local delivery waited on Redis";
+      }
+    }
     // Latency is back to normal within a second of the nodes being back, and on the sender's own
     // node within a second of the fault's end.
     if (healed) {

@@ -408,5 +408,21 @@ TEST(room_permissions, without_presence_or_history_a_member_sees_neither) {
   EXPECT_TRUE(raw.received.empty()) << "no resume without history";
 }
 
+TEST(room_replica, a_message_already_shown_here_only_joins_the_history_when_its_seq_comes) {
+  recording_uplink up;
+  room r("lobby", 10, "e", &up);
+  fake_member j(wire_format::json, "j1", "jo");
+  r.join(&j, {});
+  j.received.clear();
+  r.deliver_unsequenced(alice, text("late"));
+  r.deliver_sequenced({4, 1000, alice, text("late"), true});
+  ASSERT_EQ(j.received.size(), 1u) << "shown twice";
+  EXPECT_FALSE(j.event(0).contains("seq"));
+  EXPECT_EQ(r.last_seq(), 4u);
+  auto const page = r.events_after(0, 10);
+  ASSERT_EQ(page.events.size(), 1u);
+  EXPECT_NE(page.events[0]->find(R"("seq":4)"), std::string::npos) << "kept with its seq";
+}
+
 } // namespace
 } // namespace crier
