@@ -1,5 +1,6 @@
 #include "common/config.hpp"
 
+#include "common/text.hpp"
 #include "common/token.hpp"
 #include "common/units.hpp"
 
@@ -94,13 +95,6 @@ std::variant<file_contents, std::string> read_small_file(std::filesystem::path c
   return out;
 }
 
-// CLI11 words some errors over several lines; the contract is one line.
-std::string one_line(std::string text) {
-  for (auto& c : text)
-    if (c == '\n') c = ' ';
-  while (!text.empty() && text.back() == ' ') text.pop_back();
-  return text;
-}
 
 } // namespace
 

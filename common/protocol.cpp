@@ -1,5 +1,7 @@
 #include "common/protocol.hpp"
 
+#include "common/text.hpp"
+
 #include <algorithm>
 #include <optional>
 
@@ -288,15 +290,7 @@ std::string json_string(std::string_view s) {
 }
 
 bool offers_json_subprotocol(std::string_view header) {
-  while (!header.empty()) {
-    auto const comma = header.find(',');
-    auto token = header.substr(0, comma);
-    header = comma == std::string_view::npos ? std::string_view{} : header.substr(comma + 1);
-    while (!token.empty() && (token.front() == ' ' || token.front() == '\t')) token.remove_prefix(1);
-    while (!token.empty() && (token.back() == ' ' || token.back() == '\t')) token.remove_suffix(1);
-    if (token == json_subprotocol) return true;
-  }
-  return false;
+  return find_in_list(header, [](std::string_view offer) { return offer == json_subprotocol; });
 }
 
 std::int64_t now_ms() {

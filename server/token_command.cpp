@@ -1,6 +1,7 @@
 #include "server/token_command.hpp"
 
 #include "common/config.hpp"
+#include "common/text.hpp"
 #include "common/token.hpp"
 #include "common/units.hpp"
 
@@ -11,17 +12,6 @@
 #include <variant>
 
 namespace crier {
-namespace {
-
-// CLI11 words some errors over several lines; the contract is one line.
-std::string one_line(std::string text) {
-  for (auto& c : text)
-    if (c == '\n') c = ' ';
-  while (!text.empty() && text.back() == ' ') text.pop_back();
-  return text;
-}
-
-} // namespace
 
 int run_token_command(std::vector<std::string> const& args, std::ostream& out, std::ostream& err,
                       std::chrono::system_clock::time_point now) {

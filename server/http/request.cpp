@@ -2,6 +2,7 @@
 
 #include "common/access.hpp"
 #include "common/query.hpp"
+#include "common/text.hpp"
 #include "server/net.hpp"
 
 #include <boost/beast/http/field.hpp>
@@ -37,16 +38,13 @@ bool token_ok(http::request_header<> const& req, std::string_view secret) {
 std::optional<std::string> presented_token(http::request_header<> const& req) {
   if (auto const presented = bearer_credentials(req[http::field::authorization])) return std::string(*presented);
   if (auto query = query_param(req.target(), "token")) return query;
-  auto offers = std::string_view(req[http::field::sec_websocket_protocol]);
-  while (!offers.empty()) {
-    auto const comma = offers.find(',');
-    auto entry = offers.substr(0, comma);
-    offers = comma == std::string_view::npos ? std::string_view{} : offers.substr(comma + 1);
-    while (!entry.empty() && (entry.front() == ' ' || entry.front() == '\t')) entry.remove_prefix(1);
-    while (!entry.empty() && (entry.back() == ' ' || entry.back() == '\t')) entry.remove_suffix(1);
-    if (entry.starts_with(token_subprotocol_prefix)) return std::string(entry.substr(token_subprotocol_prefix.size()));
-  }
-  return std::nullopt;
+  std::optional<std::string> found;
+  find_in_list(req[http::field::sec_websocket_protocol], [&](std::string_view offer) {
+    if (!offer.starts_with(token_subprotocol_prefix)) return false;
+    found = std::string(offer.substr(token_subprotocol_prefix.size()));
+    return true;
+  });
+  return found;
 }
 
 } // namespace crier
