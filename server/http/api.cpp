@@ -207,17 +207,8 @@ asio::awaitable<text_response_type> history(api_request const& req, std::string 
     body += *slice.events[i];
   }
   body += R"(],"next":)";
-  // The since of the next page: the last seq of this one. Its events carry their seq, but the
-  // caller should not have to parse them to page on.
-  if (slice.more && !slice.events.empty()) {
-    auto const& last = *slice.events.back();
-    auto const at = last.find(R"("seq":)");
-    std::uint64_t seq = 0;
-    if (at != std::string::npos) std::from_chars(last.data() + at + 6, last.data() + last.size(), seq);
-    body += std::to_string(seq);
-  } else {
-    body += "null";
-  }
+  // The since of the next page, so that the caller need not parse the events to page on.
+  body += slice.more ? std::to_string(slice.last) : std::string("null");
   body += '}';
   co_return raw_json_response(std::move(body), req);
 }

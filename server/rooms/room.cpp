@@ -384,6 +384,7 @@ room::history_slice room::events_after(std::uint64_t since, std::size_t limit) c
   for (std::size_t i = 0; i < n; ++i) {
     json_of(*entries[i]);
     out.events.push_back(entries[i]->json);
+    out.last = entries[i]->seq;
   }
   return out;
 }

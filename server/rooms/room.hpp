@@ -151,6 +151,7 @@ public:
     std::string epoch;
     std::uint64_t seq = 0;
     bool more = false;
+    std::uint64_t last = 0; // the seq of the newest of `events` (0: none)
   };
   history_slice events_after(std::uint64_t since, std::size_t limit) const;
   // A reply to a history request, rendered for the one member who asked.
