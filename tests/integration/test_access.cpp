@@ -28,14 +28,8 @@ namespace websocket = beast::websocket;
 
 // Upgrades with the given extra request headers; returns the HTTP status of the answer.
 http::status upgrade_status(std::uint16_t port, std::string const& target,
-                            std::vector<std::pair<http::field, std::string>> headers) {
-  ws_client c;
-  c.stream().set_option(websocket::stream_base::decorator([headers](websocket::request_type& req) {
-    for (auto const& [f, v] : headers) req.set(f, v);
-  }));
-  websocket::response_type response;
-  auto const ec = c.try_connect(port, target, response);
-  return ec ? response.result() : http::status::switching_protocols;
+                            std::vector<std::pair<http::field, std::string>> const& headers) {
+  return try_upgrade(port, target, headers).status;
 }
 
 TEST(access, origin_same_host_and_absent_are_allowed_by_default_others_get_403) {

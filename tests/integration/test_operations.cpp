@@ -26,15 +26,7 @@ std::map<std::string, double> scrape(std::uint16_t port) {
   auto const r = http_get(port, "/metrics");
   EXPECT_EQ(r.response.result(), http::status::ok);
   EXPECT_EQ(r.response[http::field::content_type], "text/plain; version=0.0.4; charset=utf-8");
-  std::map<std::string, double> out;
-  std::istringstream in(r.response.body());
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.empty() || line[0] == '#') continue;
-    auto const space = line.rfind(' ');
-    out[line.substr(0, space)] = std::stod(line.substr(space + 1));
-  }
-  return out;
+  return parse_metrics(r.response.body());
 }
 
 TEST(operations, probes_answer) {

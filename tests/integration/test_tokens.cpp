@@ -44,25 +44,6 @@ std::string token_for(std::string sub, std::string const& rooms, std::chrono::se
   return sign_hs256_token(secret, request);
 }
 
-struct upgrade_answer {
-  http::status status;
-  std::string body;
-  std::string protocol; // the Sec-WebSocket-Protocol answered
-};
-
-// One upgrade to `target` with extra headers; the answer's status and body.
-upgrade_answer upgrade(std::uint16_t port, std::string const& target,
-                       std::vector<std::pair<http::field, std::string>> headers = {}) {
-  ws_client c;
-  c.stream().set_option(websocket::stream_base::decorator([headers](websocket::request_type& req) {
-    for (auto const& [f, v] : headers) req.set(f, v);
-  }));
-  websocket::response_type response;
-  auto const ec = c.try_connect(port, target, response);
-  return {ec ? response.result() : http::status::switching_protocols, response.body(),
-          std::string(response[http::field::sec_websocket_protocol])};
-}
-
 class tokens : public ::testing::Test {
 protected:
   crier_process server{{"--token-secret", std::string(secret), "--token-leeway", "0s"}};
@@ -100,44 +81,44 @@ TEST_F(tokens, every_bad_token_gets_401_with_a_short_reason) {
     {"sub a number", sign_token(JWT_ALG_HS256, secret, R"({"sub":42,"rooms":{"lobby":["subscribe"]}})"), "sub"},
   };
   for (auto const& c : cases) {
-    auto const a = upgrade(port(), "/ws/lobby?token=" + c.token);
+    auto const a = try_upgrade(port(), "/ws/lobby?token=" + c.token);
     EXPECT_EQ(a.status, http::status::unauthorized) << c.what;
     EXPECT_NE(a.body.find(c.reason), std::string::npos) << c.what << ": " << a.body;
     EXPECT_EQ(a.body.find(c.token), std::string::npos) << c.what << ": the answer quotes the token";
   }
-  EXPECT_EQ(upgrade(port(), "/ws/lobby").status, http::status::unauthorized) << "no token at all";
+  EXPECT_EQ(try_upgrade(port(), "/ws/lobby").status, http::status::unauthorized) << "no token at all";
   // A huge token is refused as such, or by the header limit: never a crash.
-  auto const huge = upgrade(port(), "/ws/lobby?token=" + std::string(6000, 'a'));
+  auto const huge = try_upgrade(port(), "/ws/lobby?token=" + std::string(6000, 'a'));
   EXPECT_TRUE(huge.status == http::status::unauthorized ||
               huge.status == http::status::request_header_fields_too_large)
     << huge.status;
   auto const metrics = scrape_metrics(port());
   EXPECT_EQ(metrics.at(R"(crier_connections_total{outcome="rejected_auth"})"), static_cast<double>(cases.size() + 2));
   // Still serving.
-  EXPECT_EQ(upgrade(port(), "/ws/lobby?token=" + token_for("ann", "lobby=subscribe")).status,
+  EXPECT_EQ(try_upgrade(port(), "/ws/lobby?token=" + token_for("ann", "lobby=subscribe")).status,
             http::status::switching_protocols);
 }
 
 TEST_F(tokens, a_valid_token_without_the_room_gets_403_and_patterns_match_by_prefix) {
   auto const t = token_for("ann", "lobby=subscribe;ops-*=subscribe");
-  EXPECT_EQ(upgrade(port(), "/ws/lobby?token=" + t).status, http::status::switching_protocols);
-  EXPECT_EQ(upgrade(port(), "/ws/ops-east?token=" + t).status, http::status::switching_protocols);
-  auto const other = upgrade(port(), "/ws/random?token=" + t);
+  EXPECT_EQ(try_upgrade(port(), "/ws/lobby?token=" + t).status, http::status::switching_protocols);
+  EXPECT_EQ(try_upgrade(port(), "/ws/ops-east?token=" + t).status, http::status::switching_protocols);
+  auto const other = try_upgrade(port(), "/ws/random?token=" + t);
   EXPECT_EQ(other.status, http::status::forbidden);
   EXPECT_NE(other.body.find("random"), std::string::npos) << other.body;
-  EXPECT_EQ(upgrade(port(), "/ws/ops?token=" + t).status, http::status::forbidden) << "ops-* is not ops";
+  EXPECT_EQ(try_upgrade(port(), "/ws/ops?token=" + t).status, http::status::forbidden) << "ops-* is not ops";
   // Publish without subscribe does not open a connection either.
-  EXPECT_EQ(upgrade(port(), "/ws/lobby?token=" + token_for("bob", "lobby=publish")).status, http::status::forbidden);
+  EXPECT_EQ(try_upgrade(port(), "/ws/lobby?token=" + token_for("bob", "lobby=publish")).status, http::status::forbidden);
   EXPECT_EQ(scrape_metrics(port()).at(R"(crier_connections_total{outcome="rejected_forbidden"})"), 3);
 }
 
 TEST_F(tokens, the_token_comes_as_a_bearer_header_a_query_or_a_subprotocol_that_is_never_echoed) {
   auto const t = token_for("ann", "lobby=subscribe");
-  EXPECT_EQ(upgrade(port(), "/ws/lobby", {{http::field::authorization, "Bearer " + t}}).status,
+  EXPECT_EQ(try_upgrade(port(), "/ws/lobby", {{http::field::authorization, "Bearer " + t}}).status,
             http::status::switching_protocols);
-  EXPECT_EQ(upgrade(port(), "/ws/lobby?token=" + t).status, http::status::switching_protocols);
+  EXPECT_EQ(try_upgrade(port(), "/ws/lobby?token=" + t).status, http::status::switching_protocols);
   auto const browser =
-    upgrade(port(), "/ws/lobby", {{http::field::sec_websocket_protocol, "crier.v1, crier.token." + t}});
+    try_upgrade(port(), "/ws/lobby", {{http::field::sec_websocket_protocol, "crier.v1, crier.token." + t}});
   EXPECT_EQ(browser.status, http::status::switching_protocols);
   EXPECT_EQ(browser.protocol, "crier.v1");
 }
@@ -267,21 +248,21 @@ TEST(tokens_keys, a_public_key_verifies_rs256_and_refuses_hs_tokens_other_keys_i
     return R"({"sub":"ann","rooms":{"lobby":["subscribe"]},"iss":"https://issuer.example","aud":["x","crier"])" +
            extra + "}";
   };
-  EXPECT_EQ(upgrade(server.port(), "/ws/lobby?token=" + sign_token(JWT_ALG_RS256, rsa_keys().private_pem, claims())).status,
+  EXPECT_EQ(try_upgrade(server.port(), "/ws/lobby?token=" + sign_token(JWT_ALG_RS256, rsa_keys().private_pem, claims())).status,
             http::status::switching_protocols);
   // HS/RS confusion: an HS256 token "signed" with the public key as its secret.
-  auto const confused = upgrade(server.port(), "/ws/lobby?token=" + sign_token(JWT_ALG_HS256, rsa_keys().public_pem, claims()));
+  auto const confused = try_upgrade(server.port(), "/ws/lobby?token=" + sign_token(JWT_ALG_HS256, rsa_keys().public_pem, claims()));
   EXPECT_EQ(confused.status, http::status::unauthorized);
   EXPECT_NE(confused.body.find("algorithm"), std::string::npos) << confused.body;
   // Another key pair's signature, the wrong issuer, the wrong audience.
-  EXPECT_EQ(upgrade(server.port(), "/ws/lobby?token=" + sign_token(JWT_ALG_ES256, ec_keys().private_pem, claims())).status,
+  EXPECT_EQ(try_upgrade(server.port(), "/ws/lobby?token=" + sign_token(JWT_ALG_ES256, ec_keys().private_pem, claims())).status,
             http::status::unauthorized);
-  EXPECT_EQ(upgrade(server.port(),
+  EXPECT_EQ(try_upgrade(server.port(),
                     "/ws/lobby?token=" + sign_token(JWT_ALG_RS256, rsa_keys().private_pem,
                                                     R"({"sub":"ann","rooms":{"lobby":["subscribe"]},"iss":"evil","aud":"crier"})"))
               .body.find("issuer") != std::string::npos,
             true);
-  EXPECT_NE(upgrade(server.port(),
+  EXPECT_NE(try_upgrade(server.port(),
                     "/ws/lobby?token=" + sign_token(JWT_ALG_RS256, rsa_keys().private_pem,
                                                     R"({"sub":"ann","rooms":{"lobby":["subscribe"]},"iss":"https://issuer.example","aud":"other"})"))
               .body.find("audience"),
@@ -307,8 +288,8 @@ TEST(tokens_cli, crier_token_prints_a_token_the_server_accepts_and_nothing_logs_
     c.next_of("error");
     c.close();
   }
-  upgrade(server.port(), "/ws/lobby", {{http::field::authorization, "Bearer " + t + "x"}});
-  upgrade(server.port(), "/ws/lobby", {{http::field::sec_websocket_protocol, "crier.v1, crier.token." + t}});
+  try_upgrade(server.port(), "/ws/lobby", {{http::field::authorization, "Bearer " + t + "x"}});
+  try_upgrade(server.port(), "/ws/lobby", {{http::field::sec_websocket_protocol, "crier.v1, crier.token." + t}});
   ASSERT_TRUE(server.wait_for_line(std::regex("ws close"), 5s));
   auto const log = server.log();
   // Not the token, nor its signature, nor its payload: in any spelling the log would use.

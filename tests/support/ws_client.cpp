@@ -150,10 +150,23 @@ http_result http_call(std::uint16_t port, std::string const& method, std::string
   return http_raw(port, raw, timeout);
 }
 
-std::map<std::string, double> scrape_metrics(std::uint16_t port) {
-  auto const r = http_get(port, "/metrics");
+upgrade_answer try_upgrade(std::uint16_t port, std::string const& target,
+                           std::vector<std::pair<http::field, std::string>> const& headers) {
+  ws_client c;
+  c.stream().set_option(websocket::stream_base::decorator([headers](websocket::request_type& req) {
+    for (auto const& [f, v] : headers) req.set(f, v);
+  }));
+  websocket::response_type response;
+  auto const ec = c.try_connect(port, target, response);
+  return {ec ? response.result() : http::status::switching_protocols, response.body(),
+          std::string(response[http::field::sec_websocket_protocol])};
+}
+
+std::map<std::string, double> scrape_metrics(std::uint16_t port) { return parse_metrics(http_get(port, "/metrics").response.body()); }
+
+std::map<std::string, double> parse_metrics(std::string const& exposition) {
   std::map<std::string, double> out;
-  std::istringstream in(r.response.body());
+  std::istringstream in(exposition);
   std::string line;
   while (std::getline(in, line)) {
     if (line.empty() || line[0] == '#') continue;

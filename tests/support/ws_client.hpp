@@ -6,7 +6,9 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/field.hpp>
 #include <boost/beast/http/message.hpp>
+#include <boost/beast/http/status.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/websocket/stream.hpp>
 #include <boost/json/object.hpp>
@@ -108,7 +110,19 @@ http_result http_call(std::uint16_t port, std::string const& method, std::string
                       std::vector<std::pair<std::string, std::string>> const& headers = {},
                       std::chrono::milliseconds timeout = 5s);
 
-// One scrape of /metrics: name{labels} -> value.
+// One WebSocket upgrade to `target` with extra request headers, closed at once: the answer's
+// status (101 when it upgraded), its body and the Sec-WebSocket-Protocol it chose.
+struct upgrade_answer {
+  boost::beast::http::status status;
+  std::string body;
+  std::string protocol;
+};
+upgrade_answer try_upgrade(std::uint16_t port, std::string const& target,
+                           std::vector<std::pair<boost::beast::http::field, std::string>> const& headers = {});
+
+// The samples of a Prometheus text exposition: name{labels} -> value.
+std::map<std::string, double> parse_metrics(std::string const& exposition);
+// One scrape of /metrics, parsed.
 std::map<std::string, double> scrape_metrics(std::uint16_t port);
 
 } // namespace crier::test
