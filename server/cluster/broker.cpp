@@ -22,8 +22,6 @@ using namespace std::chrono_literals;
 
 namespace {
 
-// Publishes waiting for their seq at once; past it a message goes out locally without one.
-constexpr std::size_t max_inflight = 10'000;
 // How long a member's message may wait for its seq before its own node's members get it without
 // one. A healthy Redis answers in about a millisecond, a slow link in tens; a frozen one is only
 // detected after max(2 s, 2 heartbeats), which local delivery must not wait for.
@@ -206,6 +204,7 @@ void broker::settle_pending() {
       metrics_.redis_skipped(rep->order.skip_gap());
     }
   }
+  unshown_ = 0;
   for (auto const& out : std::exchange(inflight_, {})) {
     if (out->settled) continue;
     out->settled = true;
@@ -215,11 +214,9 @@ void broker::settle_pending() {
 }
 
 void broker::arm_patience() {
-  if (patience_armed_) return;
-  auto const first = std::ranges::find_if(inflight_, [](auto const& out) { return !out->shown_here && !out->settled; });
-  if (first == inflight_.end()) return;
+  if (patience_armed_ || unshown_ >= inflight_.size()) return;
   patience_armed_ = true;
-  patience_timer_.expires_at((*first)->sent + local_patience);
+  patience_timer_.expires_at(inflight_[unshown_]->sent + local_patience);
   patience_timer_.async_wait([weak = weak_from_this()](boost::system::error_code ec) {
     auto self = weak.lock();
     if (!self) return;
@@ -230,12 +227,12 @@ void broker::arm_patience() {
 
 void broker::show_overdue() {
   auto const now = std::chrono::steady_clock::now();
-  for (auto const& out : inflight_) {
-    if (out->sent + local_patience > now) break; // in the order sent: the rest are younger
-    if (out->shown_here || out->settled) continue;
+  // In the order sent: past the first that is young enough, all are.
+  for (; unshown_ < inflight_.size() && inflight_[unshown_]->sent + local_patience <= now; ++unshown_) {
+    auto& out = *inflight_[unshown_];
     // Counted when it misses the other nodes too (settle_pending), not here: its seq may come yet.
-    out->shown_here = true;
-    out->rep->r->deliver_unsequenced(out->from, out->text);
+    out.shown_here = true;
+    out.rep->r->deliver_unsequenced(out.from, out.text);
     metrics_.redis_late(1);
   }
   arm_patience();
@@ -367,7 +364,10 @@ void broker::send_text(replica_ptr const& rep, std::shared_ptr<outgoing_text> co
         return self->send_text(rep, out);
       }
       out->settled = true;
-      if (auto it = std::ranges::find(self->inflight_, out); it != self->inflight_.end()) self->inflight_.erase(it);
+      if (auto it = std::ranges::find(self->inflight_, out); it != self->inflight_.end()) {
+        if (static_cast<std::size_t>(it - self->inflight_.begin()) < self->unshown_) --self->unshown_;
+        self->inflight_.erase(it);
+      }
       if (ec || reply.type != redis_reply::kind::integer || self->stale(gen) || !rep->warm) {
         // No seq came back (it may or may not be in Redis): deliver here without one, once.
         if (!out->shown_here) rep->r->deliver_unsequenced(out->from, out->text);
@@ -378,57 +378,6 @@ void broker::send_text(replica_ptr const& rep, std::shared_ptr<outgoing_text> co
         return;
       self->drain(rep);
     });
-}
-
-void broker::publish_once(std::string const& room, member_info const& from, std::shared_ptr<std::string const> text,
-                          std::string idempotency_key, api_publish_done done) {
-  asio::post(strand_, [self = shared_from_this(), room, from, text = std::move(text), key = std::move(idempotency_key),
-                       done = std::move(done)]() mutable {
-    auto rep = self->replica_for(room, true);
-    // The caller is told, so nothing goes out without a seq: either Redis sequences it, or it is
-    // not published at all.
-    if (!rep || !self->up_.load(std::memory_order_relaxed) || !rep->warm || self->inflight_.size() >= max_inflight)
-      return done({api_publish_result::outcome::unavailable, 0});
-    envelope const e{envelope::kind::text, 0, self->node_id_, now_ms(), from, *text};
-    auto [head, tail] = encode_split(e);
-    auto const gen = self->generation_;
-    self->cmd_->command(
-      {"EVAL", redis_scripts::publish_once, "4", redis_schema::seq_key(room), redis_schema::stream_key(room),
-       self->schema_.channel(room), redis_schema::idempotency_key(room), std::move(head), std::move(tail),
-       std::to_string(self->settings_.history), key},
-      self->liveness_,
-      [self, rep, from = std::move(from), text = std::move(text), ts = e.ts, gen,
-       done = std::move(done)](boost::system::error_code ec, redis_reply reply) {
-        bool const answered = !ec && reply.type == redis_reply::kind::array && reply.elements.size() == 2;
-        if (!answered) return done({api_publish_result::outcome::unknown, 0});
-        auto const seq = static_cast<std::uint64_t>(std::max<long long>(reply.elements[0].integer, 0));
-        if (reply.elements[1].integer != 0) return done({api_publish_result::outcome::duplicate, seq});
-        // As a member's message: into this replica's order now, the channel copy is then a duplicate.
-        if (!self->stale(gen) && rep->warm && rep->order.add({seq, ts, from, text})) self->drain(rep);
-        done({api_publish_result::outcome::published, seq});
-      });
-  });
-}
-
-bool broker::disconnect_everywhere(std::string room, std::string user) {
-  if (!up_.load(std::memory_order_acquire)) return false;
-  asio::post(strand_, [self = shared_from_this(), room = std::move(room), user = std::move(user)] {
-    if (!self->cmd_) return;
-    self->cmd_->command({"PUBLISH", self->schema_.control_channel(), redis_schema::disconnect_message(room, user)},
-                        self->liveness_, [](boost::system::error_code, redis_reply) {});
-  });
-  return true;
-}
-
-void broker::on_control(std::string const& message) {
-  auto const order = redis_schema::parse_disconnect(message);
-  if (!order) {
-    log_debug("redis: ignored a malformed control message", {});
-    return;
-  }
-  auto const closed = rooms_.disconnect(order->room, order->user);
-  if (closed > 0)
-    log_info("disconnected by the server API", {{"room", order->room}, {"user", order->user}, {"sessions", closed}});
 }
 
 void broker::publish_binary(std::string const& room, member_info const& from, std::shared_ptr<std::string const> data) {

@@ -158,8 +158,14 @@ private:
     std::chrono::steady_clock::time_point sent;
     bool shown_here = false; // local members have it already, without a seq (local_patience)
   };
+  // Publishes waiting for their seq at once; past it a member's message goes out locally without
+  // one, and an API message is refused.
+  static constexpr std::size_t max_inflight = 10'000;
   // Publishes sent and not yet answered, in the order sent; bounded by max_inflight.
   std::deque<std::shared_ptr<outgoing_text>> inflight_;
+  // inflight_[0, unshown_) have been shown to local members already (they are older than
+  // local_patience), so the patience timer starts from here instead of scanning them again.
+  std::size_t unshown_ = 0;
   void send_text(replica_ptr const& rep, std::shared_ptr<outgoing_text> const& out);
   // Local members never wait on Redis for long: a publish without its seq after local_patience
   // goes to them without one (and, when its seq comes, into the history only).
