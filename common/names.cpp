@@ -17,14 +17,24 @@ bool is_valid_room_name(std::string_view name) noexcept {
   });
 }
 
-std::optional<std::string> room_from_ws_path(std::string_view path) {
-  constexpr std::string_view prefix = "/ws";
-  if (path == prefix || path == "/ws/") return std::string(default_room);
-  if (!path.starts_with("/ws/")) return std::nullopt;
-  auto const name = path.substr(prefix.size() + 1);
+namespace {
+
+// "<prefix>" or "<prefix>/" is the default room, "<prefix>/<room>" a named one.
+std::optional<std::string> room_from_path(std::string_view path, std::string_view prefix) {
+  if (!path.starts_with(prefix)) return std::nullopt;
+  auto const rest = path.substr(prefix.size());
+  if (rest.empty() || rest == "/") return std::string(default_room);
+  if (rest.front() != '/') return std::nullopt;
+  auto const name = rest.substr(1);
   if (!is_valid_room_name(name)) return std::string();
   return std::string(name);
 }
+
+} // namespace
+
+std::optional<std::string> room_from_ws_path(std::string_view path) { return room_from_path(path, "/ws"); }
+
+std::optional<std::string> room_from_sse_path(std::string_view path) { return room_from_path(path, "/sse"); }
 
 namespace {
 

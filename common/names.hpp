@@ -18,6 +18,8 @@ bool is_valid_room_name(std::string_view name) noexcept;
 // Returns nullopt when the path is not a WebSocket path at all, and an empty string when it is
 // one but the room name is invalid.
 std::optional<std::string> room_from_ws_path(std::string_view path);
+// The same for an event stream's path: "/sse" or "/sse/<room>".
+std::optional<std::string> room_from_sse_path(std::string_view path);
 
 inline constexpr std::size_t max_display_name_length = 32; // in characters (code points)
 
