@@ -116,9 +116,13 @@ std::string metrics::render(metrics_gauges const& g) const {
   w.family("crier_build_info", "gauge", "Build information; the value is always 1.");
   w.sample("crier_build_info", 1, "version=\"" CRIER_VERSION "\"");
 
-  w.family("crier_connections", "gauge", "WebSocket sessions open now.");
+  w.family("crier_connections", "gauge", "Sessions open now: WebSocket sessions and event streams.");
   w.sample("crier_connections", g.sessions);
-  w.family("crier_connections_total", "counter", "WebSocket upgrade attempts by outcome.");
+  w.family("crier_sse_streams", "gauge", "Event streams (/sse/<room>) open now, counted in crier_connections too.");
+  w.sample("crier_sse_streams", g.event_streams);
+  w.family("crier_sse_skipped_total", "counter", "Binary messages not sent to event streams, which carry text only.");
+  w.sample("crier_sse_skipped_total", load(sse_skipped_.v));
+  w.family("crier_connections_total", "counter", "Session attempts (WebSocket upgrades and event streams) by outcome.");
   static constexpr std::array<std::string_view, 6> outcome_names{"accepted",       "rejected_origin",
                                                                  "rejected_auth",  "rejected_limit",
                                                                  "handshake_failed", "rejected_forbidden"};
@@ -126,7 +130,7 @@ std::string metrics::render(metrics_gauges const& g) const {
   for (std::size_t i = 0; i < outcome_names.size(); ++i)
     w.sample("crier_connections_total", load(outcomes_[i]), "outcome=\"" + std::string(outcome_names[i]) + "\"");
 
-  w.family("crier_closes_total", "counter", "Closed WebSocket sessions by close code (1006: no close frame).");
+  w.family("crier_closes_total", "counter", "Closed sessions by close code (1006: no close frame, or an event stream's client left).");
   for (std::size_t i = 0; i < close_codes_.size(); ++i)
     w.sample("crier_closes_total", load(closes_[i]), "code=\"" + std::to_string(close_codes_[i]) + "\"");
   w.sample("crier_closes_total", load(closes_.back()), "code=\"other\"");

@@ -35,7 +35,8 @@ enum class api_route : std::uint8_t {
 std::string_view to_string(api_route r) noexcept;
 
 struct metrics_gauges {
-  std::size_t sessions = 0;
+  std::size_t sessions = 0;      // WebSocket sessions and event streams
+  std::size_t event_streams = 0; // of which event streams
   std::size_t rooms = 0;
   std::size_t queued_bytes = 0;
   bool ready = true;
@@ -64,6 +65,8 @@ public:
   void slow_consumer_close() noexcept { bump(slow_closes_.v); }
   void slow_consumer_drops(std::size_t n) noexcept { bump(slow_drops_.v, n); }
   void rate_limited() noexcept { bump(rate_limited_.v); }
+  // Binary messages an event stream could not carry (SSE is text): its subscriber misses them.
+  void sse_skipped(std::size_t n) noexcept { bump(sse_skipped_.v, n); }
   void protocol_error() noexcept { bump(protocol_errors_.v); }
   // A message or request the member's token does not allow (publish, history, presence).
   void forbidden() noexcept { bump(forbidden_.v); }
@@ -103,7 +106,7 @@ private:
   std::array<std::atomic<std::uint64_t>, close_codes_.size() + 1> closes_{}; // the last: any other code
   padded messages_in_, bytes_in_, deliveries_, fanout_bytes_, messages_out_, bytes_out_, compressed_out_;
   padded slow_closes_, slow_drops_, rate_limited_, protocol_errors_, forbidden_, http_requests_;
-  padded handshake_timeouts_, idle_timeouts_, accept_errors_;
+  padded handshake_timeouts_, idle_timeouts_, accept_errors_, sse_skipped_;
   padded redis_dropped_, redis_skipped_, redis_link_losses_, redis_late_;
   // By route, then by status: the statuses the API answers, and one for any other.
   static constexpr std::array<unsigned, 8> api_statuses_{200, 400, 401, 404, 405, 413, 503, 0};

@@ -64,6 +64,7 @@ std::optional<std::string> server_state::not_ready_reason() const {
 metrics_gauges server_state::gauges() {
   metrics_gauges g;
   g.sessions = live_sessions();
+  g.event_streams = event_streams_.load(std::memory_order_relaxed);
   g.rooms = rooms_.room_count();
   g.queued_bytes = rooms_.queued_bytes();
   g.ready = !not_ready_reason();

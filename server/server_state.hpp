@@ -39,6 +39,9 @@ public:
   // Gives back a slot that try_reserve_session() took, when the session ends or never starts.
   void session_ended();
   std::size_t live_sessions() const noexcept { return sessions_.load(std::memory_order_acquire); }
+  // Of the sessions, those that are event streams (/sse/<room>), for their own gauge.
+  void event_stream_opened() noexcept { event_streams_.fetch_add(1, std::memory_order_relaxed); }
+  void event_stream_closed() noexcept { event_streams_.fetch_sub(1, std::memory_order_relaxed); }
 
   // Readiness for /readyz: nullopt when new sessions are welcome, otherwise why not.
   std::optional<std::string> not_ready_reason() const;
@@ -58,6 +61,7 @@ private:
   token_verifier const tokens_;
   std::unique_ptr<boost::asio::ssl::context> tls_;
   std::atomic<std::size_t> sessions_{0};
+  std::atomic<std::size_t> event_streams_{0};
   std::atomic<bool> draining_{false};
   std::mutex callback_mutex_;
   std::function<void()> on_idle_;

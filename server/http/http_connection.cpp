@@ -7,6 +7,7 @@
 #include "common/protocol.hpp"
 #include "common/query.hpp"
 #include "common/static_path.hpp"
+#include "server/http/admission.hpp"
 #include "server/http/api.hpp"
 #include "server/http/probes.hpp"
 #include "server/http/request.hpp"
@@ -14,6 +15,7 @@
 #include "server/http/static_files.hpp"
 #include "server/logging.hpp"
 #include "server/net.hpp"
+#include "server/session/sse_session.hpp"
 #include "server/session/ws_session.hpp"
 
 #include <boost/asio/as_tuple.hpp>
@@ -91,6 +93,10 @@ private:
   asio::awaitable<bool> send(http::response<Body>&& res);
   asio::awaitable<bool> send_error(http::status status, std::string body, unsigned version, bool keep_alive);
   asio::awaitable<bool> upgrade(http::request_parser<http::empty_body>& parser, std::string room);
+  // GET /sse/<room>: admitted like an upgrade, then the connection becomes the room's event
+  // stream.
+  asio::awaitable<bool> serve_sse(http::request_parser<http::empty_body>& parser, std::string room);
+  asio::awaitable<bool> refuse(admission_refusal refusal, unsigned version);
   // An /api/* request: its body (the server API's POSTs) read, bounded, and answered.
   asio::awaitable<bool> serve_api(http::request_parser<http::empty_body>& parser, std::string path);
 
@@ -122,87 +128,19 @@ asio::awaitable<bool> http_connection<Stream>::send_error(http::status status, s
 }
 
 template <class Stream>
+asio::awaitable<bool> http_connection<Stream>::refuse(admission_refusal refusal, unsigned version) {
+  auto res = text_response(refusal.status, std::move(refusal.body), version, false);
+  if (refusal.bearer_challenge) res.set(http::field::www_authenticate, "Bearer");
+  co_return co_await send(std::move(res));
+}
+
+template <class Stream>
 asio::awaitable<bool> http_connection<Stream>::upgrade(http::request_parser<http::empty_body>& parser, std::string room) {
   auto const& req = parser.get();
-  auto const target = req.target();
   auto& m = state_.metrics();
-  session_params p;
-  p.room = std::move(room);
-  p.peer = peer_;
-  p.format = offers_json_subprotocol(req[http::field::sec_websocket_protocol]) ? wire_format::json : wire_format::raw;
-
-  // Who may connect: the Origin (cross-site WebSocket hijacking), then the token.
-  auto const origin = req[http::field::origin];
-  if (!origin_allowed(origin, req[http::field::host], state_.cfg().allowed_origins)) {
-    m.connection(conn_outcome::rejected_origin);
-    log_info("ws upgrade refused: origin not allowed", {{"peer", peer_}, {"origin", origin}});
-    co_return co_await send_error(http::status::forbidden, "origin not allowed", req.version(), false);
-  }
-  std::optional<token_claims> claims;
-  if (state_.tokens().enabled()) {
-    // Signed per-user tokens: who the user is and what the token allows in this room.
-    auto const presented = presented_token(req);
-    auto verdict = presented ? state_.tokens().verify(*presented) : token_error{"missing token"};
-    if (auto const* error = std::get_if<token_error>(&verdict)) {
-      m.connection(conn_outcome::rejected_auth);
-      log_info("ws upgrade refused: invalid token", {{"peer", peer_}, {"room", p.room}, {"reason", error->reason}});
-      auto res = text_response(http::status::unauthorized, "invalid token: " + error->reason, req.version(), false);
-      res.set(http::field::www_authenticate, "Bearer");
-      co_return co_await send(std::move(res));
-    }
-    claims = std::move(std::get<token_claims>(verdict));
-    p.granted = claims->for_room(p.room);
-    if (!allows(p.granted, permission::subscribe)) {
-      m.connection(conn_outcome::rejected_forbidden);
-      log_info("ws upgrade refused: the token does not allow the room",
-               {{"peer", peer_}, {"room", p.room}, {"user", claims->sub}});
-      co_return co_await send_error(http::status::forbidden, "the token does not allow room " + p.room, req.version(),
-                                    false);
-    }
-    p.identity.user = claims->sub;
-    p.expires = claims->exp;
-  } else if (!token_ok(req, state_.cfg().auth_token)) {
-    m.connection(conn_outcome::rejected_auth);
-    log_info("ws upgrade refused: missing or wrong token", {{"peer", peer_}});
-    auto res = text_response(http::status::unauthorized, "a valid token is required", req.version(), false);
-    res.set(http::field::www_authenticate, "Bearer");
-    co_return co_await send(std::move(res));
-  }
-
-  // Identity: the token's name, else ?name= if valid, else a guest name; the id is always the
-  // server's.
-  p.identity.id = new_session_id();
-  if (claims && claims->name) {
-    p.identity.name = *claims->name;
-  } else if (has_query_param(target, "name")) {
-    std::string error = "name is not valid percent-encoding";
-    auto const raw = query_param(target, "name");
-    auto name = raw ? validate_display_name(*raw, error) : std::nullopt;
-    if (!name) {
-      m.connection(conn_outcome::handshake_failed);
-      log_info("ws upgrade refused: invalid name", {{"peer", peer_}, {"reason", error}});
-      co_return co_await send_error(http::status::bad_request, "invalid name: " + error, req.version(), false);
-    }
-    p.identity.name = std::move(*name);
-  } else {
-    p.identity.name = guest_name();
-  }
-
-  // Resume: ?since=SEQ (and the room epoch that seq belongs to, when the client knows it).
-  if (has_query_param(target, "since")) {
-    auto const since = query_param(target, "since");
-    std::uint64_t value = 0;
-    auto const* end = since ? since->data() + since->size() : nullptr;
-    auto const parsed = since && !since->empty() ? std::from_chars(since->data(), end, value) : std::from_chars_result{};
-    // A number past 2^64 parses to the end but with result_out_of_range, and value left at 0.
-    if (!since || since->empty() || parsed.ptr != end || parsed.ec != std::errc{}) {
-      m.connection(conn_outcome::handshake_failed);
-      co_return co_await send_error(http::status::bad_request, "invalid since: expected a message seq number",
-                                    req.version(), false);
-    }
-    p.join.since = value;
-    p.join.epoch = query_param(target, "epoch");
-  }
+  auto admitted = admit_session(req, std::move(room), state_, peer_, session_kind::websocket);
+  if (auto* refusal = std::get_if<admission_refusal>(&admitted)) co_return co_await refuse(std::move(*refusal), req.version());
+  auto& p = std::get<session_params>(admitted);
 
   if (!state_.try_reserve_session()) {
     m.connection(conn_outcome::rejected_limit);
@@ -216,6 +154,25 @@ asio::awaitable<bool> http_connection<Stream>::upgrade(http::request_parser<http
     start_ws_session(stream_.release_socket(), state_, std::move(p), parser.release());
   else
     start_ws_session(std::move(stream_), state_, std::move(p), parser.release());
+  co_return false;
+}
+
+template <class Stream>
+asio::awaitable<bool> http_connection<Stream>::serve_sse(http::request_parser<http::empty_body>& parser, std::string room) {
+  auto const& req = parser.get();
+  auto admitted = admit_session(req, std::move(room), state_, peer_, session_kind::event_stream);
+  if (auto* refusal = std::get_if<admission_refusal>(&admitted)) co_return co_await refuse(std::move(*refusal), req.version());
+  if (!state_.try_reserve_session()) {
+    state_.metrics().connection(conn_outcome::rejected_limit);
+    log_warn("sse refused: connection limit reached",
+             {{"peer", peer_}, {"max_connections", state_.cfg().max_connections}});
+    co_return co_await send_error(http::status::service_unavailable, "too many connections: try again later",
+                                  req.version(), false);
+  }
+  // An EventSource on another origin that --allowed-origins admits reads the stream only if the
+  // response says it may (CORS); admission has already refused the origins it does not admit.
+  sse_request how{req.version(), std::string(req[http::field::origin])};
+  start_sse_session(std::move(stream_), state_, std::move(std::get<session_params>(admitted)), std::move(how));
   co_return false;
 }
 
@@ -328,6 +285,21 @@ asio::awaitable<void> http_connection<Stream>::run() {
         continue;
       } else {
         co_return; // handed over to the WebSocket session, or refused
+      }
+    } else if (auto sse_room = room_from_sse_path(path)) {
+      if (req.method() != http::verb::get) {
+        auto res = method_not_allowed(req.version(), req.keep_alive());
+        res.set(http::field::allow, "GET");
+        keep = co_await send(std::move(res));
+      } else if (sse_room->empty()) {
+        log_info("sse refused: invalid room name", {{"peer", peer_}, {"path", path}});
+        state_.metrics().connection(conn_outcome::handshake_failed);
+        co_await send_error(http::status::bad_request, "invalid room name: use 1-64 characters from A-Z a-z 0-9 . _ -",
+                            req.version(), false);
+        keep = false;
+      } else {
+        co_await serve_sse(parser, std::move(*sse_room));
+        co_return; // the connection is the event stream now, or was refused
       }
     } else if (is_probe_path(path)) {
       keep = co_await send(probe_response(req, path, state_));

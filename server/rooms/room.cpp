@@ -82,9 +82,13 @@ void room::join(room_member* m, join_options const& options) {
     history.reserve(entries.size() - first);
     for (auto i = first; i < entries.size(); ++i) history.push_back(json_of(*entries[i]));
     bool const resumed = since && first == 0 && resume_is_complete(*since, seq_, history_.oldest_seq());
-    m->deliver(frame{shared(render_welcome({m->info(), name_, epoch_, members, history, seq_, resumed,
-                                            sees_presence ? total_after : 1})),
+    bool const apart = options.history_as_events;
+    m->deliver(frame{shared(render_welcome({m->info(), name_, epoch_, members, apart ? decltype(history){} : history,
+                                            seq_, resumed, sees_presence ? total_after : 1})),
                      false});
+    if (apart)
+      for (auto i = first; i < entries.size(); ++i)
+        m->deliver(entry_frame_locked(entries[i]->json, entries[i]->json_deflated, m->deflates()));
   } else if (since) {
     auto const entries = history_.after(*since);
     auto const first = newest_that_fit(entries, options.replay_bytes, options.replay_messages,

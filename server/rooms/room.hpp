@@ -59,6 +59,10 @@ struct join_options {
   // member as a slow consumer, nor leave no room in its queue for the live traffic behind it.
   std::size_t replay_bytes = SIZE_MAX;
   std::size_t replay_messages = SIZE_MAX;
+  // A JSON member's replayed history as message events of their own, right after a welcome whose
+  // `history` is empty, instead of inside it: an event stream gives each message its own event
+  // and id, so that the client's last id is always the last message it got.
+  bool history_as_events = false;
 };
 
 // How a text message published through the server API went. The API answers the caller with it,

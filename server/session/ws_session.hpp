@@ -27,6 +27,7 @@
 #include "server/server_state.hpp"
 #include "server/session/inbound_policy.hpp"
 #include "server/session/outbound_queue.hpp"
+#include "server/session/session_params.hpp"
 #include "server/session/wake_list.hpp"
 #include "server/session/write_batch.hpp"
 #include "server/session/write_gate.hpp"
@@ -55,19 +56,6 @@ using tls_stream = boost::beast::ssl_stream<boost::beast::tcp_stream>;
 // operation pending on it): a session never leaves its thread's io_context.
 using plain_ws_stream = boost::asio::basic_stream_socket<boost::asio::ip::tcp, boost::asio::io_context::executor_type>;
 using upgrade_request = boost::beast::http::request<boost::beast::http::empty_body>;
-
-// Who a session is and what it asked for, decided from the upgrade request.
-struct session_params {
-  std::string room;
-  member_info identity;
-  wire_format format = wire_format::raw;
-  join_options join;
-  std::string peer;
-  // From the signed token, when the server checks them: what it allows in the room, and when it
-  // expires (seconds since the Unix epoch).
-  permissions granted = all_permissions;
-  std::optional<std::int64_t> expires;
-};
 
 // Creates the session for an accepted upgrade and runs it. The caller has reserved a session slot
 // (server_state::try_reserve_session); the session gives it back when it ends.
