@@ -6,6 +6,7 @@
 #include "tests/support/crier_process.hpp"
 #include "tests/support/redis_process.hpp"
 #include "tests/support/sse_client.hpp"
+#include "tests/support/test_certificate.hpp"
 #include "tests/support/ws_client.hpp"
 
 #include <boost/json/parse.hpp>
@@ -289,6 +290,36 @@ TEST(sse, curl_gets_events_until_the_backend_disconnects_its_user) {
   EXPECT_NE(out.find("event: message\nid: "), std::string::npos) << out;
   EXPECT_NE(out.find(R"("text":"hello curl")"), std::string::npos) << out;
   EXPECT_NE(out.find("event: close\ndata: {\"type\":\"close\",\"code\":4000"), std::string::npos) << out;
+}
+
+// The output of `command`, read to its end.
+std::string output_of(FILE* pipe) {
+  std::string out;
+  char buf[4096];
+  while (auto n = fread(buf, 1, sizeof buf, pipe)) out.append(buf, n);
+  return out;
+}
+
+TEST(sse, a_stream_over_tls_and_the_drain_that_ends_it) {
+  test_certificate tc("sse-tls");
+  crier_process server{{"--tls-cert", tc.cert.string(), "--tls-key", tc.key.string(), "--api-key", "tls-key-5"}};
+  auto const base = "https://127.0.0.1:" + std::to_string(server.port());
+  auto* pipe = popen(("curl -skN --max-time 20 '" + base + "/sse/lobby?name=tls' 2>&1").c_str(), "r");
+  ASSERT_NE(pipe, nullptr);
+  ASSERT_TRUE(server.wait_for_line(std::regex("sse open"), 10s)) << server.log();
+  auto* publish = popen(("curl -sk --max-time 10 -X POST -H 'Authorization: Bearer tls-key-5' -d '{\"text\":\"over tls\"}' '" +
+                         base + "/api/rooms/lobby/messages' 2>&1").c_str(),
+                        "r");
+  ASSERT_NE(publish, nullptr);
+  auto const answer = output_of(publish);
+  EXPECT_EQ(pclose(publish), 0) << answer;
+  ASSERT_NE(answer.find(R"("seq":1)"), std::string::npos) << answer;
+  server.signal(SIGTERM);
+  auto const out = output_of(pipe);
+  EXPECT_EQ(pclose(pipe), 0) << out;
+  EXPECT_NE(out.find(R"("text":"over tls")"), std::string::npos) << out;
+  EXPECT_NE(out.find(R"(event: close)" "\n" R"(data: {"type":"close","code":1001)"), std::string::npos) << out;
+  EXPECT_EQ(server.wait_exit(10s), 0) << server.log();
 }
 
 TEST(sse_cluster, a_stream_on_one_node_gets_what_is_said_on_another) {
