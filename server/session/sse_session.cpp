@@ -24,6 +24,8 @@ namespace {
 
 // What a client's EventSource waits before reconnecting when the stream ends.
 constexpr std::uint64_t retry_ms = 1000;
+// The most a stream keeps of the buffer its batches are rendered into between batches.
+constexpr std::size_t max_kept_buffer = 16 * 1024;
 
 // The room's epoch, from the welcome that starts every stream.
 std::string welcome_epoch(std::string_view welcome) {
@@ -229,6 +231,9 @@ asio::awaitable<void> sse_session<Stream>::run() {
       queue_.written(bytes);
       state_.metrics().written(batch.size(), body_.size());
       batch.clear();
+      // A burst's buffer is not kept by a stream that goes quiet after it.
+      if (body_.capacity() > max_kept_buffer) body_ = {};
+      if (batch.capacity() > 64) batch = {};
       continue;
     }
     if (taken == outbound_queue::take_result::close) {

@@ -251,6 +251,36 @@ TEST(sse, a_stalled_reader_is_cut_at_its_bound_while_the_others_get_everything) 
   EXPECT_EQ(scrape_metrics(server.port()).at("crier_slow_consumer_closes_total"), 1);
 }
 
+TEST(sse, under_drop_oldest_a_stalled_reader_misses_only_what_is_counted) {
+  crier_process server{{"--max-queue-bytes", "64KiB", "--max-queue-messages", "256", "--slow-consumer", "drop-oldest"}};
+  sse_client stalled(server.port(), "/sse/busy?name=stalled", {}, 5s, 4096);
+  ASSERT_EQ(stalled.status(), 200u);
+  constexpr int count = 3000;
+  std::string const filler(1500, 'x');
+  {
+    ws_client raw(server.port(), "/ws/busy");
+    for (int i = 1; i <= count; ++i) {
+      raw.send_text(std::to_string(i) + " " + filler);
+      raw.receive(10s);
+    }
+    raw.close();
+  }
+  // Now it reads again: what it gets is in order, and with what was dropped for it, is everything.
+  std::int64_t last = 0;
+  int got = 0;
+  while (last < count) {
+    auto const e = stalled.next_of("message", 10s);
+    auto const seq = e.json().at("seq").as_int64();
+    ASSERT_GT(seq, last);
+    ASSERT_EQ(*e.id, id_of(std::string(e.id->substr(0, e.id->find(':'))), seq));
+    last = seq;
+    ++got;
+  }
+  auto const dropped = scrape_metrics(server.port()).at("crier_slow_consumer_dropped_total");
+  EXPECT_GT(dropped, 0) << "the reader did stall past the bound";
+  EXPECT_EQ(got + dropped, count) << "every message was delivered or counted as dropped";
+}
+
 TEST(sse, shutdown_ends_each_stream_with_a_1001_close_event) {
   crier_process server;
   sse_client s(server.port(), "/sse/lobby");
