@@ -3,6 +3,7 @@
 
 #include "bench/client.hpp"
 
+#include <boost/asio/write.hpp>
 #include <boost/beast/http/field.hpp>
 #include <boost/beast/websocket/rfc6455.hpp>
 
@@ -26,8 +27,12 @@ client::client(worker& w, shared_setup const& s, asio::io_context& ioc, std::uin
   , id_(id)
   , room_(s.room_of(id))
   , ws_(ioc)
+  , kind_(id < s.opt.senders || s.opt.receivers == "ws" ? receiver_kind::raw
+          : s.opt.receivers == "json"                   ? receiver_kind::json
+                                                        : receiver_kind::sse)
   , sends_(id < s.opt.senders || s.opt.touch) {
   tracks_.resize(s.tracks_in_room(room_));
+  if (kind_ == receiver_kind::sse) sse_ = std::make_unique<event_stream>();
   if (sends_) {
     if (s.chat)
       out_.reserve(chat_corpus::max_size); // written whole for every message (kick)
@@ -58,12 +63,18 @@ void client::on_connect(boost::system::error_code ec) {
   }
   boost::system::error_code ignored;
   ws_.next_layer().set_option(tcp::no_delay(true), ignored);
+  if (sse_) {
+    sse_request();
+    return;
+  }
   ws_.set_option(websocket::stream_base::timeout::suggested(beast::role_type::client));
   ws_.auto_fragment(false);
   ws_.secure_prng(false); // masks need not be unpredictable on loopback; this is cheaper
   ws_.binary(s_.opt.binary);
   // A big room's welcome (all members, on a server that does not cap it) can be large.
-  ws_.read_message_max(s_.opt.presence ? 64u << 20 : std::max<std::size_t>(s_.opt.size * 2, 64 * 1024));
+  ws_.read_message_max(s_.opt.presence || kind_ == receiver_kind::json
+                         ? 64u << 20
+                         : std::max<std::size_t>(s_.opt.size * 2, 64 * 1024));
   if (sends_) ws_.write_buffer_bytes(std::clamp<std::size_t>(s_.opt.size + 16, 4096, 1 << 20));
   if (s_.opt.deflate) {
     // Beast's defaults otherwise: it offers both window sizes at 15 bits and compresses every
@@ -74,8 +85,9 @@ void client::on_connect(boost::system::error_code ec) {
     ws_.set_option(pmd);
     response_ = std::make_unique<websocket::response_type>();
   }
-  if (!s_.opt.subprotocol.empty()) {
-    ws_.set_option(websocket::stream_base::decorator([p = s_.opt.subprotocol](websocket::request_type& req) {
+  auto const subprotocol = kind_ == receiver_kind::json ? std::string("crier.v1") : s_.opt.subprotocol;
+  if (!subprotocol.empty()) {
+    ws_.set_option(websocket::stream_base::decorator([p = subprotocol](websocket::request_type& req) {
       req.set(beast::http::field::sec_websocket_protocol, p);
     }));
   }
@@ -128,9 +140,101 @@ void client::on_read(boost::system::error_code ec) {
     return;
   }
   auto const data = rbuf_.cdata();
-  w_.deliver(*this, std::string_view(static_cast<char const*>(data.data()), data.size()));
+  std::string_view const payload(static_cast<char const*>(data.data()), data.size());
+  if (kind_ == receiver_kind::json)
+    w_.deliver_event(*this, payload);
+  else
+    w_.deliver(*this, payload);
   rbuf_.consume(rbuf_.size());
   read();
+}
+
+void client::sse_request() {
+  auto& e = *sse_;
+  e.request = fmt::format("GET {} HTTP/1.1\r\nHost: {}\r\nAccept: text/event-stream\r\nCache-Control: no-cache\r\n"
+                          "User-Agent: crier-bench\r\n\r\n",
+                          s_.sse_targets[room_], s_.host_headers[id_ % s_.host_headers.size()]);
+  asio::async_write(ws_.next_layer(), asio::buffer(e.request), [this](boost::system::error_code ec, std::size_t) {
+    if (ec) {
+      sse_stop("sse request", ec);
+      return;
+    }
+    sse_read();
+  });
+}
+
+void client::sse_read() {
+  ws_.next_layer().async_read_some(asio::buffer(sse_->buffer.get(), event_stream::buffer_size),
+                                   [this](boost::system::error_code ec, std::size_t n) { on_sse_read(ec, n); });
+}
+
+void client::on_sse_read(boost::system::error_code ec, std::size_t n) {
+  auto& e = *sse_;
+  if (ec) {
+    std::string what = open_ ? "read" : "sse response";
+    if (ec == asio::error::eof) what += e.http.ended() ? " (the server ended the stream" : " (the server closed the connection";
+    if (ec == asio::error::eof) what += e.close_event.empty() ? ")" : ", close event " + e.close_event + ")";
+    sse_stop(what, ec);
+    return;
+  }
+  bool events_ok = true;
+  bool const http_ok = e.http.feed(std::string_view(e.buffer.get(), n), [&](std::string_view body) {
+    if (events_ok) events_ok = e.parser.feed(body, [this](sse_event const& ev) { on_sse_event(ev); });
+  });
+  if (!open_ && http_ok && e.http.head_done()) {
+    // The head comes once crier has joined the subscriber to the room: it is connected.
+    open_ = true;
+    w_.st_.connect.record(now_ns() - connect_started_);
+    w_.connected_.add(1);
+    w_.connect_next();
+  }
+  if (!http_ok || !events_ok) {
+    sse_stop(!http_ok ? "sse response: " + e.http.error() : "event stream: " + e.parser.error(),
+             boost::system::errc::make_error_code(boost::system::errc::protocol_error));
+    return;
+  }
+  sse_read();
+}
+
+void client::on_sse_event(sse_event const& ev) {
+  if (ev.type == "message") {
+    w_.deliver_event(*this, ev.data);
+  } else if (ev.type == "close") {
+    sse_->close_event.assign(ev.data); // the stream ends after it: the read that sees the end says why
+  } else {
+    ++w_.st_.other_events;
+  }
+}
+
+void client::sse_stop(std::string const& what, boost::system::error_code ec) {
+  // Once per stream: no read is started after this. Before the response head it is a failed
+  // connection; after it, a close (the server's, unless we are closing).
+  bool const was_open = open_;
+  open_ = false;
+  if (!closing_) {
+    if (was_open) ++w_.st_.server_closes;
+    fail(what, ec);
+  }
+  boost::system::error_code ignored;
+  ws_.next_layer().close(ignored);
+  if (was_open) {
+    w_.closed_.add(1);
+  } else {
+    w_.failed_.add(1);
+    w_.connect_next();
+  }
+}
+
+void worker::deliver_event(client& r, std::string_view json) {
+  auto const m = read_message_text(json, text_scratch_);
+  if (m.kind == crier_event::message) {
+    deliver(r, m.text);
+  } else if (m.kind == crier_event::other) {
+    ++st_.other_events;
+  } else {
+    ++st_.received_total;
+    ++st_.corrupt;
+  }
 }
 
 void client::start_sending() {
@@ -243,6 +347,13 @@ void client::close() {
   closing_ = true;
   if (tick_) tick_->cancel();
   if (!open_) return;
+  if (sse_) {
+    // An event stream ends when the client goes: the pending read then ends, and counts the close.
+    boost::system::error_code ignored;
+    ws_.next_layer().shutdown(tcp::socket::shutdown_both, ignored);
+    ws_.next_layer().close(ignored);
+    return;
+  }
   if (writing_) {
     close_after_write_ = true; // one write at a time: the close goes after this one
     return;

@@ -1,10 +1,12 @@
 #pragma once
-// The load clients (one WebSocket connection each) and the workers, one io thread each, that own them.
+// The load clients (one connection each: a WebSocket, or with --receivers sse an event stream for
+// those that do not send) and the workers, one io thread each, that own them.
 
 #include "bench/bench_support.hpp"
 #include "bench/chat_payload.hpp"
 #include "bench/options.hpp"
 #include "bench/report.hpp"
+#include "bench/sse_stream.hpp"
 
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
@@ -61,6 +63,7 @@ struct shared_setup {
   std::vector<tcp::endpoint> endpoints; // one per node; client c uses endpoints[c % size]
   std::vector<std::string> host_headers;
   std::vector<std::string> targets;       // per room
+  std::vector<std::string> sse_targets;   // per room, /sse/<room>: --receivers sse
   std::vector<std::uint32_t> room_size;   // clients per room
   unsigned tracked_senders = 0;           // senders, or every client with --touch
   std::uint64_t period_ns = 0;            // rate mode
@@ -73,6 +76,10 @@ struct shared_setup {
 };
 
 class worker;
+
+// What a client reads: raw WebSocket messages (every sender, and every receiver by default),
+// crier.v1 events over WebSocket, or crier.v1 events as an HTTP event stream (--receivers).
+enum class receiver_kind : std::uint8_t { raw, json, sse };
 
 class client {
 public:
@@ -97,6 +104,12 @@ private:
   void kick();
   void schedule_tick();
   void fail(std::string const& what, boost::system::error_code ec);
+  // --receivers sse: the request, the reads, the events, and the end of the stream.
+  void sse_request();
+  void sse_read();
+  void on_sse_read(boost::system::error_code ec, std::size_t n);
+  void on_sse_event(sse_event const& e);
+  void sse_stop(std::string const& what, boost::system::error_code ec);
 
   worker& w_;
   shared_setup const& s_;
@@ -112,6 +125,18 @@ private:
   bool closing_ = false;
   bool close_after_write_ = false;
   bool failed_ = false;
+  receiver_kind const kind_;
+
+  // --receivers sse: the socket is ws_'s, used without a WebSocket handshake.
+  struct event_stream {
+    static constexpr std::size_t buffer_size = 16 * 1024;
+    http_stream_decoder http;
+    sse_parser parser;
+    std::string request;
+    std::string close_event; // the data of a close event, should the server end the stream
+    std::unique_ptr<char[]> buffer{new char[buffer_size]};
+  };
+  std::unique_ptr<event_stream> sse_;
 
   // Sender side.
   bool const sends_; // a sender, or any client with --touch
@@ -180,6 +205,9 @@ public:
 
   // Called on the worker's thread.
   void deliver(client& r, std::string_view payload);
+  // A crier.v1 event a json or sse receiver got: a message's text goes to deliver(), other
+  // events are counted, anything else is corrupt.
+  void deliver_event(client& r, std::string_view json);
   void deliver_presence_scenario(std::string_view payload);
   void note_error(std::string msg) {
     ++st_.errors;
@@ -208,6 +236,7 @@ private:
   std::thread thread_;
   std::size_t next_connect_ = 0;
   unsigned concurrency_ = 128;
+  std::string text_scratch_; // deliver_event: a message's text when it had to be unescaped
 
   friend class client;
 };

@@ -6,6 +6,8 @@
 // reads everything its room delivers and checks it: latency, loss, gaps, duplicates, reordering,
 // and with --payload words every byte. With --deflate the clients offer permessage-deflate and
 // check what they inflate.
+// With --receivers json or sse, the clients that do not send read crier.v1 events instead (over
+// WebSocket, or as an event stream from GET /sse/<room>) and check the text of every message event.
 // A sender keeps at most --in-flight messages that it has not yet received back itself; with
 // --rate it sends that many messages per second, otherwise as fast as that window allows.
 //

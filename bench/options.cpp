@@ -81,7 +81,13 @@ std::optional<int> parse(int argc, char** argv, options& o) {
                       ->capture_default_str();
   auto* deflate = app.add_flag("--deflate,!--no-deflate", o.deflate,
                                "offer permessage-deflate; what arrives is inflated before it is checked");
-  app.add_option("--subprotocol", o.subprotocol, "Sec-WebSocket-Protocol to ask for");
+  auto* subprotocol = app.add_option("--subprotocol", o.subprotocol, "Sec-WebSocket-Protocol to ask for");
+  app.add_option("--receivers", o.receivers,
+                   "what the clients that do not send are: ws (raw WebSocket), json (WebSocket with crier.v1; "
+                   "the text of message events is checked) or sse (GET /sse/<room>, the text of the event "
+                   "stream's message events is checked); senders are raw WebSocket clients in every case")
+      ->check(CLI::IsMember({"ws", "json", "sse"}))
+      ->capture_default_str();
   app.add_option("--scenario", o.scenario,
                  "preset (docs/performance.md): i, ii, iii, iv, v or v-max (v: --payload words --deflate); or "
                  "presence (--clients crier.v1 clients join one room, then one broadcast); flags given override it")
@@ -146,6 +152,23 @@ std::optional<int> parse(int argc, char** argv, options& o) {
     if (size->count() > 0) return usage("--size: not with --payload words (its messages are 150-300 bytes)");
     if (o.binary) return usage("--binary: not with --payload words (chat messages are text)");
     o.size = chat_corpus::max_size; // the largest message: what the read and write buffers are sized by
+  }
+  if (o.receivers != "ws") {
+    // Receivers that read crier.v1 events: what a raw sender sends arrives as a message event's
+    // text. The combinations below would measure something else, or nothing.
+    auto const what = "--receivers " + o.receivers + ": ";
+    if (o.presence) return usage(what + "not with --scenario presence (it has its own crier.v1 clients)");
+    if (subprotocol->count() > 0)
+      return usage(what + "not with --subprotocol (receivers ask for what they read, senders stay raw)");
+    if (o.touch) return usage(what + "not with --touch (every client would have to send)");
+    if (o.binary) return usage(what + "not with --binary (binary messages are relayed as they are, not as message events)");
+    if (o.senders > 0 && o.senders >= o.clients) return usage(what + "every client is a sender: there is no receiver");
+    if (o.receivers == "sse") {
+      if (o.deflate) return usage(what + "not with --deflate (an event stream has no permessage-deflate)");
+      // The receivers read the same room at /sse/<room>.
+      if (!o.path.starts_with("/ws") || (o.path.size() > 3 && o.path[3] != '/' && o.path[3] != '?'))
+        return usage(what + "needs a --path /ws/<room> (receivers read /sse/<room>)");
+    }
   }
   auto const tracked_senders = o.touch ? o.clients : o.senders;
   if (static_cast<std::size_t>(o.clients) * ((tracked_senders + o.rooms - 1) / o.rooms) > max_tracked_pairs)

@@ -30,6 +30,11 @@ struct options {
   // before the checks see it, and compresses what the senders send, as a browser does.
   bool deflate = false;
   std::string subprotocol;
+  // What the clients that do not send are: ws (raw WebSocket, every payload as sent), json
+  // (WebSocket with crier.v1: the payload is the text of a message event) or sse (GET /sse/<room>
+  // over HTTP/1.1: the text of the message events of the event stream). Senders stay raw
+  // WebSocket clients in every case, so the three see the same messages from the same senders.
+  std::string receivers = "ws";
   std::string scenario;
   int server_pid = 0;
   bool json = false;

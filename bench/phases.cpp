@@ -87,7 +87,7 @@ int run(options const& o) {
   }
 
   control ctl;
-  shared_setup s{o, ctl, {}, {}, {}, {}, 0, 0, nullptr};
+  shared_setup s{o, ctl, {}, {}, {}, {}, {}, 0, 0, nullptr};
   std::optional<chat_corpus> chat;
   if (o.payload == "words") s.chat = &chat.emplace();
   auto const address = asio::ip::make_address(o.host == "localhost" ? "127.0.0.1" : o.host);
@@ -104,6 +104,9 @@ int run(options const& o) {
     s.host_headers.push_back(std::move(host));
   }
   for (unsigned r = 0; r < o.rooms; ++r) s.targets.push_back(o.rooms == 1 ? o.path : fmt::format("{}-{}", o.path, r));
+  // --receivers sse: the same rooms as event streams, /ws/<room> read at /sse/<room>.
+  if (o.receivers == "sse")
+    for (auto const& t : s.targets) s.sse_targets.push_back("/sse" + t.substr(3));
   s.room_size.assign(o.rooms, 0);
   for (unsigned c = 0; c < o.clients; ++c) ++s.room_size[s.room_of(c)];
   s.tracked_senders = o.touch ? o.clients : o.senders;

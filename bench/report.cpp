@@ -56,6 +56,7 @@ void print_json(report const& r) {
                    o.senders, o.rooms, o.size, o.rate, o.in_flight);
   s += fmt::format("\"duration_s\":{},\"warmup_s\":{},\"drain_timeout_s\":{},\"binary\":{},\"threads\":{},", o.duration,
                    o.warmup, o.drain_timeout, o.binary, o.threads);
+  s += fmt::format("\"receivers\":{},\"other_events\":{},", json_string(o.receivers), r.st.other_events);
   s += fmt::format("\"payload\":{},\"deflate\":{{\"offered\":{},\"negotiated\":{}}},", json_string(o.payload),
                    o.deflate, r.st.deflate_negotiated);
   s += fmt::format("\"connect\":{{\"connected\":{},\"failed\":{},\"total_s\":{:.3f},\"p50_ms\":{:.3f},\"p99_ms\":{:.3f},"
@@ -110,6 +111,9 @@ void print_text(report const& r) {
              o.rate > 0 ? fmt::format("{} msg/s per sender (window {})", o.rate, o.in_flight)
                         : fmt::format("window {}", o.in_flight),
              mode, o.threads);
+  if (o.receivers != "ws")
+    fmt::print("  receivers   {} (the senders raw WebSocket); {} crier.v1 events other than messages\n",
+               o.receivers == "sse" ? "event streams, GET /sse/<room>" : "WebSocket with crier.v1", r.st.other_events);
   fmt::print("  connect     {} of {} in {:.2f} s (handshake p50 {}, p99 {})\n", r.connected, o.clients, r.connect_s,
              human_ns(r.st.connect.quantile(0.5)), human_ns(r.st.connect.quantile(0.99)));
  if (o.presence) {

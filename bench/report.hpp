@@ -21,6 +21,8 @@ struct stats {
   std::uint64_t errors = 0, skipped_ticks = 0;
   // --scenario presence: frames by type, and connections the server closed.
   std::uint64_t welcomes = 0, presence_events = 0, broadcasts = 0, server_closes = 0;
+  // --receivers json|sse: crier.v1 events other than messages (welcome, join, leave, presence).
+  std::uint64_t other_events = 0;
   histogram latency; // ns, deliveries received inside the window
   histogram connect; // ns, TCP connect + handshake
   std::string first_error;
@@ -44,6 +46,7 @@ struct stats {
     presence_events += o.presence_events;
     broadcasts += o.broadcasts;
     server_closes += o.server_closes;
+    other_events += o.other_events;
     latency.merge(o.latency);
     connect.merge(o.connect);
     if (first_error.empty()) first_error = o.first_error;
