@@ -101,6 +101,7 @@ void room::join(room_member* m, join_options const& options) {
   members_.push_back(m);
   if (m->format() == wire_format::json) ++json_members_;
   if (m->deflates()) ++deflate_members_;
+  if (m->streams_events()) ++stream_members_;
   if (uplink_) uplink_->joined(name_, m->info());
 }
 
@@ -112,6 +113,7 @@ bool room::leave(room_member* m) {
   members_.pop_back();
   if (m->format() == wire_format::json) --json_members_;
   if (m->deflates()) --deflate_members_;
+  if (m->streams_events()) --stream_members_;
   announce_locked(false, m->info(), m, members_.size() + remote_members_.size());
   if (uplink_) uplink_->left(name_, m->info());
   if (members_.empty()) {
@@ -125,6 +127,12 @@ frame room::shared_frame_locked(std::shared_ptr<std::string const> payload, bool
   frame f{std::move(payload), binary};
   // Only an allocation here: the compression itself happens once, in the first writer that needs it.
   if (deflate_members_ > 0 && f.size() >= compression_min_size_) f.deflated = std::make_shared<deflate_cache>();
+  return f;
+}
+
+frame room::json_frame_locked(std::shared_ptr<std::string const> payload) const {
+  frame f = shared_frame_locked(std::move(payload));
+  if (stream_members_ > 0) f.sse = std::make_shared<sse_cache>();
   return f;
 }
 
@@ -148,7 +156,7 @@ std::vector<member_info const*> room::everyone_locked() const {
 
 void room::deliver_presence_locked(std::string_view type, member_info const& subject, room_member const* skip) {
   if (json_members_ == 0) return; // raw members hear no presence
-  deliver_json_locked(shared_frame_locked(shared(render_presence(type, now_ms(), subject))), skip);
+  deliver_json_locked(json_frame_locked(shared(render_presence(type, now_ms(), subject))), skip);
 }
 
 void room::deliver_json_locked(frame const& f, room_member const* skip) {
@@ -193,7 +201,7 @@ void room::flush_presence(std::chrono::steady_clock::time_point now) {
     } else {
       text = render_presence_batch(now_ms(), total, pending_joined_, pending_left_);
     }
-    deliver_json_locked(shared_frame_locked(shared(std::move(text))));
+    deliver_json_locked(json_frame_locked(shared(std::move(text))));
   }
   pending_joined_ = pending_left_ = 0;
   if (small_again) big_ = false;
@@ -225,7 +233,7 @@ std::uint64_t room::publish_locked(member_info const& from, std::shared_ptr<std:
   // Rendered once, for all JSON members and the history alike; not at all while only raw
   // members listen (the history renders it if a JSON member ever asks).
   if (json_members_ > 0) {
-    json = shared_frame_locked(shared(render_message(seq, ts, from, *raw.payload)));
+    json = json_frame_locked(shared(render_message(seq, ts, from, *raw.payload)));
     json_renders_.fetch_add(1, std::memory_order_relaxed);
   }
   if (history_.capacity() > 0) history_.push({seq, ts, from, raw.payload, json.payload, raw.deflated, json.deflated});
@@ -279,7 +287,7 @@ void room::push_message_locked(sequenced_message const& m, bool deliver) {
   frame json;
   // As for publish_text: rendered once, and only if a JSON member listens now.
   if (deliver && json_members_ > 0) {
-    json = shared_frame_locked(shared(render_message(m.seq, m.ts, m.from, *m.text)));
+    json = json_frame_locked(shared(render_message(m.seq, m.ts, m.from, *m.text)));
     json_renders_.fetch_add(1, std::memory_order_relaxed);
   }
   if (history_.capacity() > 0)
@@ -299,7 +307,7 @@ void room::deliver_unsequenced(member_info const& from, std::shared_ptr<std::str
   frame const raw = shared_frame_locked(std::move(text));
   frame json;
   if (json_members_ > 0) {
-    json = shared_frame_locked(shared(render_unsequenced_message(now_ms(), from, *raw.payload)));
+    json = json_frame_locked(shared(render_unsequenced_message(now_ms(), from, *raw.payload)));
     json_renders_.fetch_add(1, std::memory_order_relaxed);
   }
   fan_out_locked(raw, json);

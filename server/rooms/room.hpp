@@ -41,6 +41,9 @@ public:
   // True when the member negotiated permessage-deflate: the room then gives the frames it shares
   // a place for their compressed copy. Fixed for the member's life.
   virtual bool deflates() const noexcept { return false; }
+  // True for an event stream (SSE): the room then gives the JSON frames it shares a place for their
+  // SSE rendering. Fixed for the member's life.
+  virtual bool streams_events() const noexcept { return false; }
   // What the member's token allows here (everything for a guest). Without `presence` it is sent
   // no member list and no join, leave or presence event; without `history`, no history in its
   // welcome and no resume. Fixed for the member's life.
@@ -214,6 +217,8 @@ private:
   // A frame of `payload` for everyone in the room, with a place for its compressed copy when a
   // member compresses and the payload is worth it. Under the lock.
   frame shared_frame_locked(std::shared_ptr<std::string const> payload, bool binary = false) const;
+  // A JSON event's frame: the same, with a place for its SSE rendering while event streams listen.
+  frame json_frame_locked(std::shared_ptr<std::string const> payload) const;
   // The same for a history entry's payload, keeping the place in `slot` for later replays.
   frame entry_frame_locked(std::shared_ptr<std::string const> const& payload,
                            std::shared_ptr<deflate_cache const>& slot, bool for_deflate) const;
@@ -239,6 +244,7 @@ private:
   std::vector<member_info> remote_members_; // cluster mode: members on other nodes
   std::size_t json_members_ = 0;
   std::size_t deflate_members_ = 0;
+  std::size_t stream_members_ = 0; // event streams
   std::size_t compression_min_size_ = 0;
   std::uint64_t seq_ = 0;
   history_ring history_;

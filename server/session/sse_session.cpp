@@ -147,9 +147,27 @@ asio::awaitable<bool> sse_session<Stream>::send(std::string const& body) {
 }
 
 template <class Stream>
-void sse_session<Stream>::render(std::vector<frame> const& batch) {
+asio::awaitable<bool> sse_session<Stream>::send_pieces() {
+  boost::system::error_code ec;
+  std::size_t n = 0;
+  if (request_.version >= 11) std::tie(ec, n) = co_await asio::async_write(stream_, http::make_chunk(pieces_), nothrow);
+  else std::tie(ec, n) = co_await asio::async_write(stream_, pieces_, nothrow);
+  co_return !ec;
+}
+
+template <class Stream>
+std::size_t sse_session<Stream>::render(std::vector<frame> const& batch) {
   body_.clear();
-  std::size_t skipped = 0;
+  pieces_.clear();
+  // Where each event is: a shared rendering, or a span of body_ (whose data may move while it
+  // grows, so its spans become buffers only once it is complete).
+  struct span {
+    char const* shared;
+    std::size_t offset, size;
+  };
+  std::vector<span> spans;
+  spans.reserve(batch.size());
+  std::size_t skipped = 0, bytes = 0;
   for (auto const& f : batch) {
     if (!f.payload) continue;
     std::string_view const json = *f.payload;
@@ -159,9 +177,50 @@ void sse_session<Stream>::render(std::vector<frame> const& batch) {
       continue;
     }
     if (epoch_.empty() && json.starts_with(R"({"type":"welcome")")) epoch_ = welcome_epoch(json);
-    if (!append_sse_event(body_, json, epoch_)) ++skipped;
+    if (f.sse) {
+      if (auto const shared = f.sse->get(*f.payload, epoch_); !shared.empty()) {
+        spans.push_back({shared.data(), 0, shared.size()});
+        bytes += shared.size();
+        continue;
+      }
+    }
+    auto const before = body_.size();
+    if (!append_sse_event(body_, json, epoch_)) {
+      ++skipped;
+      continue;
+    }
+    spans.push_back({nullptr, before, body_.size() - before});
+    bytes += body_.size() - before;
   }
+  for (auto const& s : spans)
+    pieces_.emplace_back(s.shared != nullptr ? s.shared : body_.data() + s.offset, s.size);
   if (skipped > 0) state_.metrics().sse_skipped(skipped);
+  return bytes;
+}
+
+template <class Stream>
+asio::awaitable<bool> sse_session<Stream>::open() {
+  // In a coroutine of its own, so that the response and its serializer are gone once sent: the
+  // stream's own coroutine lives as long as the stream.
+  auto const& cfg = state_.cfg();
+  auto& lowest = beast::get_lowest_layer(stream_);
+  http::response<http::empty_body> res{http::status::ok, request_.version};
+  res.set(http::field::server, server_header);
+  res.set(http::field::content_type, sse_content_type);
+  res.set(http::field::cache_control, "no-store");
+  res.set("X-Content-Type-Options", "nosniff");
+  res.set("X-Accel-Buffering", "no"); // nginx would otherwise hold events back in its buffer
+  if (!request_.allow_origin.empty()) {
+    res.set(http::field::access_control_allow_origin, request_.allow_origin);
+    res.set(http::field::vary, "Origin");
+  }
+  if (request_.version >= 11) res.chunked(true);
+  else res.keep_alive(false);
+  http::response_serializer<http::empty_body> head(res);
+  lowest.expires_after(cfg.handshake_timeout);
+  auto [ec, n] = co_await http::async_write_header(stream_, head, nothrow);
+  lowest.expires_never(); // from here the queue's bounds and the close deadline bound the stream
+  co_return !ec && co_await send(sse_retry(retry_ms));
 }
 
 template <class Stream>
@@ -191,23 +250,7 @@ asio::awaitable<void> sse_session<Stream>::run() {
   }
   room_ = std::move(joined.joined);
 
-  http::response<http::empty_body> res{http::status::ok, request_.version};
-  res.set(http::field::server, server_header);
-  res.set(http::field::content_type, sse_content_type);
-  res.set(http::field::cache_control, "no-store");
-  res.set("X-Content-Type-Options", "nosniff");
-  res.set("X-Accel-Buffering", "no"); // nginx would otherwise hold events back in its buffer
-  if (!request_.allow_origin.empty()) {
-    res.set(http::field::access_control_allow_origin, request_.allow_origin);
-    res.set(http::field::vary, "Origin");
-  }
-  if (request_.version >= 11) res.chunked(true);
-  else res.keep_alive(false);
-  http::response_serializer<http::empty_body> head(res);
-  lowest.expires_after(cfg.handshake_timeout);
-  auto [head_ec, head_n] = co_await http::async_write_header(stream_, head, nothrow);
-  lowest.expires_never(); // from here the queue's bounds and the close deadline bound the stream
-  if (head_ec) {
+  if (!co_await open()) {
     state_.metrics().connection(conn_outcome::handshake_failed);
     end("client", 0, "the response could not be written");
     co_return;
@@ -220,20 +263,22 @@ asio::awaitable<void> sse_session<Stream>::run() {
   auto next_ping = cfg.ping_interval.count() > 0 ? clock::now() + cfg.ping_interval : clock::time_point::max();
   std::vector<frame> batch;
   close_request why;
-  bool ok = co_await send(sse_retry(retry_ms));
+  bool ok = true;
   while (ok) {
     auto const taken = queue_.take(batch, why);
     if (taken == outbound_queue::take_result::batch) {
       std::size_t bytes = 0;
       for (auto const& f : batch) bytes += f.size();
-      render(batch);
-      if (!body_.empty()) ok = co_await send(body_);
+      auto const rendered = render(batch);
+      if (rendered > 0) ok = co_await send_pieces();
       queue_.written(bytes);
-      state_.metrics().written(batch.size(), body_.size());
+      state_.metrics().written(batch.size(), rendered);
       batch.clear();
+      pieces_.clear();
       // A burst's buffer is not kept by a stream that goes quiet after it.
       if (body_.capacity() > max_kept_buffer) body_ = {};
       if (batch.capacity() > 64) batch = {};
+      if (pieces_.capacity() > 64) pieces_ = {};
       continue;
     }
     if (taken == outbound_queue::take_result::close) {

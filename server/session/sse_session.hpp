@@ -16,6 +16,7 @@
 #include "server/session/wake_list.hpp"
 
 #include <boost/asio/awaitable.hpp>
+#include <boost/asio/buffer.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/ssl/ssl_stream.hpp>
@@ -58,6 +59,7 @@ public:
   member_info const& info() const noexcept override { return identity_; }
   std::size_t queued_bytes() const noexcept override { return queue_.bytes_relaxed(); }
   permissions granted() const noexcept override { return granted_; }
+  bool streams_events() const noexcept override { return true; }
 
   // wakeable: on the session's thread, the writer takes what is queued.
   void wake() override;
@@ -67,10 +69,16 @@ private:
 
   boost::asio::awaitable<void> run();
   boost::asio::awaitable<void> watch();
+  // Answers the request: the response's head, then the retry line. False when the client is gone.
+  boost::asio::awaitable<bool> open();
   // Writes `body` as one chunk (HTTP/1.1) or as it is; false when the client is gone.
   boost::asio::awaitable<bool> send(std::string const& body);
-  // Renders a batch of frames as SSE events into body_; counts what an event stream cannot carry.
-  void render(std::vector<frame> const& batch);
+  // The same for pieces_, the rendered batch.
+  boost::asio::awaitable<bool> send_pieces();
+  // Renders a batch of frames as SSE events into pieces_: a broadcast's shared rendering where
+  // the frame has one (sse_cache), otherwise this stream's own, in body_. Counts what an event
+  // stream cannot carry. Returns the bytes rendered.
+  std::size_t render(std::vector<frame> const& batch);
   // The end of the stream the server decided: the close event, the last chunk, a half-close.
   boost::asio::awaitable<void> finish(close_request const& why);
   void schedule_wake();
@@ -96,7 +104,8 @@ private:
   // When the token's exp (plus leeway) passes, on the steady clock; max() when it never does.
   clock::time_point expires_at_ = clock::time_point::max();
   std::string epoch_; // the room's, from the welcome: what the ids of messages carry
-  std::string body_;  // the batch being written
+  std::string body_;  // this stream's own renderings in the batch being written
+  std::vector<boost::asio::const_buffer> pieces_; // the batch being written, in order
   bool ended_ = false;
   bool deadline_armed_ = false;
 };

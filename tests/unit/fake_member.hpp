@@ -21,6 +21,7 @@ struct fake_member final : room_member {
   wire_format fmt;
   member_info who;
   permissions perms = all_permissions;
+  bool streams = false; // an event stream (SSE)
   std::vector<frame> received;
   std::vector<std::uint16_t> closes;
   void deliver(frame const& f) override { received.push_back(f); }
@@ -28,6 +29,7 @@ struct fake_member final : room_member {
   wire_format format() const noexcept override { return fmt; }
   member_info const& info() const noexcept override { return who; }
   permissions granted() const noexcept override { return perms; }
+  bool streams_events() const noexcept override { return streams; }
 
   // The i-th delivery, parsed: for JSON members.
   boost::json::object event(std::size_t i) const { return boost::json::parse(*received.at(i).payload).as_object(); }

@@ -26,6 +26,34 @@ TEST(room, delivers_to_every_member_including_the_sender) {
   }
 }
 
+TEST(room, event_streams_share_one_sse_rendering_per_broadcast) {
+  room r("lobby", 0, "e");
+  fake_member j(wire_format::json);
+  r.join(&j, {});
+  r.publish_text(alice, text("before"));
+  EXPECT_FALSE(j.received.back().sse) << "no place for a rendering nobody needs";
+
+  fake_member s1(wire_format::json), s2(wire_format::json), raw;
+  s1.streams = s2.streams = true;
+  for (auto* m : {&s1, &s2, &raw}) r.join(m, {});
+  for (auto* m : {&j, &s1, &s2, &raw}) m->received.clear();
+  r.publish_text(alice, text("hello"));
+  ASSERT_TRUE(s1.received.back().sse);
+  EXPECT_EQ(s1.received.back().sse.get(), s2.received.back().sse.get());
+  EXPECT_EQ(j.received.back().sse.get(), s1.received.back().sse.get()) << "the same frame for every JSON member";
+  EXPECT_FALSE(raw.received.back().sse) << "raw text is never an event";
+  auto const& f = s1.received.back();
+  auto const once = f.sse->get(*f.payload, "e");
+  EXPECT_EQ(once.data(), s2.received.back().sse->get(*f.payload, "e").data()) << "rendered once";
+  EXPECT_EQ(std::string(once), "event: message\nid: e:2\ndata: " + *f.payload + "\n\n");
+  EXPECT_TRUE(f.sse->get(*f.payload, "other").empty()) << "another epoch renders its own";
+
+  r.leave(&s1);
+  r.leave(&s2);
+  r.publish_text(alice, text("after"));
+  EXPECT_FALSE(j.received.back().sse);
+}
+
 TEST(room, every_member_of_a_format_shares_the_one_buffer) {
   room r("lobby", 0, "e");
   fake_member a, b, j1(wire_format::json), j2(wire_format::json);
