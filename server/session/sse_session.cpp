@@ -14,9 +14,11 @@
 #include <boost/beast/http/empty_body.hpp>
 #include <boost/beast/http/serializer.hpp>
 #include <boost/beast/http/write.hpp>
+#include <boost/container/small_vector.hpp>
 #include <boost/json/parse.hpp>
 
 #include <array>
+#include <charconv>
 
 namespace crier {
 
@@ -24,8 +26,13 @@ namespace {
 
 // What a client's EventSource waits before reconnecting when the stream ends.
 constexpr std::uint64_t retry_ms = 1000;
-// The most a stream keeps of the buffer its batches are rendered into between batches.
-constexpr std::size_t max_kept_buffer = 16 * 1024;
+// The most a stream keeps, between batches, of the buffer its own renderings go into. Those are
+// the events meant for it alone (its welcome, which lists up to --presence-threshold members, and
+// replays): everything the room broadcasts is rendered once and shared (sse_cache), so an idle
+// stream keeps next to nothing.
+constexpr std::size_t max_kept_buffer = 512;
+// Likewise for the list of pieces a batch is written from.
+constexpr std::size_t max_kept_pieces = 16;
 
 // The room's epoch, from the welcome that starts every stream.
 std::string welcome_epoch(std::string_view welcome) {
@@ -148,10 +155,19 @@ asio::awaitable<bool> sse_session<Stream>::send(std::string const& body) {
 
 template <class Stream>
 asio::awaitable<bool> sse_session<Stream>::send_pieces() {
-  boost::system::error_code ec;
-  std::size_t n = 0;
-  if (request_.version >= 11) std::tie(ec, n) = co_await asio::async_write(stream_, http::make_chunk(pieces_), nothrow);
-  else std::tie(ec, n) = co_await asio::async_write(stream_, pieces_, nothrow);
+  // HTTP/1.1's chunk framing around the pieces, in place (Beast's chunk_body would copy the list).
+  std::array<char, 20> head{};
+  if (request_.version >= 11) {
+    std::size_t size = 0;
+    for (auto const& p : pieces_) size += p.size();
+    auto const r = std::to_chars(head.data(), head.data() + head.size() - 2, size, 16);
+    auto* end = r.ptr;
+    *end++ = '\r';
+    *end++ = '\n';
+    pieces_.insert(pieces_.begin(), asio::const_buffer(head.data(), static_cast<std::size_t>(end - head.data())));
+    pieces_.emplace_back("\r\n", 2);
+  }
+  auto [ec, n] = co_await asio::async_write(stream_, pieces_, nothrow);
   co_return !ec;
 }
 
@@ -165,8 +181,7 @@ std::size_t sse_session<Stream>::render(std::vector<frame> const& batch) {
     char const* shared;
     std::size_t offset, size;
   };
-  std::vector<span> spans;
-  spans.reserve(batch.size());
+  boost::container::small_vector<span, 8> spans; // most batches are a few events: no allocation
   std::size_t skipped = 0, bytes = 0;
   for (auto const& f : batch) {
     if (!f.payload) continue;
@@ -277,8 +292,8 @@ asio::awaitable<void> sse_session<Stream>::run() {
       pieces_.clear();
       // A burst's buffer is not kept by a stream that goes quiet after it.
       if (body_.capacity() > max_kept_buffer) body_ = {};
-      if (batch.capacity() > 64) batch = {};
-      if (pieces_.capacity() > 64) pieces_ = {};
+      if (batch.capacity() > max_kept_pieces) batch = {};
+      if (pieces_.capacity() > max_kept_pieces) pieces_ = {};
       continue;
     }
     if (taken == outbound_queue::take_result::close) {

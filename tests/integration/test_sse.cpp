@@ -15,7 +15,9 @@
 
 #include <csignal>
 #include <cstdio>
+#include <atomic>
 #include <future>
+#include <thread>
 
 namespace crier::test {
 namespace {
@@ -224,11 +226,16 @@ TEST(sse, a_stalled_reader_is_cut_at_its_bound_while_the_others_get_everything) 
   // Well past what the kernel buffers between the server and the stalled reader (a few MiB).
   constexpr int count = 4000;
   std::string const filler(1500, 'x');
+  // The sender keeps at most `window` messages ahead of the readers that keep reading (well within
+  // their bound, however slowly this machine runs them), so only the stalled one falls behind.
+  constexpr int window = 24;
+  std::atomic<int> reader_got{0}, member_got{0};
   auto const sender = std::async(std::launch::async, [&] {
     ws_client raw(server.port(), "/ws/busy");
-    // Paced by its own echoes, so that readers that keep reading keep up, and only one that
-    // stopped falls behind.
+    auto const deadline = std::chrono::steady_clock::now() + 60s;
     for (int i = 1; i <= count; ++i) {
+      while (std::min(reader_got.load(), member_got.load()) < i - window && std::chrono::steady_clock::now() < deadline)
+        std::this_thread::yield();
       raw.send_text(std::to_string(i) + " " + filler);
       raw.receive(10s);
     }
@@ -236,15 +243,13 @@ TEST(sse, a_stalled_reader_is_cut_at_its_bound_while_the_others_get_everything) 
   });
   // The others get every message, in order, while the stalled one is cut. Each is read on its own
   // thread: one waiting for the other would make it a slow consumer too.
-  auto member_got = std::async(std::launch::async, [&] {
-    int got = 0;
-    while (got < count && member.next_of("message", 10s).at("seq").as_int64() == got + 1) ++got;
-    return got;
+  auto member_done = std::async(std::launch::async, [&] {
+    while (member_got < count && member.next_of("message", 10s).at("seq").as_int64() == member_got + 1) ++member_got;
   });
-  int got = 0;
-  while (got < count && reader.next_of("message", 10s).json().at("seq").as_int64() == got + 1) ++got;
-  EXPECT_EQ(got, count);
-  EXPECT_EQ(member_got.get(), count);
+  while (reader_got < count && reader.next_of("message", 10s).json().at("seq").as_int64() == reader_got + 1) ++reader_got;
+  member_done.get();
+  EXPECT_EQ(reader_got, count);
+  EXPECT_EQ(member_got, count);
   sender.wait();
   EXPECT_TRUE(server.wait_for_line(std::regex("sse slow consumer"), 5s)) << server.log();
   EXPECT_TRUE(server.wait_for_line(std::regex("sse close.*slow consumer"), 5s)) << server.log();
@@ -365,6 +370,10 @@ TEST(sse_cluster, a_stream_on_one_node_gets_what_is_said_on_another) {
   auto b = node();
   sse_client s(b->port(), "/sse/lobby?name=far");
   auto const epoch = std::string(welcome_of(s).at("epoch").as_string());
+  // B tells Redis of its member on its own strand: wait until A's view of the room has it.
+  auto const deadline = std::chrono::steady_clock::now() + 10s;
+  while (json::parse(http_get(a->port(), "/api/rooms/lobby").response.body()).at("count").as_int64() < 1)
+    ASSERT_LT(std::chrono::steady_clock::now(), deadline) << "A never saw the stream on B";
   json_client ann(a->port(), "/ws/lobby?name=ann");
   auto const w = ann.next_of("welcome");
   EXPECT_EQ(w.at("epoch").as_string(), epoch) << "one room, one epoch, on every node";
