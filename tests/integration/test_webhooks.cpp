@@ -315,7 +315,8 @@ protected:
     return p;
   }
   void TearDown() override {
-    for (auto& n : nodes_) expect_clean_exit(*n);
+    for (auto& n : nodes_)
+      if (!n->wait_exit(0ms)) expect_clean_exit(*n); // not one killed on purpose
   }
   std::unique_ptr<redis_process> redis_;
   std::vector<std::unique_ptr<crier_process>> nodes_;
@@ -367,6 +368,39 @@ TEST_F(webhook_cluster, two_nodes_send_each_event_once) {
       if (type_of(e) == "message") seqs.insert(e.at("seq").as_int64());
     EXPECT_EQ(seqs, (std::set<std::int64_t>{1, 2, 3})) << room;
   }
+}
+
+TEST_F(webhook_cluster, a_dead_node_s_members_leave_through_the_node_that_sweeps_them) {
+  webhook_receiver receiver;
+  auto& one = node(receiver.url());
+  auto& two = node(receiver.url());
+  json_client bob(two.port(), "/ws/k?name=Bob");
+  bob.next_of("welcome");
+  {
+    json_client ann(one.port(), "/ws/k?name=Ann");
+    ann.next_of("welcome");
+    bob.next_of("join");
+  }
+  bob.next_of("leave"); // Ann's: Bob, on the node about to die, is the last member
+  // What a node has queued dies with it: its events are sent before it is killed.
+  ASSERT_TRUE(receiver.wait_until([](auto const& events) {
+    return count_type(events, "room_occupied") == 1 && count_type(events, "join") == 2 && count_type(events, "leave") == 1;
+  }));
+  two.signal(SIGKILL);
+  ASSERT_EQ(two.wait_exit(5s), 128 + SIGKILL);
+  // Node one's sweep removes Bob within a few heartbeats, and reports his leave and the empty room.
+  ASSERT_TRUE(receiver.wait_until([](auto const& events) { return count_type(events, "room_vacated") == 1; }))
+    << one.log();
+  auto const events = receiver.events();
+  expect_unique_ids(events);
+  EXPECT_EQ(count_type(events, "room_occupied"), 1U);
+  EXPECT_EQ(count_type(events, "join"), 2U);
+  ASSERT_EQ(count_type(events, "leave"), 2U);
+  EXPECT_EQ(events.back().at("type").as_string(), "room_vacated");
+  std::vector<std::string> left;
+  for (auto const& e : events)
+    if (type_of(e) == "leave") left.emplace_back(e.at("member").as_object().at("name").as_string());
+  EXPECT_EQ(left, (std::vector<std::string>{"Ann", "Bob"}));
 }
 
 } // namespace
