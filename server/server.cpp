@@ -142,7 +142,6 @@ asio::awaitable<void> server::drain(int signal) {
       break;
     }
   }
-  log_info("shut down");
   signals_.cancel();
   sweep_timer_.cancel();
   if (broker_) {
@@ -154,6 +153,7 @@ asio::awaitable<void> server::drain(int signal) {
   // Last: the sessions' leaves (and, with --redis, the rooms they vacated) are queued by now.
   // What is left at the deadline is dropped and counted.
   if (webhooks_) co_await webhooks_->drain(deadline);
+  log_info("shut down"); // the last line
   stop_all();
 }
 
