@@ -96,6 +96,9 @@ int server::run() {
   // Sessions that outlived the drain are destroyed with the io_context; they must not post to it.
   state_.set_idle_callback({});
   state_.rooms().set_cluster(nullptr, nullptr);
+  // After a second signal the drain did not close the webhook queue: closed now, so that what
+  // those sessions report is counted as dropped instead of waking a sender that is going away.
+  if (auto* queue = state_.webhooks()) queue->close();
   return 0;
 }
 
