@@ -142,9 +142,11 @@ asio::awaitable<webhook_sender::answer> webhook_sender::post(std::string body) {
   if (!plain_ && !tls_) {
     if (auto why = co_await connect(); !why.empty()) result.error = std::move(why);
   }
-  if (result.error.empty()) {
-    result = settings_.url.tls ? co_await exchange(*tls_, std::move(body)) : co_await exchange(*plain_, std::move(body));
-  }
+  // An if, not ?: : GCC 12 evaluates both arms of a conditional with co_await in them.
+  if (result.error.empty() && settings_.url.tls)
+    result = co_await exchange(*tls_, std::move(body));
+  else if (result.error.empty())
+    result = co_await exchange(*plain_, std::move(body));
   if (result.status == 0) close_connection();
   metrics_.webhook_request(std::chrono::duration_cast<std::chrono::microseconds>(clock::now() - started));
   co_return result;
@@ -167,10 +169,12 @@ asio::awaitable<std::string> webhook_sender::connect() {
   if (cec) co_return "connect: " + cec.message();
   tcp->socket().set_option(asio::ip::tcp::no_delay(true));
   if (!url.tls) co_return std::string{};
-  // SNI, and a certificate that must be for the URL's host.
-  // SSL_set_tlsext_host_name, without the macro's C cast.
-  if (SSL_ctrl(tls_->native_handle(), SSL_CTRL_SET_TLSEXT_HOSTNAME, TLSEXT_NAMETYPE_host_name,
-               const_cast<char*>(url.host.c_str())) != 1)
+  // SNI for a host name (not for an address, RFC 6066), and a certificate that must be for the
+  // URL's host, name or address. SSL_set_tlsext_host_name, without the macro's C cast.
+  boost::system::error_code not_an_address;
+  asio::ip::make_address(url.host, not_an_address);
+  if (not_an_address && SSL_ctrl(tls_->native_handle(), SSL_CTRL_SET_TLSEXT_HOSTNAME, TLSEXT_NAMETYPE_host_name,
+                                 const_cast<char*>(url.host.c_str())) != 1)
     co_return std::string("TLS: cannot set SNI");
   tls_->set_verify_callback(asio::ssl::host_name_verification(url.host));
   auto [hec] = co_await tls_->async_handshake(asio::ssl::stream_base::client, nothrow);
