@@ -355,6 +355,60 @@ std::variant<config, early_exit> parse_command_line(int argc, char const* const*
     ->check(duration_validator())
     ->default_str("5s");
 
+  // Webhooks.
+  std::string webhook_events, webhook_batch_delay, webhook_timeout, webhook_retry;
+  app.add_option("--webhook-url", cfg.webhook_url,
+                 "http:// or https:// URL that room events are POSTed to, batched and signed (docs/webhooks.md)")
+    ->envname("CRIER_WEBHOOK_URL")
+    ->check(CLI::Validator(
+      [](std::string& value) -> std::string {
+        if (value.empty()) return {};
+        if (auto const parsed = parse_http_url(value); auto const* why = std::get_if<std::string>(&parsed))
+          return "'" + value + "': " + *why;
+        return {};
+      },
+      "URL"));
+  app.add_option("--webhook-secret", cfg.webhook_secret,
+                 "HMAC-SHA256 key of the X-Crier-Signature header; required with --webhook-url (prefer the "
+                 "environment variable: flags show in ps)")
+    ->envname("CRIER_WEBHOOK_SECRET");
+  app.add_option("--webhook-events", webhook_events,
+                 "Comma-separated events to send: join, leave, message, room_occupied, room_vacated")
+    ->envname("CRIER_WEBHOOK_EVENTS")
+    ->check(CLI::Validator(
+      [](std::string& value) -> std::string {
+        if (!event_set::parse(value))
+          return "'" + value + "' is not a comma-separated list of join, leave, message, room_occupied, room_vacated";
+        return {};
+      },
+      "LIST"))
+    ->default_str("join,leave,room_occupied,room_vacated");
+  app.add_option("--webhook-batch-size", cfg.webhook_batch_size, "Events per webhook request at most")
+    ->envname("CRIER_WEBHOOK_BATCH_SIZE")
+    ->check(CLI::Range(1, 10'000))
+    ->capture_default_str();
+  app.add_option("--webhook-batch-delay", webhook_batch_delay,
+                 "How long an event waits for others to share its request; 0 sends at once")
+    ->envname("CRIER_WEBHOOK_BATCH_DELAY")
+    ->check(duration_validator())
+    ->default_str("100ms");
+  app.add_option("--webhook-timeout", webhook_timeout,
+                 "Time for one webhook request, connect to answer; past it the request is retried")
+    ->envname("CRIER_WEBHOOK_TIMEOUT")
+    ->check(duration_validator())
+    ->default_str("5s");
+  app.add_option("--webhook-retry", webhook_retry,
+                 "Delay before the first retry of a failed webhook request; it doubles on each failure (with "
+                 "jitter) up to 64 times this, at most 1m")
+    ->envname("CRIER_WEBHOOK_RETRY")
+    ->check(duration_validator())
+    ->default_str("1s");
+  app.add_option("--webhook-queue", cfg.webhook_queue,
+                 "Webhook events kept while the receiver is slow or down; past it the oldest are dropped")
+    ->envname("CRIER_WEBHOOK_QUEUE")
+    ->check(CLI::Range(1, 10'000'000))
+    ->capture_default_str();
+
   try {
     app.parse(argc, argv);
   } catch (CLI::CallForHelp const&) {
@@ -408,6 +462,19 @@ std::variant<config, early_exit> parse_command_line(int argc, char const* const*
   if (!tokens && !cfg.token_issuer.empty()) return usage("--token-issuer: needs --token-secret or --token-public-key");
   if (!tokens && !cfg.token_audience.empty())
     return usage("--token-audience: needs --token-secret or --token-public-key");
+  if (!webhook_events.empty()) cfg.webhook_events = *event_set::parse(webhook_events);
+  convert(webhook_batch_delay, cfg.webhook_batch_delay, parse_duration);
+  convert(webhook_timeout, cfg.webhook_timeout, parse_duration);
+  convert(webhook_retry, cfg.webhook_retry, parse_duration);
+  if (!cfg.webhook_url.empty()) {
+    cfg.webhook = std::get<http_url>(parse_http_url(cfg.webhook_url));
+    // An unsigned webhook lets anyone who finds the receiver's URL forge room events.
+    if (cfg.webhook_secret.empty()) return usage("--webhook-url: needs --webhook-secret");
+  } else if (!cfg.webhook_secret.empty()) {
+    return usage("--webhook-secret: needs --webhook-url");
+  }
+  if (cfg.webhook_timeout.count() == 0) return usage("--webhook-timeout: must be more than 0");
+  if (cfg.webhook_retry.count() == 0) return usage("--webhook-retry: must be more than 0");
   if (cfg.allowed_origins.find_first_of(" \t") != std::string::npos &&
       cfg.allowed_origins.find(',') == std::string::npos)
     return usage("--allowed-origins: separate origins with commas");

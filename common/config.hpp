@@ -2,6 +2,8 @@
 // The server's configuration: every command-line flag, its CRIER_* environment twin, its default,
 // and the validation that turns a bad value into exit status 2 with a message naming the flag.
 
+#include "common/events.hpp"
+#include "common/http_url.hpp"
 #include "common/policies.hpp"
 
 #include <chrono>
@@ -86,6 +88,17 @@ struct config {
   std::string redis_url;
   redis_endpoint redis;
   std::chrono::milliseconds redis_heartbeat{5'000};
+
+  // Webhooks (server/events, docs/webhooks.md): an empty webhook_url turns them off.
+  std::string webhook_url;
+  http_url webhook; // webhook_url, taken apart
+  std::string webhook_secret; // the HMAC key of every request's signature; never logged
+  event_set webhook_events = default_webhook_events;
+  std::size_t webhook_batch_size = 100;               // events per request at most
+  std::chrono::milliseconds webhook_batch_delay{100}; // how long the first event waits for others
+  std::chrono::milliseconds webhook_timeout{5'000};   // one request, connect to answer
+  std::chrono::milliseconds webhook_retry{1'000};     // the first retry's delay; doubles, with jitter
+  std::size_t webhook_queue = 10'000;                 // events waiting; past it the oldest are dropped
 };
 
 // What parsing decided when the server should not run: --help, --version, or a bad flag.

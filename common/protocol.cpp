@@ -22,7 +22,9 @@ protocol_error field_error(std::string reason) { return {"invalid_field", std::m
 // Appends `s` as a JSON string literal.
 void append_string(std::string& out, std::string_view s) { out += json::serialize(json::string_view(s.data(), s.size())); }
 
-void append_member(std::string& out, member_info const& m) {
+} // namespace
+
+void append_member_json(std::string& out, member_info const& m) {
   out += R"({"id":)";
   append_string(out, m.id);
   out += R"(,"name":)";
@@ -33,6 +35,8 @@ void append_member(std::string& out, member_info const& m) {
   }
   out += '}';
 }
+
+namespace {
 
 void append_list(std::string& out, std::vector<std::string const*> const& items) {
   out += '[';
@@ -163,7 +167,7 @@ std::string render_message_event(std::optional<std::uint64_t> seq, std::int64_t 
   out += R"("ts":)";
   out += std::to_string(ts);
   out += R"(,"from":)";
-  append_member(out, from);
+  append_member_json(out, from);
   out += R"(,"text":)";
   append_string(out, text);
   out += '}';
@@ -185,7 +189,7 @@ std::string render_presence(std::string_view type, std::int64_t ts, member_info 
   out += R"(,"ts":)";
   out += std::to_string(ts);
   out += R"(,"member":)";
-  append_member(out, member);
+  append_member_json(out, member);
   out += '}';
   return out;
 }
@@ -204,7 +208,7 @@ std::string render_presence_batch(std::int64_t ts, std::size_t count, std::uint6
     out += R"(,"members":[)";
     for (std::size_t i = 0; i < members->size(); ++i) {
       if (i > 0) out += ',';
-      append_member(out, *(*members)[i]);
+      append_member_json(out, *(*members)[i]);
     }
     out += ']';
   }
@@ -219,7 +223,7 @@ std::string render_members_page(std::size_t count, std::vector<member_info const
   out += R"(,"members":[)";
   for (std::size_t i = 0; i < members.size(); ++i) {
     if (i > 0) out += ',';
-    append_member(out, *members[i]);
+    append_member_json(out, *members[i]);
   }
   out += R"(],"next":)";
   if (next.empty())
@@ -262,7 +266,7 @@ std::string render_welcome(welcome_view const& w) {
   out += R"(,"members":[)";
   for (std::size_t i = 0; i < w.members.size(); ++i) {
     if (i > 0) out += ',';
-    append_member(out, *w.members[i]);
+    append_member_json(out, *w.members[i]);
   }
   out += R"(],"member_count":)";
   out += std::to_string(std::max(w.member_count, w.members.size()));

@@ -100,6 +100,9 @@ std::string render_history(std::vector<std::string const*> const& messages);
 
 // `s` as a JSON string literal, quotes included.
 std::string json_string(std::string_view s);
+// Appends `m` as the JSON object every event uses for a member: {"id":..,"name":..,"user":..}
+// ("user" only for a signed-in user).
+void append_member_json(std::string& out, member_info const& m);
 
 // True when the comma-separated Sec-WebSocket-Protocol offer includes crier.v1.
 bool offers_json_subprotocol(std::string_view header);

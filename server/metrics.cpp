@@ -110,6 +110,14 @@ void metrics::api_call(api_route r, unsigned status) noexcept {
   bump(api_calls_[route][i]);
 }
 
+void metrics::webhook_request(std::chrono::microseconds took) noexcept {
+  auto const seconds = static_cast<double>(took.count()) / 1e6;
+  std::size_t i = 0;
+  while (i < webhook_buckets_.size() && seconds > webhook_buckets_[i]) ++i;
+  bump(webhook_durations_[i]);
+  bump(webhook_duration_us_, static_cast<std::uint64_t>(std::max<std::int64_t>(took.count(), 0)));
+}
+
 std::string metrics::render(metrics_gauges const& g) const {
   auto const load = [](auto const& a) { return a.load(std::memory_order_relaxed); };
   writer w;
@@ -206,6 +214,33 @@ std::string metrics::render(metrics_gauges const& g) const {
              "Messages this node's members got without a seq because Redis had not given one within 250 ms; "
              "the other nodes may still get them with it (if not, they are also counted as dropped).");
     w.sample("crier_redis_late_messages_total", load(redis_late_.v));
+  }
+
+  if (g.webhooks) {
+    w.family("crier_webhook_events_sent_total", "counter", "Webhook events the receiver acknowledged (2xx).");
+    w.sample("crier_webhook_events_sent_total", load(webhook_sent_.v));
+    w.family("crier_webhook_events_retried_total", "counter",
+             "Webhook events sent again because their request failed (not 2xx, an error or a timeout).");
+    w.sample("crier_webhook_events_retried_total", load(webhook_retried_.v));
+    w.family("crier_webhook_events_dropped_total", "counter",
+             "Webhook events dropped: the oldest past --webhook-queue, or still queued when shutdown ended.");
+    w.sample("crier_webhook_events_dropped_total", load(webhook_dropped_.v));
+    w.family("crier_webhook_queue_events", "gauge", "Webhook events waiting for the receiver's acknowledgement.");
+    w.sample("crier_webhook_queue_events", load(webhook_queued_.v));
+    w.family("crier_webhook_request_duration_seconds", "histogram",
+             "Webhook requests, connect to answer, failures included.");
+    std::uint64_t cumulative = 0;
+    for (std::size_t i = 0; i < webhook_durations_.size(); ++i) {
+      cumulative += load(webhook_durations_[i]);
+      std::ostringstream le;
+      if (i < webhook_buckets_.size())
+        le << webhook_buckets_[i];
+      else
+        le << "+Inf";
+      w.sample("crier_webhook_request_duration_seconds_bucket", cumulative, "le=\"" + le.str() + "\"");
+    }
+    w.sample("crier_webhook_request_duration_seconds_sum", static_cast<double>(load(webhook_duration_us_)) / 1e6);
+    w.sample("crier_webhook_request_duration_seconds_count", cumulative);
   }
 
   auto const p = read_process();

@@ -6,6 +6,7 @@
 
 #include <array>
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <string>
 
@@ -41,6 +42,7 @@ struct metrics_gauges {
   std::size_t queued_bytes = 0;
   bool ready = true;
   int redis_up = -1; // -1: no --redis; else 0 or 1
+  bool webhooks = false; // --webhook-url: the webhook families are shown
 };
 
 class metrics {
@@ -85,6 +87,15 @@ public:
   // give one (they may still reach the other nodes with it).
   void redis_late(std::uint64_t n) noexcept { bump(redis_late_.v, n); }
   std::uint64_t redis_dropped() const noexcept { return redis_dropped_.v.load(std::memory_order_relaxed); }
+  // --webhook-url: events acknowledged by the receiver, events sent again after a failed request,
+  // events dropped (the queue's oldest past its bound, or left at shutdown), the queue's length,
+  // and each request's duration (connect to answer, failures included).
+  void webhook_sent(std::uint64_t n) noexcept { bump(webhook_sent_.v, n); }
+  void webhook_retried(std::uint64_t n) noexcept { bump(webhook_retried_.v, n); }
+  void webhook_dropped(std::uint64_t n) noexcept { bump(webhook_dropped_.v, n); }
+  void webhook_queued(std::size_t n) noexcept { webhook_queued_.v.store(n, std::memory_order_relaxed); }
+  void webhook_request(std::chrono::microseconds took) noexcept;
+  std::uint64_t webhook_dropped() const noexcept { return webhook_dropped_.v.load(std::memory_order_relaxed); }
 
   std::string render(metrics_gauges const& g) const;
 
@@ -108,6 +119,11 @@ private:
   padded slow_closes_, slow_drops_, rate_limited_, protocol_errors_, forbidden_, http_requests_;
   padded handshake_timeouts_, idle_timeouts_, accept_errors_, sse_skipped_;
   padded redis_dropped_, redis_skipped_, redis_link_losses_, redis_late_;
+  padded webhook_sent_, webhook_retried_, webhook_dropped_, webhook_queued_;
+  // The request duration histogram: seconds, each bucket counted alone (render() accumulates).
+  static constexpr std::array<double, 11> webhook_buckets_{0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
+  std::array<std::atomic<std::uint64_t>, webhook_buckets_.size() + 1> webhook_durations_{}; // the last: +Inf
+  std::atomic<std::uint64_t> webhook_duration_us_{0};
   // By route, then by status: the statuses the API answers, and one for any other.
   static constexpr std::array<unsigned, 8> api_statuses_{200, 400, 401, 404, 405, 413, 503, 0};
   std::array<std::array<std::atomic<std::uint64_t>, api_statuses_.size()>, static_cast<std::size_t>(api_route::count_)>

@@ -47,6 +47,11 @@ server::server(config cfg)
     sweep_timer_(strand_),
     listener_(ioc_, all_contexts(ioc_, workers_), state_) {
   auto const& c = state_.cfg();
+  if (auto* queue = state_.webhooks())
+    webhooks_ = webhook_sender::create(
+      ioc_, webhook_sender::settings{c.webhook, c.webhook_secret, c.webhook_batch_size, c.webhook_batch_delay,
+                                     c.webhook_timeout, c.webhook_retry},
+      *queue, state_.metrics());
   if (c.redis_url.empty()) return; // single-node: no broker, nothing on the hot path
   broker_ = broker::create(ioc_, broker::settings{c.redis, c.redis_heartbeat, c.history}, state_.rooms(), state_.metrics());
   state_.rooms().set_cluster(broker_.get(), broker_.get());
@@ -68,6 +73,7 @@ int server::run() {
                                {"allowed_origins", cfg.allowed_origins.empty() ? "same-origin" : cfg.allowed_origins}});
   auto const ep = listener_.local_endpoint();
   if (broker_) broker_->start();
+  if (webhooks_) webhooks_->start();
   listener_.start();
   asio::co_spawn(strand_, handle_signals(), asio::detached);
   asio::co_spawn(strand_, sweep_rooms(), asio::detached);
@@ -90,6 +96,9 @@ int server::run() {
   // Sessions that outlived the drain are destroyed with the io_context; they must not post to it.
   state_.set_idle_callback({});
   state_.rooms().set_cluster(nullptr, nullptr);
+  // After a second signal the drain did not close the webhook queue: closed now, so that what
+  // those sessions report is counted as dropped instead of waking a sender that is going away.
+  if (auto* queue = state_.webhooks()) queue->close();
   return 0;
 }
 
@@ -119,6 +128,7 @@ asio::awaitable<void> server::sweep_rooms() {
 
 asio::awaitable<void> server::drain(int signal) {
   auto const timeout = state_.cfg().shutdown_timeout;
+  auto const deadline = std::chrono::steady_clock::now() + timeout;
   // Not ready first, so that anything that sees the log line also sees /readyz say 503.
   state_.set_draining();
   log_info("draining", {{"signal", signal}, {"sessions", state_.live_sessions()}, {"timeout_ms", timeout.count()}});
@@ -135,7 +145,6 @@ asio::awaitable<void> server::drain(int signal) {
       break;
     }
   }
-  log_info("shut down");
   signals_.cancel();
   sweep_timer_.cancel();
   if (broker_) {
@@ -144,6 +153,10 @@ asio::awaitable<void> server::drain(int signal) {
     drain_timer_.expires_after(std::chrono::milliseconds(200));
     co_await drain_timer_.async_wait(nothrow);
   }
+  // Last: the sessions' leaves (and, with --redis, the rooms they vacated) are queued by now.
+  // What is left at the deadline is dropped and counted.
+  if (webhooks_) co_await webhooks_->drain(deadline);
+  log_info("shut down"); // the last line
   stop_all();
 }
 

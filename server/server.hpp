@@ -4,6 +4,7 @@
 // listener, the signals and the timers of the server itself.
 
 #include "server/cluster/broker.hpp"
+#include "server/events/webhook_sender.hpp"
 #include "server/listener.hpp"
 #include "server/server_state.hpp"
 
@@ -46,6 +47,8 @@ private:
   listener listener_;
   // --redis only. After the io_context: destroyed first, once no session can call it.
   std::shared_ptr<broker> broker_;
+  // --webhook-url only; likewise.
+  std::shared_ptr<webhook_sender> webhooks_;
 };
 
 } // namespace crier

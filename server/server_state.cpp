@@ -37,7 +37,11 @@ server_state::server_state(config cfg)
                          config_.compression ? config_.compression_min_size : SIZE_MAX}),
     tokens_(token_keys{config_.token_secret, config_.token_public_key_pem, config_.token_issuer,
                        config_.token_audience, config_.token_leeway}),
-    tls_(make_tls_context(config_)) {}
+    tls_(make_tls_context(config_)) {
+  if (config_.webhook_url.empty()) return;
+  webhooks_ = std::make_unique<webhook_queue>(config_.webhook_events, config_.webhook_queue, metrics_);
+  rooms_.set_events(webhooks_.get());
+}
 
 bool server_state::try_reserve_session() noexcept {
   auto n = sessions_.load(std::memory_order_relaxed);
@@ -68,6 +72,7 @@ metrics_gauges server_state::gauges() {
   g.rooms = rooms_.room_count();
   g.queued_bytes = rooms_.queued_bytes();
   g.ready = !not_ready_reason();
+  g.webhooks = webhooks_ != nullptr;
   if (!config_.redis_url.empty()) g.redis_up = rooms_.cluster_up() ? 1 : 0;
   return g;
 }

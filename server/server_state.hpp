@@ -5,6 +5,7 @@
 
 #include "common/config.hpp"
 #include "common/token.hpp"
+#include "server/events/webhook_queue.hpp"
 #include "server/metrics.hpp"
 #include "server/rooms/room_registry.hpp"
 
@@ -31,6 +32,8 @@ public:
   crier::metrics& metrics() noexcept { return metrics_; }
   // Checks signed tokens; enabled() only when --token-secret or --token-public-key is set.
   token_verifier const& tokens() const noexcept { return tokens_; }
+  // The webhooks' queue, which rooms report to; nullptr without --webhook-url.
+  webhook_queue* webhooks() noexcept { return webhooks_.get(); }
   // nullptr when TLS is off.
   boost::asio::ssl::context* tls() noexcept { return tls_.get(); }
 
@@ -60,6 +63,8 @@ private:
   crier::metrics metrics_;
   token_verifier const tokens_;
   std::unique_ptr<boost::asio::ssl::context> tls_;
+  // After rooms_ and metrics_, which it reports to and is reported to by.
+  std::unique_ptr<webhook_queue> webhooks_;
   std::atomic<std::size_t> sessions_{0};
   std::atomic<std::size_t> event_streams_{0};
   std::atomic<bool> draining_{false};

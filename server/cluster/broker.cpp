@@ -95,7 +95,7 @@ void broker::stop() {
       self->cmd_->command({"DEL", redis_schema::heartbeat_key(self->node_id_)}, self->liveness_,
                           [](boost::system::error_code, redis_reply) {});
       self->cmd_->command(self->sweep_command(), self->liveness_,
-                          [](boost::system::error_code, redis_reply) {});
+                          [self](boost::system::error_code, redis_reply reply) { self->report_sweep(reply); });
     }
     ++self->generation_;
     // A link that is up says goodbye; one that is not would never finish closing.
@@ -210,6 +210,7 @@ void broker::settle_pending() {
     out->settled = true;
     if (!out->shown_here) out->rep->r->deliver_unsequenced(out->from, out->text);
     metrics_.redis_dropped(1);
+    report(event_type::message, out->room, out->from, 0, out->text);
   }
 }
 
@@ -300,11 +301,12 @@ void broker::tick() {
                     for (auto& [name, rep] : self.replicas_)
                       if (rep->warm) self.sync_presence(name, rep->r->local_members());
                   }));
-    cmd_->command(sweep_command(), liveness_,
-                  [](boost::system::error_code, redis_reply reply) {
-                    if (reply.type == redis_reply::kind::integer && reply.integer > 0)
-                      log_info("redis: announced the leave of a dead node's members", {{"members", reply.integer}});
-                  });
+    cmd_->command(sweep_command(), liveness_, [self = shared_from_this()](boost::system::error_code, redis_reply reply) {
+      if (reply.type != redis_reply::kind::array || reply.elements.size() != 2) return;
+      if (auto const members = reply.elements[0].elements.size() / 3; members > 0)
+        log_info("redis: announced the leave of a dead node's members", {{"members", members}});
+      self->report_sweep(reply);
+    });
   }
   tick_timer_.expires_after(std::max<std::chrono::milliseconds>(settings_.heartbeat / 2, 5ms));
   tick_timer_.async_wait([weak = weak_from_this()](boost::system::error_code ec) {
@@ -325,14 +327,16 @@ void broker::publish_text(std::string const& room, member_info const& from, std:
     if (!self->up_.load(std::memory_order_relaxed) || !rep->warm) {
       if (self->up_.load(std::memory_order_relaxed) && !rep->warming) self->warm(rep); // it failed before
       // Local members still get it, without a seq; the other nodes never will.
-      rep->r->deliver_unsequenced(from, std::move(text));
+      rep->r->deliver_unsequenced(from, text);
       self->metrics_.redis_dropped(1);
+      self->report(event_type::message, room, from, 0, std::move(text));
       return;
     }
     if (self->inflight_.size() >= max_inflight) {
       // Redis is far behind: rather than queue without end, this one stays here, counted.
-      rep->r->deliver_unsequenced(from, std::move(text));
+      rep->r->deliver_unsequenced(from, text);
       self->metrics_.redis_dropped(1);
+      self->report(event_type::message, room, from, 0, std::move(text));
       return;
     }
     envelope e{envelope::kind::text, 0, self->node_id_, now_ms(), from, *text};
@@ -372,10 +376,12 @@ void broker::send_text(replica_ptr const& rep, std::shared_ptr<outgoing_text> co
         // No seq came back (it may or may not be in Redis): deliver here without one, once.
         if (!out->shown_here) rep->r->deliver_unsequenced(out->from, out->text);
         self->metrics_.redis_dropped(1);
+        self->report(event_type::message, out->room, out->from, 0, out->text);
         return;
       }
-      if (!rep->order.add({static_cast<std::uint64_t>(reply.integer), out->ts, out->from, out->text, out->shown_here}))
-        return;
+      auto const seq = static_cast<std::uint64_t>(reply.integer);
+      self->report(event_type::message, out->room, out->from, seq, out->text);
+      if (!rep->order.add({seq, out->ts, out->from, out->text, out->shown_here})) return;
       self->drain(rep);
     });
 }
@@ -404,7 +410,9 @@ void broker::joined(std::string const& room, member_info const& m) {
     self->cmd_->command({"EVAL", redis_scripts::join, "4", redis_schema::members_key(room),
                          redis_schema::node_rooms_key(self->node_id_), redis_schema::rooms_key(), self->schema_.channel(room),
                          m.id, redis_schema::member_value(self->node_id_, member_label(m)), encode(e), room},
-                        self->liveness_, [](boost::system::error_code, redis_reply) {});
+                        self->liveness_, [self, room](boost::system::error_code ec, redis_reply reply) {
+                          if (!ec) self->report_occupancy(room, reply, std::nullopt, event_type::room_occupied);
+                        });
   });
 }
 
@@ -417,7 +425,9 @@ void broker::left(std::string const& room, member_info const& m) {
       self->cmd_->command({"EVAL", redis_scripts::leave, "4", redis_schema::members_key(room),
                            redis_schema::node_rooms_key(self->node_id_), redis_schema::rooms_key(),
                            self->schema_.channel(room), m.id, encode(e), room},
-                          self->liveness_, [](boost::system::error_code, redis_reply) {});
+                          self->liveness_, [self, room](boost::system::error_code ec, redis_reply reply) {
+                            if (!ec) self->report_occupancy(room, reply, std::nullopt, event_type::room_vacated);
+                          });
       if (empty)
         self->cmd_->command({"SREM", redis_schema::node_rooms_key(self->node_id_), room}, self->liveness_,
                             [](boost::system::error_code, redis_reply) {});
@@ -427,6 +437,32 @@ void broker::left(std::string const& room, member_info const& m) {
     // Subscribed only while this node has members in the room.
     if (empty) self->close_replica(room);
   });
+}
+
+// ---- webhooks -------------------------------------------------------------------------------
+
+void broker::report(event_type type, std::string const& room, member_info const& m, std::uint64_t seq,
+                    std::shared_ptr<std::string const> text) {
+  auto* events = rooms_.events();
+  if (events == nullptr || !events->wants(type)) return;
+  events->on_event({type, room, now_ms(), m, seq, std::move(text)});
+}
+
+void broker::report_occupancy(std::string const& room, redis_reply const& reply, std::optional<event_type> first,
+                              event_type second) {
+  if (reply.type != redis_reply::kind::array || reply.elements.size() != 2) return;
+  if (first && reply.elements[0].integer == 1) report(*first, room);
+  if (reply.elements[1].integer == 1) report(second, room);
+}
+
+void broker::report_sweep(redis_reply const& reply) {
+  if (reply.type != redis_reply::kind::array || reply.elements.size() != 2) return;
+  auto const& removed = reply.elements[0].elements;
+  for (std::size_t i = 0; i + 2 < removed.size(); i += 3) {
+    member_info m{removed[i + 1].str, {}, {}};
+    if (read_member_label(removed[i + 2].str, m)) report(event_type::leave, removed[i].str, m);
+  }
+  for (auto const& room : reply.elements[1].elements) report(event_type::room_vacated, room.str);
 }
 
 } // namespace crier

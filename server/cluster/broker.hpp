@@ -172,6 +172,19 @@ private:
   void arm_patience();
   void show_overdue();
 
+  // Webhooks (broker.cpp). Tells the registry's room_events, if it wants this type: a message of
+  // this node once its seq is known (0: it went out without one), and a room occupied or vacated
+  // by one of this node's scripts, whose reply says so (redis_schema.cpp's join, leave, sync and
+  // sweep), so that each happens once in the cluster.
+  void report(event_type type, std::string const& room, member_info const& m = {}, std::uint64_t seq = 0,
+              std::shared_ptr<std::string const> text = {});
+  // The reply of a join ({added, occupied}), leave ({removed, vacated}) or sync ({occupied,
+  // vacated}) script: `first` and `second` are what a 1 in each place means (nullopt: nothing).
+  void report_occupancy(std::string const& room, redis_reply const& reply, std::optional<event_type> first,
+                        event_type second);
+  // The reply of the sweep script: the members it removed and the rooms it left empty.
+  void report_sweep(redis_reply const& reply);
+
   // Queries (broker_directory.cpp). Runs `command` on the strand and hands its reply to the
   // calling coroutine (on its strand), or nullopt after `timeout` or when Redis is down.
   template <class T>

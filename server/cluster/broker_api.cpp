@@ -37,6 +37,7 @@ void broker::publish_once(std::string const& room, member_info const& from, std:
         if (!answered) return done({api_publish_result::outcome::unknown, 0});
         auto const seq = static_cast<std::uint64_t>(std::max<long long>(reply.elements[0].integer, 0));
         if (reply.elements[1].integer != 0) return done({api_publish_result::outcome::duplicate, seq});
+        self->report(event_type::message, rep->name, from, seq, text);
         // As a member's message: into this replica's order now, the channel copy is then a duplicate.
         if (!self->stale(gen) && rep->warm && rep->order.add({seq, ts, from, text})) self->drain(rep);
         done({api_publish_result::outcome::published, seq});

@@ -179,29 +179,41 @@ return {epoch, seq, entries, redis.call('HGETALL', KEYS[4])}
 
 // A member joins: listed under this node, and announced once, however often it is repeated.
 // KEYS: members, node's rooms, all rooms, channel. ARGV: id, member value, join envelope, room.
+// Returns {added, occupied}: occupied is 1 when this join took the room from no member on any
+// node to one. The script is atomic, so exactly one script ever sees that change: the node that
+// ran it tells the webhooks, and no other node can.
 std::string const join = R"lua(
 local added = redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
 redis.call('SADD', KEYS[2], ARGV[4])
 redis.call('SADD', KEYS[3], ARGV[4])
 if added == 1 then redis.call('PUBLISH', KEYS[4], ARGV[3]) end
-return added
+local occupied = 0
+if added == 1 and redis.call('HLEN', KEYS[1]) == 1 then occupied = 1 end
+return {added, occupied}
 )lua";
 
 // A member leaves: announced once, and only if still listed (a sweep may have been first).
-// KEYS as for join. ARGV: id, leave envelope, room.
+// KEYS as for join. ARGV: id, leave envelope, room. Returns {removed, vacated}: vacated is 1
+// when this leave took the room's last member on any node (as for join, one script sees it).
 std::string const leave = R"lua(
 local removed = redis.call('HDEL', KEYS[1], ARGV[1])
 if removed == 1 then redis.call('PUBLISH', KEYS[4], ARGV[2]) end
-if redis.call('HLEN', KEYS[1]) == 0 then redis.call('SREM', KEYS[3], ARGV[3]) end
-return removed
+local vacated = 0
+if redis.call('HLEN', KEYS[1]) == 0 then
+  redis.call('SREM', KEYS[3], ARGV[3])
+  if removed == 1 then vacated = 1 end
+end
+return {removed, vacated}
 )lua";
 
 // After an outage: this node's entries in a room's member hash become exactly its local
 // members, announcing each difference once. KEYS as for join. ARGV: this node's member value
 // prefix (member_value(node, "")), room, the join and the leave envelope up to the member
-// (presence_split around this node), then id and name pairs.
+// (presence_split around this node), then id and name pairs. Returns {occupied, vacated}: whether
+// the room went from no member anywhere to some, or the other way (as for join and leave).
 std::string const sync = std::string(presence_lua) + R"lua(
 local h, mine = KEYS[1], ARGV[1]
+local before = redis.call('HLEN', h)
 local want = {}
 for i = 5, #ARGV, 2 do want[ARGV[i]] = true end
 local all = redis.call('HGETALL', h)
@@ -224,8 +236,12 @@ if #ARGV >= 5 then
 else
   redis.call('SREM', KEYS[2], ARGV[2])
 end
-if redis.call('HLEN', h) == 0 then redis.call('SREM', KEYS[3], ARGV[2]) end
-return 1
+local after = redis.call('HLEN', h)
+if after == 0 then redis.call('SREM', KEYS[3], ARGV[2]) end
+local occupied, vacated = 0, 0
+if before == 0 and after > 0 then occupied = 1 end
+if before > 0 and after == 0 then vacated = 1 end
+return {occupied, vacated}
 )lua";
 
 // Every node runs this: the members of nodes whose heartbeat key expired are removed and their
@@ -233,32 +249,41 @@ return 1
 // nodes, all rooms. ARGV: the leave envelope around its node (presence_split), then the patterns
 // (prefix, suffix) of a node's heartbeat, a node's rooms and a room's members, and the channel
 // prefix. A member value starts with "<node> " (member_value): the node is only known here.
+// Returns {removed, vacated}: the members removed, as room, id and label triples, and the rooms
+// they left empty. The node whose sweep removed them tells the webhooks: a dead node cannot.
 std::string const sweep = std::string(presence_lua) + R"lua(
 local before, after = ARGV[1], ARGV[2]
 local function key(i, name) return ARGV[i] .. name .. ARGV[i + 1] end
-local dead = 0
+local removed, vacated = {}, {}
 for _, node in ipairs(redis.call('SMEMBERS', KEYS[1])) do
   if redis.call('EXISTS', key(3, node)) == 0 then
     local mine = node .. ' '
     local head = before .. node .. after
     for _, room in ipairs(redis.call('SMEMBERS', key(5, node))) do
       local h = key(7, room)
+      local gone = 0
       local all = redis.call('HGETALL', h)
       for i = 1, #all, 2 do
         local id, v = all[i], all[i + 1]
         if string.sub(v, 1, #mine) == mine then
           redis.call('HDEL', h, id)
           redis.call('PUBLISH', ARGV[9] .. room, presence(head, id, string.sub(v, #mine + 1)))
-          dead = dead + 1
+          table.insert(removed, room)
+          table.insert(removed, id)
+          table.insert(removed, string.sub(v, #mine + 1))
+          gone = gone + 1
         end
       end
-      if redis.call('HLEN', h) == 0 then redis.call('SREM', KEYS[2], room) end
+      if redis.call('HLEN', h) == 0 then
+        redis.call('SREM', KEYS[2], room)
+        if gone > 0 then table.insert(vacated, room) end
+      end
     end
     redis.call('DEL', key(5, node))
     redis.call('SREM', KEYS[1], node)
   end
 end
-return dead
+return {removed, vacated}
 )lua";
 
 // Rooms with members anywhere, and how many; rooms left empty are dropped from the set on the

@@ -181,7 +181,9 @@ void broker::sync_presence(std::string const& name, std::vector<member_info> con
     args.push_back(m.id);
     args.push_back(member_label(m));
   }
-  cmd_->command(args, liveness_, [](boost::system::error_code, redis_reply) {});
+  cmd_->command(args, liveness_, [self = shared_from_this(), name](boost::system::error_code ec, redis_reply reply) {
+    if (!ec) self->report_occupancy(name, reply, event_type::room_occupied, event_type::room_vacated);
+  });
 }
 
 void broker::when_warm(std::string const& name, std::function<void()> f) {

@@ -99,6 +99,9 @@ void room::join(room_member* m, join_options const& options) {
 
   announce_locked(true, m->info(), m, total_after);
   members_.push_back(m);
+  // With an uplink the broker decides occupancy cluster-wide, in Redis.
+  if (!uplink_ && members_.size() == 1) report_locked(event_type::room_occupied);
+  report_locked(event_type::join, m->info());
   if (m->format() == wire_format::json) ++json_members_;
   if (m->deflates()) ++deflate_members_;
   if (m->streams_events()) ++stream_members_;
@@ -116,6 +119,8 @@ bool room::leave(room_member* m) {
   if (m->streams_events()) --stream_members_;
   announce_locked(false, m->info(), m, members_.size() + remote_members_.size());
   if (uplink_) uplink_->left(name_, m->info());
+  report_locked(event_type::leave, m->info());
+  if (!uplink_ && members_.empty()) report_locked(event_type::room_vacated);
   if (members_.empty()) {
     members_.shrink_to_fit();
     empty_since_ = std::chrono::steady_clock::now();
@@ -238,7 +243,14 @@ std::uint64_t room::publish_locked(member_info const& from, std::shared_ptr<std:
   }
   if (history_.capacity() > 0) history_.push({seq, ts, from, raw.payload, json.payload, raw.deflated, json.deflated});
   fan_out_locked(raw, json);
+  report_locked(event_type::message, from, seq, raw.payload);
   return seq;
+}
+
+void room::report_locked(event_type type, member_info const& who, std::uint64_t seq,
+                         std::shared_ptr<std::string const> text) const {
+  if (events_ == nullptr || !events_->wants(type)) return;
+  events_->on_event({type, name_, now_ms(), who, seq, std::move(text)});
 }
 
 void room::publish_once(member_info const& from, std::shared_ptr<std::string const> text, std::string idempotency_key,

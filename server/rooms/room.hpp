@@ -7,6 +7,7 @@
 #include "common/token.hpp"
 #include "server/rooms/frame.hpp"
 #include "server/rooms/history.hpp"
+#include "server/rooms/room_events.hpp"
 #include "server/rooms/sequenced_message.hpp"
 
 #include <atomic>
@@ -201,6 +202,10 @@ public:
   std::size_t queued_bytes() const;
   // Where fan-out is counted: once per publish, with the member count.
   void set_metrics(class metrics* m) noexcept { metrics_ = m; }
+  // Where the room reports joins, leaves and messages of this node (the webhooks), and, on a
+  // single node, when it becomes occupied or vacated (with --redis the broker decides those). Set
+  // before the first member joins; null: nothing is reported.
+  void set_events(room_events* e) noexcept { events_ = e; }
   // When the room last became empty (meaningful while size() == 0).
   std::chrono::steady_clock::time_point empty_since() const;
 
@@ -233,6 +238,9 @@ private:
   void push_message_locked(sequenced_message const& m, bool deliver);
   // Single node: the next seq for `text`, rendered, kept and delivered. Under the lock.
   std::uint64_t publish_locked(member_info const& from, std::shared_ptr<std::string const> text);
+  // Reports an event of this node to events_, if it wants that type. Under the lock.
+  void report_locked(event_type type, member_info const& who = {}, std::uint64_t seq = 0,
+                     std::shared_ptr<std::string const> text = {}) const;
   // The entry's JSON rendering, made now if nobody needed it before. Under the lock.
   std::string const* json_of(history_entry const& e) const;
 
@@ -260,6 +268,7 @@ private:
   std::atomic<bool> presence_pending_{false};
   std::atomic<std::uint64_t> presence_sent_{0};
   class metrics* metrics_ = nullptr;
+  room_events* events_ = nullptr;
 };
 
 } // namespace crier

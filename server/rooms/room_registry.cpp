@@ -52,6 +52,7 @@ std::shared_ptr<room>* room_registry::slot_locked(std::string const& name) {
   slot->set_metrics(settings_.metrics);
   slot->set_presence_threshold(settings_.presence_threshold);
   slot->set_compression_min_size(settings_.compression_min_size);
+  slot->set_events(events_);
   ++empty_rooms_;
   return &slot;
 }
@@ -78,6 +79,11 @@ void room_registry::set_cluster(room_uplink* u, room_directory* d) {
   std::lock_guard lock(mutex_);
   uplink_ = u;
   directory_ = d;
+}
+
+void room_registry::set_events(room_events* e) {
+  std::lock_guard lock(mutex_);
+  events_ = e;
 }
 
 // directory_ is set once, before the server listens, and cleared after every session is gone:

@@ -88,6 +88,10 @@ public:
   // questions below go to `d`. Both must outlive every call into them (the server stops its
   // sessions before it drops the broker). Null for both: single node.
   void set_cluster(room_uplink* u, room_directory* d);
+  // Where rooms created from now on report their events (the webhooks); null: nowhere. Like the
+  // cluster, set before the server listens and cleared after every session is gone.
+  void set_events(room_events* e);
+  room_events* events() const noexcept { return events_; }
 
   // Before a join: waits (bounded) until the cluster's view of `name` is here, so that a
   // member's welcome is the cluster's. At once on a single node.
@@ -134,6 +138,7 @@ private:
   std::unordered_map<std::string, std::shared_ptr<room>> rooms_;
   room_uplink* uplink_ = nullptr;
   room_directory* directory_ = nullptr;
+  room_events* events_ = nullptr;
   std::size_t empty_rooms_ = 0;
   bool draining_ = false;
   // Declared last: it stops (and joins) first, before the rooms go.

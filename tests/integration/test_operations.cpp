@@ -107,7 +107,10 @@ TEST(operations, counters_move_by_exact_deltas) {
 TEST(operations, promtool_accepts_the_metrics) {
   if (std::system("command -v promtool >/dev/null 2>&1") != 0)
     GTEST_FAIL() << "promtool is missing: scripts/install-deps installs Debian's prometheus package";
-  crier_process server;
+  // With webhooks on, so that their families (a histogram among them) are checked too; nothing
+  // listens on port 1, so requests fail and are retried meanwhile.
+  crier_process server({"--webhook-url", "http://127.0.0.1:1/", "--webhook-secret", "x", "--webhook-batch-delay", "0",
+                        "--shutdown-timeout", "1s"});
   ws_client a(server.port(), "/ws/p");
   a.send_text("hello");
   a.receive();

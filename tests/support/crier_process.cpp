@@ -1,5 +1,6 @@
 #include "tests/support/crier_process.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <csignal>
 #include <cstring>
@@ -23,7 +24,13 @@ namespace {
 pid_t spawn(std::vector<std::string> const& argv, std::vector<std::string> const& extra_env, int out_fd,
             int err_fd, std::uint64_t max_open_files = 0) {
   std::vector<std::string> env_strings;
-  for (char** e = environ; *e != nullptr; ++e) env_strings.emplace_back(*e);
+  // A variable of extra_env replaces the one of the same name (getenv would find the first).
+  auto const replaced = [&](std::string_view e) {
+    auto const name = e.substr(0, e.find('=') + 1);
+    return std::ranges::any_of(extra_env, [&](std::string const& x) { return x.starts_with(name); });
+  };
+  for (char** e = environ; *e != nullptr; ++e)
+    if (!replaced(*e)) env_strings.emplace_back(*e);
   for (auto const& e : extra_env) env_strings.push_back(e);
   std::vector<char*> args, envp;
   for (auto const& a : argv) args.push_back(const_cast<char*>(a.c_str()));
@@ -62,11 +69,13 @@ int decode_status(int status) {
 
 crier_process::crier_process(std::vector<std::string> args, options opts) {
   auto const timeout = opts.timeout;
-  std::vector<std::string> argv{crier_binary(), "--address", "127.0.0.1", "--port", "0"};
+  std::vector<std::string> argv = opts.command.empty()
+                                    ? std::vector<std::string>{crier_binary(), "--address", "127.0.0.1", "--port", "0"}
+                                    : opts.command;
   argv.insert(argv.end(), args.begin(), args.end());
   int fds[2];
   if (::pipe2(fds, O_CLOEXEC) != 0) throw std::runtime_error("pipe failed");
-  pid_ = spawn(argv, {}, fds[1], fds[1], opts.max_open_files);
+  pid_ = spawn(argv, opts.env, fds[1], fds[1], opts.max_open_files);
   ::close(fds[1]);
   reader_ = std::thread([this, fd = fds[0]] { read_output(fd); });
 
@@ -76,7 +85,7 @@ crier_process::crier_process(std::vector<std::string> args, options opts) {
     ::kill(pid_, SIGKILL);
     wait_exit(5s);
     reader_.join(); // the pipe closes with the process
-    throw std::runtime_error("crier did not start listening; its log:\n" + log());
+    throw std::runtime_error(argv[0] + " did not start listening; its log:\n" + log());
   }
   std::smatch m;
   std::regex_search(*line, m, listening);

@@ -26,6 +26,10 @@ public:
   struct options {
     std::chrono::milliseconds timeout = std::chrono::seconds(10);
     std::uint64_t max_open_files = 0; // RLIMIT_NOFILE for the server; 0 leaves it as it is
+    // Another program that logs "listening on http://ADDR:PORT" the same way (a docs example),
+    // run as `command` then the args, instead of crier; and variables added to its environment.
+    std::vector<std::string> command = {};
+    std::vector<std::string> env = {};
   };
   explicit crier_process(std::vector<std::string> args = {}) : crier_process(std::move(args), options{}) {}
   crier_process(std::vector<std::string> args, options opts);

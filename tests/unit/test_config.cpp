@@ -231,6 +231,63 @@ TEST(config, bad_redis_flags_exit_2_naming_the_flag) {
   }
 }
 
+TEST(config, webhooks_are_off_by_default) {
+  auto const c = parse_ok({});
+  EXPECT_TRUE(c.webhook_url.empty());
+  EXPECT_EQ(c.webhook_events, default_webhook_events);
+  EXPECT_FALSE(c.webhook_events.contains(event_type::message));
+  EXPECT_EQ(c.webhook_batch_size, 100U);
+  EXPECT_EQ(c.webhook_batch_delay, 100ms);
+  EXPECT_EQ(c.webhook_timeout, 5s);
+  EXPECT_EQ(c.webhook_retry, 1s);
+  EXPECT_EQ(c.webhook_queue, 10'000U);
+}
+
+TEST(config, webhook_flags_and_their_environment_twins) {
+  auto const c = parse_ok({"--webhook-url", "https://[::1]:8443/hooks?x=1", "--webhook-secret", "s", "--webhook-events",
+                           "message, room_vacated", "--webhook-batch-size", "7", "--webhook-batch-delay", "5ms",
+                           "--webhook-timeout", "250ms", "--webhook-retry", "20ms", "--webhook-queue", "3"});
+  EXPECT_TRUE(c.webhook.tls);
+  EXPECT_EQ(c.webhook.host, "::1");
+  EXPECT_EQ(c.webhook.port, "8443");
+  EXPECT_EQ(c.webhook.target, "/hooks?x=1");
+  EXPECT_EQ(c.webhook_secret, "s");
+  EXPECT_EQ(c.webhook_events, (event_set{event_type::message, event_type::room_vacated}));
+  EXPECT_EQ(c.webhook_batch_size, 7U);
+  EXPECT_EQ(c.webhook_batch_delay, 5ms);
+  EXPECT_EQ(c.webhook_timeout, 250ms);
+  EXPECT_EQ(c.webhook_retry, 20ms);
+  EXPECT_EQ(c.webhook_queue, 3U);
+  scoped_env url("CRIER_WEBHOOK_URL", "http://hooks.example");
+  scoped_env secret("CRIER_WEBHOOK_SECRET", "t");
+  scoped_env events("CRIER_WEBHOOK_EVENTS", "join");
+  auto const e = parse_ok({});
+  EXPECT_FALSE(e.webhook.tls);
+  EXPECT_EQ(e.webhook.port, "80");
+  EXPECT_EQ(e.webhook.target, "/");
+  EXPECT_EQ(e.webhook_secret, "t");
+  EXPECT_EQ(e.webhook_events, event_set{event_type::join});
+}
+
+TEST(config, bad_webhook_flags_exit_2_naming_the_flag) {
+  for (auto const& [args, flag] : std::vector<std::pair<std::vector<std::string>, std::string>>{
+         {{"--webhook-url", "ftp://h/", "--webhook-secret", "s"}, "--webhook-url"},
+         {{"--webhook-url", "hooks.example", "--webhook-secret", "s"}, "--webhook-url"},
+         {{"--webhook-url", "http://h/"}, "--webhook-url: needs --webhook-secret"},
+         {{"--webhook-secret", "s"}, "--webhook-secret: needs --webhook-url"},
+         {{"--webhook-events", "join,kick"}, "--webhook-events"},
+         {{"--webhook-events", ""}, "--webhook-events"},
+         {{"--webhook-batch-size", "0"}, "--webhook-batch-size"},
+         {{"--webhook-batch-delay", "soon"}, "--webhook-batch-delay"},
+         {{"--webhook-timeout", "0"}, "--webhook-timeout"},
+         {{"--webhook-retry", "0"}, "--webhook-retry"},
+         {{"--webhook-queue", "0"}, "--webhook-queue"}}) {
+    auto const r = parse_fail(args);
+    EXPECT_EQ(r.status, exit_usage) << flag;
+    EXPECT_NE(r.output.find(flag), std::string::npos) << r.output;
+  }
+}
+
 // A fixed EC P-256 public key, for --token-public-key (test_token.cpp tests the keys themselves).
 constexpr char const* ec_public_key = "-----BEGIN PUBLIC KEY-----\n"
                                       "MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEiY50LjAsukTMGcPaf8gR4TUvJ5am\n"
