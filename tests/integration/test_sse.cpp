@@ -280,13 +280,18 @@ TEST(sse, under_drop_oldest_a_stalled_reader_misses_only_what_is_counted) {
   // Now it reads again: what it gets is in order, and with what was dropped for it, is everything.
   std::int64_t last = 0;
   int got = 0;
-  while (last < count) {
-    auto const e = stalled.next_of("message", 10s);
-    auto const seq = e.json().at("seq").as_int64();
-    ASSERT_GT(seq, last);
-    ASSERT_EQ(*e.id, id_of(std::string(e.id->substr(0, e.id->find(':'))), seq));
-    last = seq;
-    ++got;
+  try {
+    while (last < count) {
+      auto const e = stalled.next_of("message", 10s);
+      auto const seq = e.json().at("seq").as_int64();
+      ASSERT_GT(seq, last);
+      ASSERT_EQ(*e.id, id_of(std::string(e.id->substr(0, e.id->find(':'))), seq));
+      last = seq;
+      ++got;
+    }
+  } catch (std::exception const& e) {
+    FAIL() << e.what() << " after seq " << last << " (" << got << " messages); server's queued bytes "
+           << scrape_metrics(server.port()).at("crier_queued_bytes") << "\n" << server.log();
   }
   auto const dropped = scrape_metrics(server.port()).at("crier_slow_consumer_dropped_total");
   EXPECT_GT(dropped, 0) << "the reader did stall past the bound";
