@@ -44,6 +44,8 @@ using tcp = asio::ip::tcp;
 namespace {
 
 constexpr std::size_t max_header_bytes = 8 * 1024;
+// What a WebSocket or event-stream path with a room name that is not allowed is answered.
+constexpr std::string_view invalid_room_name = "invalid room name: use 1-64 characters from A-Z a-z 0-9 . _ -";
 constexpr std::string_view continue_response = "HTTP/1.1 100 Continue\r\n\r\n";
 
 std::string endpoint_string(tcp::socket const& socket) {
@@ -272,7 +274,7 @@ asio::awaitable<void> http_connection<Stream>::run() {
       } else if (room->empty()) {
         log_info("ws upgrade refused: invalid room name", {{"peer", peer_}, {"path", path}});
         state_.metrics().connection(conn_outcome::handshake_failed);
-        co_await send_error(http::status::bad_request, "invalid room name: use 1-64 characters from A-Z a-z 0-9 . _ -",
+        co_await send_error(http::status::bad_request, std::string(invalid_room_name),
                             req.version(), false);
         keep = false;
       } else if (!is_valid_websocket_key(req[http::field::sec_websocket_key])) {
@@ -294,7 +296,7 @@ asio::awaitable<void> http_connection<Stream>::run() {
       } else if (sse_room->empty()) {
         log_info("sse refused: invalid room name", {{"peer", peer_}, {"path", path}});
         state_.metrics().connection(conn_outcome::handshake_failed);
-        co_await send_error(http::status::bad_request, "invalid room name: use 1-64 characters from A-Z a-z 0-9 . _ -",
+        co_await send_error(http::status::bad_request, std::string(invalid_room_name),
                             req.version(), false);
         keep = false;
       } else {

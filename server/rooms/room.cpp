@@ -78,17 +78,21 @@ void room::join(room_member* m, join_options const& options) {
                                                                     : history_.after(0);
     auto const first = newest_that_fit(entries, options.replay_bytes, options.replay_messages,
                                        [this](history_entry const& e) { return json_of(e)->size(); });
-    std::vector<std::string const*> history;
-    history.reserve(entries.size() - first);
-    for (auto i = first; i < entries.size(); ++i) history.push_back(json_of(*entries[i]));
-    bool const resumed = since && first == 0 && resume_is_complete(*since, seq_, history_.oldest_seq());
     bool const apart = options.history_as_events;
-    m->deliver(frame{shared(render_welcome({m->info(), name_, epoch_, members, apart ? decltype(history){} : history,
-                                            seq_, resumed, sees_presence ? total_after : 1})),
+    std::vector<std::string const*> history; // in the welcome; empty when the replay comes apart
+    if (!apart) {
+      history.reserve(entries.size() - first);
+      for (auto i = first; i < entries.size(); ++i) history.push_back(json_of(*entries[i]));
+    }
+    bool const resumed = since && first == 0 && resume_is_complete(*since, seq_, history_.oldest_seq());
+    m->deliver(frame{shared(render_welcome({m->info(), name_, epoch_, members, history, seq_, resumed,
+                                            sees_presence ? total_after : 1})),
                      false});
     if (apart)
-      for (auto i = first; i < entries.size(); ++i)
+      for (auto i = first; i < entries.size(); ++i) {
+        json_of(*entries[i]); // sets entries[i]->json, if sizing them has not already
         m->deliver(entry_frame_locked(entries[i]->json, entries[i]->json_deflated, m->deflates()));
+      }
   } else if (since) {
     auto const entries = history_.after(*since);
     auto const first = newest_that_fit(entries, options.replay_bytes, options.replay_messages,

@@ -146,11 +146,11 @@ void sse_session<Stream>::abort_socket() noexcept {
 
 template <class Stream>
 asio::awaitable<bool> sse_session<Stream>::send(std::string const& body) {
-  boost::system::error_code ec;
-  std::size_t n = 0;
-  if (request_.version >= 11) std::tie(ec, n) = co_await asio::async_write(stream_, http::make_chunk(asio::buffer(body)), nothrow);
-  else std::tie(ec, n) = co_await asio::async_write(stream_, asio::buffer(body), nothrow);
-  co_return !ec;
+  // Between batches pieces_ is empty: the stream's own lines go out as a batch of one.
+  pieces_.assign(1, asio::buffer(body));
+  bool const ok = co_await send_pieces();
+  pieces_.clear();
+  co_return ok;
 }
 
 template <class Stream>
