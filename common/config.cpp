@@ -296,6 +296,13 @@ std::variant<config, early_exit> parse_command_line(int argc, char const* const*
     ->envname("CRIER_COMPRESSION_LEVEL")
     ->check(CLI::Range(1, 9))
     ->capture_default_str();
+  app.add_option("--compression-context-members", cfg.compression_context_members,
+                 "A room compresses its messages as one stream (smaller: each refers to the words of the ones "
+                 "before; ~160 KiB per room) once this many of its members' clients allow it; 0: every message "
+                 "on its own, and every answer says server_no_context_takeover")
+    ->envname("CRIER_COMPRESSION_CONTEXT_MEMBERS")
+    ->check(CLI::Range(0, 1'000'000))
+    ->capture_default_str();
 
   // Who may connect.
   app.add_option("--allowed-origins", cfg.allowed_origins,

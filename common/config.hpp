@@ -64,6 +64,9 @@ struct config {
   bool compression = true;
   std::size_t compression_min_size = 128; // smaller messages go out plain
   int compression_level = 1;
+  // Members of one room and format whose clients let the server keep its compression context
+  // before the room compresses their broadcasts as one stream; 0: every message on its own.
+  std::size_t compression_context_members = 16;
 
   // Who may connect.
   std::string allowed_origins; // empty: no Origin, or the Origin of the Host itself; "*": any

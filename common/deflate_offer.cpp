@@ -121,7 +121,7 @@ std::optional<int> window_bits(std::string_view v) {
 }
 
 // One permessage-deflate offer: the agreement for it, or nullopt when it must be declined.
-std::optional<deflate_agreement> accept_offer(extension const& offer) {
+std::optional<deflate_agreement> accept_offer(extension const& offer, bool keep_context) {
   deflate_agreement a;
   bool seen_server_bits = false, seen_client_bits = false, seen_server_nct = false, seen_client_nct = false;
   bool client_bits_open = false; // client_max_window_bits without a value: the server picks
@@ -150,7 +150,8 @@ std::optional<deflate_agreement> accept_offer(extension const& offer) {
     }
   }
   a.accepted = true;
-  a.response = "permessage-deflate; server_no_context_takeover";
+  a.server_context_takeover = keep_context && !seen_server_nct;
+  a.response = a.server_context_takeover ? "permessage-deflate" : "permessage-deflate; server_no_context_takeover";
   if (seen_server_bits) a.response += "; server_max_window_bits=" + std::to_string(a.server_max_window_bits);
   if (a.client_no_context_takeover) a.response += "; client_no_context_takeover";
   if (client_bits_open) {
@@ -168,12 +169,12 @@ std::optional<deflate_agreement> accept_offer(extension const& offer) {
 
 } // namespace
 
-deflate_agreement negotiate_deflate(std::string_view offers) {
+deflate_agreement negotiate_deflate(std::string_view offers, bool keep_context) {
   auto const list = reader(offers).extensions();
   if (!list) return {};
   for (auto const& e : *list) {
     if (!iequals(e.name, "permessage-deflate")) continue;
-    if (auto a = accept_offer(e)) return std::move(*a);
+    if (auto a = accept_offer(e, keep_context)) return std::move(*a);
   }
   return {};
 }

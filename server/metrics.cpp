@@ -158,6 +158,9 @@ std::string metrics::render(metrics_gauges const& g) const {
   w.family("crier_compressed_messages_out_total", "counter",
            "Messages written to clients compressed with permessage-deflate.");
   w.sample("crier_compressed_messages_out_total", load(compressed_out_.v));
+  w.family("crier_compressed_stream_messages_out_total", "counter",
+           "Of those, messages from a room's compression stream (the rest were compressed on their own).");
+  w.sample("crier_compressed_stream_messages_out_total", load(streamed_out_.v));
   w.family("crier_compressions_total", "counter",
            "Messages compressed: once per broadcast and format, however many members receive it.");
   w.sample("crier_compressions_total", deflate_compressions());

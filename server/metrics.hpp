@@ -58,11 +58,13 @@ public:
     bump(deliveries_.v, deliveries);
     bump(fanout_bytes_.v, bytes);
   }
-  // `compressed` of the `messages` went out with permessage-deflate.
-  void written(std::size_t messages, std::size_t bytes, std::size_t compressed = 0) noexcept {
+  // `compressed` of the `messages` went out with permessage-deflate, `streamed` of those from a
+  // room's compression stream.
+  void written(std::size_t messages, std::size_t bytes, std::size_t compressed = 0, std::size_t streamed = 0) noexcept {
     bump(messages_out_.v, messages);
     bump(bytes_out_.v, bytes);
     if (compressed > 0) bump(compressed_out_.v, compressed);
+    if (streamed > 0) bump(streamed_out_.v, streamed);
   }
   void slow_consumer_close() noexcept { bump(slow_closes_.v); }
   void slow_consumer_drops(std::size_t n) noexcept { bump(slow_drops_.v, n); }
@@ -115,7 +117,7 @@ private:
   static constexpr std::array<std::uint16_t, 13> close_codes_{1000, 1001, 1002, 1003, 1005, 1006, 1007,
                                                               1008, 1009, 1010, 1011, 1012, 1013};
   std::array<std::atomic<std::uint64_t>, close_codes_.size() + 1> closes_{}; // the last: any other code
-  padded messages_in_, bytes_in_, deliveries_, fanout_bytes_, messages_out_, bytes_out_, compressed_out_;
+  padded messages_in_, bytes_in_, deliveries_, fanout_bytes_, messages_out_, bytes_out_, compressed_out_, streamed_out_;
   padded slow_closes_, slow_drops_, rate_limited_, protocol_errors_, forbidden_, http_requests_;
   padded handshake_timeouts_, idle_timeouts_, accept_errors_, sse_skipped_;
   padded redis_dropped_, redis_skipped_, redis_link_losses_, redis_late_;

@@ -34,7 +34,8 @@ server_state::server_state(config cfg)
   : config_(std::move(cfg)),
     rooms_(room_settings{config_.history, config_.empty_room_ttl, config_.max_empty_rooms, config_.max_rooms,
                          &metrics_, config_.presence_threshold, std::chrono::milliseconds{100},
-                         config_.compression ? config_.compression_min_size : SIZE_MAX}),
+                         config_.compression ? config_.compression_min_size : SIZE_MAX, config_.compression_level,
+                         config_.compression ? config_.compression_context_members : 0}),
     tokens_(token_keys{config_.token_secret, config_.token_public_key_pem, config_.token_issuer,
                        config_.token_audience, config_.token_leeway}),
     tls_(make_tls_context(config_)) {

@@ -1,11 +1,20 @@
 #pragma once
 // permessage-deflate for what the server sends: a payload compressed once, whoever receives it.
 //
-// Every message is compressed on its own (the server always negotiates server_no_context_takeover),
-// so the compressed bytes of one broadcast are valid on every connection that took the extension,
-// and the room shares them just as it shares the plain bytes. The compression is lazy: the first
-// writer that sends the frame to a member with deflate makes it, on its own thread and outside
-// the room's lock; the others, and any later replay of the same history entry, reuse it.
+// Two ways, both compressing each broadcast once for every recipient:
+// - On its own (deflate_cache): a message that never refers back to an earlier one is valid on
+//   every connection that took the extension, so the room shares its compressed bytes just as it
+//   shares the plain ones. The compression is lazy: the first writer that sends the frame to a
+//   member with deflate makes it, on its own thread and outside the room's lock; the others, and
+//   any later replay of the same history entry, reuse it.
+// - As a stream (deflate_context): in a room with many members that let the server keep its
+//   context (no server_no_context_takeover), the room compresses its broadcasts of one wire
+//   format as one DEFLATE stream, in order, under its lock, so that a chat message can refer to
+//   the words of the ones before it (a third fewer bytes on chat JSON). Every such member whose
+//   client inflated the same sequence of the stream's messages can inflate the next one; the
+//   writer knows (deflate_sync) and sends a member that missed one (it joined later, its queue
+//   dropped one, it got a compressed reply of its own) the message compressed on its own instead,
+//   until the stream's next reset point, a message compressed from an empty window.
 
 #include <atomic>
 #include <cstdint>
@@ -40,6 +49,51 @@ public:
 private:
   mutable std::once_flag once_;
   mutable std::string bytes_;
+};
+
+// One broadcast as the next message of a room's compression stream.
+struct streamed_deflate {
+  std::string bytes;        // compressed, the sync flush's trailing 0x00 0x00 0xff 0xff removed
+  std::uint64_t stream = 0; // the stream, unique in the process
+  std::uint64_t index = 0;  // its place in the stream: the messages before it are index - 1, ...
+  bool reset = false;       // compressed from an empty window: any client can inflate it
+};
+
+// A room's compression stream for one wire format. Not thread-safe: the room uses it under its lock.
+class deflate_context {
+public:
+  // The stream's window is 15 bits, the most a client can be asked to keep, and what clients
+  // that do not limit it keep anyway; memLevel 6. About 160 KiB, allocated on the first message.
+  static constexpr int window_bits = 15;
+  // A reset point at most every this many messages, so that a member who fell out of step gets
+  // back in; and, once a member that can follow joined, after this many, so that it gets in soon.
+  static constexpr std::uint64_t reset_every = 256;
+  static constexpr std::uint64_t reset_after_join = 32;
+
+  explicit deflate_context(int level);
+  ~deflate_context();
+  deflate_context(deflate_context const&) = delete;
+  deflate_context& operator=(deflate_context const&) = delete;
+
+  // Compresses `payload` as the stream's next message (after a reset when one is due).
+  std::shared_ptr<streamed_deflate const> compress(std::string_view payload);
+  // A member that can follow the stream joined: it can, from the next reset point on.
+  void joined() noexcept { joined_ = true; }
+
+private:
+  struct impl;
+  std::unique_ptr<impl> impl_;
+  std::uint64_t const id_;
+  std::uint64_t index_ = 0;
+  std::uint64_t since_reset_ = 0;
+  bool joined_ = false;
+};
+
+// What a session knows of its client's inflater: which room stream it follows and the index of
+// the message it can inflate next. stream == 0: none (it can inflate only a reset point).
+struct deflate_sync {
+  std::uint64_t stream = 0;
+  std::uint64_t next = 0;
 };
 
 } // namespace crier

@@ -1,7 +1,7 @@
 #pragma once
 // One encoded message on its way out: an immutable payload shared by every recipient's queue, and
 // beside it, when a recipient in the room took permessage-deflate, the place for its compressed
-// copy (deflated.hpp), and when event streams are in the room, for its SSE rendering (sse_cache.hpp),
+// copy (deflated.hpp) or its place in the room's compression stream, and when event streams are in the room, for its SSE rendering (sse_cache.hpp),
 // shared the same way.
 
 #include "server/rooms/deflated.hpp"
@@ -19,6 +19,8 @@ struct frame {
   // Null when nobody who receives this frame compresses, or the payload is under the size worth
   // compressing; a writer with deflate then compresses a frame meant for it alone by itself.
   std::shared_ptr<deflate_cache const> deflated = nullptr;
+  // Set when the room compressed this frame into its stream for the members that follow it.
+  std::shared_ptr<streamed_deflate const> streamed = nullptr;
   // Null unless the room has event streams and this is a JSON event: the place for its SSE
   // rendering, shared by every stream like the payload.
   std::shared_ptr<sse_cache const> sse = nullptr;

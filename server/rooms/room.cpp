@@ -27,6 +27,12 @@ void room::fan_out_locked(frame const& raw, frame const& json) {
   if (metrics_ != nullptr) metrics_->fanout(members_.size(), members_.size() * raw.size());
 }
 
+void room::stream_and_fan_out_locked(frame raw, frame json) {
+  deflate_.attach(raw, static_cast<std::size_t>(wire_format::raw));
+  deflate_.attach(json, static_cast<std::size_t>(wire_format::json));
+  fan_out_locked(raw, json);
+}
+
 namespace {
 // The index of the oldest of `entries` (oldest first) from which the newest fit in `max_bytes`
 // and `max_messages`, as `size_of` measures them; the newest always fits (an empty queue takes
@@ -108,6 +114,7 @@ void room::join(room_member* m, join_options const& options) {
   report_locked(event_type::join, m->info());
   if (m->format() == wire_format::json) ++json_members_;
   if (m->deflates()) ++deflate_members_;
+  if (m->follows_deflate_stream()) deflate_.joined(static_cast<std::size_t>(m->format()));
   if (m->streams_events()) ++stream_members_;
   if (uplink_) uplink_->joined(name_, m->info());
 }
@@ -120,6 +127,7 @@ bool room::leave(room_member* m) {
   members_.pop_back();
   if (m->format() == wire_format::json) --json_members_;
   if (m->deflates()) --deflate_members_;
+  if (m->follows_deflate_stream()) deflate_.left(static_cast<std::size_t>(m->format()));
   if (m->streams_events()) --stream_members_;
   announce_locked(false, m->info(), m, members_.size() + remote_members_.size());
   if (uplink_) uplink_->left(name_, m->info());
@@ -168,7 +176,10 @@ void room::deliver_presence_locked(std::string_view type, member_info const& sub
   deliver_json_locked(json_frame_locked(shared(render_presence(type, now_ms(), subject))), skip);
 }
 
-void room::deliver_json_locked(frame const& f, room_member const* skip) {
+void room::deliver_json_locked(frame f, room_member const* skip) {
+  // Into the JSON stream too: every JSON member with the presence permission gets it (`skip` is
+  // never in members_ here), and one without falls out of step until the next reset point.
+  deflate_.attach(f, static_cast<std::size_t>(wire_format::json));
   std::uint64_t sent = 0;
   for (auto* m : members_)
     if (m != skip && m->format() == wire_format::json && allows(m->granted(), permission::presence)) {
@@ -246,7 +257,7 @@ std::uint64_t room::publish_locked(member_info const& from, std::shared_ptr<std:
     json_renders_.fetch_add(1, std::memory_order_relaxed);
   }
   if (history_.capacity() > 0) history_.push({seq, ts, from, raw.payload, json.payload, raw.deflated, json.deflated});
-  fan_out_locked(raw, json);
+  stream_and_fan_out_locked(raw, json);
   report_locked(event_type::message, from, seq, raw.payload);
   return seq;
 }
@@ -309,7 +320,7 @@ void room::push_message_locked(sequenced_message const& m, bool deliver) {
   if (history_.capacity() > 0)
     history_.push({m.seq, m.ts, m.from, raw.payload, json.payload, raw.deflated, json.deflated});
   if (!deliver) return;
-  fan_out_locked(raw, json);
+  stream_and_fan_out_locked(raw, json);
 }
 
 void room::deliver_sequenced(sequenced_message const& m) {
@@ -326,7 +337,7 @@ void room::deliver_unsequenced(member_info const& from, std::shared_ptr<std::str
     json = json_frame_locked(shared(render_unsequenced_message(now_ms(), from, *raw.payload)));
     json_renders_.fetch_add(1, std::memory_order_relaxed);
   }
-  fan_out_locked(raw, json);
+  stream_and_fan_out_locked(raw, json);
 }
 
 void room::deliver_remote_binary(std::shared_ptr<std::string const> data) {

@@ -7,6 +7,7 @@
 #include "common/token.hpp"
 #include "server/rooms/frame.hpp"
 #include "server/rooms/history.hpp"
+#include "server/rooms/room_deflate.hpp"
 #include "server/rooms/room_events.hpp"
 #include "server/rooms/sequenced_message.hpp"
 
@@ -42,6 +43,9 @@ public:
   // True when the member negotiated permessage-deflate: the room then gives the frames it shares
   // a place for their compressed copy. Fixed for the member's life.
   virtual bool deflates() const noexcept { return false; }
+  // True when, besides, the member's client lets the server keep its compression context and
+  // keeps a full window: it can follow the room's compression stream. Fixed for the member's life.
+  virtual bool follows_deflate_stream() const noexcept { return false; }
   // True for an event stream (SSE): the room then gives the JSON frames it shares a place for their
   // SSE rendering. Fixed for the member's life.
   virtual bool streams_events() const noexcept { return false; }
@@ -178,6 +182,11 @@ public:
   // Shared frames of at least this many bytes carry a deflate_cache while a member that
   // compresses is in the room (SIZE_MAX: never). Smaller ones go out plain to everybody.
   void set_compression_min_size(std::size_t bytes) noexcept { compression_min_size_ = bytes; }
+  // The room's compression streams (room_deflate.hpp): at `level`, once `min_members` members of a
+  // format can follow one (0: never). After set_compression_min_size, before the first member.
+  void set_compression_context(int level, std::size_t min_members) noexcept {
+    deflate_.configure(level, min_members, compression_min_size_);
+  }
   // Sends the presence counted since the last flush, if any. Called every presence interval.
   // Past presence_budget members, a room flushes less often, so that its presence costs at most
   // about presence_budget frames a second: a room of 10,000 flushes once a second.
@@ -217,6 +226,9 @@ public:
 private:
   // Delivers to every local member, `raw` or `json` as it speaks, and counts the fan-out once.
   void fan_out_locked(frame const& raw, frame const& json);
+  // A message's frames, compressed into the room's streams where there are (room_deflate.hpp),
+  // then fanned out. Only for frames every member of their format receives.
+  void stream_and_fan_out_locked(frame raw, frame json);
   // Binary: the same frame for both formats.
   void fan_out_locked(frame const& f) { fan_out_locked(f, f); }
   // A frame of `payload` for everyone in the room, with a place for its compressed copy when a
@@ -234,7 +246,7 @@ private:
   // the room's size once the change is made.
   void announce_locked(bool joined, member_info const& subject, room_member const* skip, std::size_t total_after);
   // Presence to every JSON member but `skip`, counted in presence_sent().
-  void deliver_json_locked(frame const& f, room_member const* skip = nullptr);
+  void deliver_json_locked(frame f, room_member const* skip = nullptr);
   void push_message_locked(sequenced_message const& m, bool deliver);
   // Single node: the next seq for `text`, rendered, kept and delivered. Under the lock.
   std::uint64_t publish_locked(member_info const& from, std::shared_ptr<std::string const> text);
@@ -254,6 +266,7 @@ private:
   std::size_t deflate_members_ = 0;
   std::size_t stream_members_ = 0; // event streams
   std::size_t compression_min_size_ = 0;
+  room_deflate deflate_;
   std::uint64_t seq_ = 0;
   history_ring history_;
   // Single node: the Idempotency-Keys of API messages, with their seq, while that seq is within

@@ -52,6 +52,7 @@ std::shared_ptr<room>* room_registry::slot_locked(std::string const& name) {
   slot->set_metrics(settings_.metrics);
   slot->set_presence_threshold(settings_.presence_threshold);
   slot->set_compression_min_size(settings_.compression_min_size);
+  slot->set_compression_context(settings_.compression_level, settings_.compression_context_members);
   slot->set_events(events_);
   ++empty_rooms_;
   return &slot;

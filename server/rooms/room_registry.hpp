@@ -33,6 +33,10 @@ struct room_settings {
   // Payloads from this size up are worth compressing for members with permessage-deflate
   // (see room::set_compression_min_size); SIZE_MAX when compression is off.
   std::size_t compression_min_size = 0;
+  int compression_level = 1;
+  // Members of one format that can follow a room's compression stream before the room starts one
+  // (see room::set_compression_context); 0: never.
+  std::size_t compression_context_members = 0;
 };
 
 struct room_summary {

@@ -18,18 +18,32 @@ std::size_t frame_batch(write_batch& b, deflate_policy const* deflate) {
   // views into them stay valid.
   if (deflate != nullptr) b.own.reserve(b.frames.size());
   b.compressed = 0;
+  b.streamed = 0;
   std::size_t scratch_size = 0;
   for (auto const& f : b.frames) {
     std::string_view bytes = f.payload ? std::string_view(*f.payload) : std::string_view{};
     bool compressed = false;
     if (deflate != nullptr && f.size() >= deflate->min_size && f.size() <= deflate->max_size) {
       std::string_view copy;
-      if (f.deflated) {
+      bool in_step = false;
+      auto* const sync = deflate->sync;
+      if (auto const& s = f.streamed;
+          s && sync != nullptr && (s->reset || (sync->stream == s->stream && sync->next == s->index))) {
+        // The client's window holds exactly what the stream's compressor had when it made this.
+        copy = s->bytes;
+        *sync = {s->stream, s->index + 1};
+        in_step = true;
+        ++b.streamed;
+      } else if (f.deflated) {
         copy = f.deflated->get(*f.payload, deflate->level);
       } else if (auto& own = b.own.emplace_back(); deflate_message(bytes, deflate->level, own)) {
         copy = own;
       }
       if (!copy.empty()) {
+        // A message compressed on its own still goes into the client's window: the stream's next
+        // messages would refer past it, so the client waits for a reset point. (A plain one does
+        // not: RFC 7692 inflates only the messages with RSV1 set.)
+        if (sync != nullptr && !in_step) sync->stream = 0;
         bytes = copy;
         compressed = true;
         ++b.compressed;

@@ -1,7 +1,8 @@
 #pragma once
 // The frames one write sends, framed by the server itself: the headers and small payloads copied
 // into one scratch buffer, large payloads sent from where they are shared, all in one gather list.
-// For a session with permessage-deflate, each payload worth it goes out as its compressed copy.
+// For a session with permessage-deflate, each payload worth it goes out as its compressed copy:
+// the room stream's when the client is in step with it, else the one compressed on its own.
 
 #include "server/rooms/frame.hpp"
 
@@ -20,6 +21,9 @@ struct deflate_policy {
   std::size_t min_size = 0;        // smaller payloads go out plain (--compression-min-size)
   std::size_t max_size = SIZE_MAX; // so do larger ones: the client's window could not hold them
   int level = 1;                   // --compression-level
+  // Where the session keeps what its client's inflater has seen of the room's stream; null when
+  // the client did not let the server keep its context (every message then goes on its own).
+  deflate_sync* sync = nullptr;
 };
 
 struct write_batch {
@@ -28,6 +32,7 @@ struct write_batch {
   std::vector<boost::asio::const_buffer> buffers;
   std::size_t payload_bytes = 0; // of `frames`, for outbound_queue::written()
   std::size_t compressed = 0;    // frames sent compressed
+  std::size_t streamed = 0;      // of them, from the room's compression stream
   // The compressed copies of frames meant for this session alone (replies, welcomes): they have
   // no shared copy, and live here until the write is done.
   std::vector<std::string> own;

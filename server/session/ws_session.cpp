@@ -183,7 +183,7 @@ asio::awaitable<void> ws_session<Stream>::run(upgrade_request req, join_options 
       if (!offers.empty()) offers += ',';
       offers.append(it->value().data(), it->value().size());
     }
-    if (!offers.empty()) deflate = negotiate_deflate(offers);
+    if (!offers.empty()) deflate = negotiate_deflate(offers, cfg.compression_context_members > 0);
   }
   if (deflate.accepted) {
     websocket::permessage_deflate pmd;
@@ -191,6 +191,8 @@ asio::awaitable<void> ws_session<Stream>::run(upgrade_request req, join_options 
     pmd.msg_size_threshold = SIZE_MAX;
     ws_.set_option(pmd);
     deflate_bits_ = static_cast<std::uint8_t>(deflate.server_max_window_bits);
+    deflate_follows_ =
+      deflate.server_context_takeover && deflate.server_max_window_bits >= deflate_context::window_bits;
   }
   ws_.set_option(websocket::stream_base::decorator(
     [json = format_ == wire_format::json, extensions = std::move(deflate.response)](websocket::response_type& res) {

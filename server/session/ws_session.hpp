@@ -84,6 +84,7 @@ public:
   member_info const& info() const noexcept override { return identity_; }
   std::size_t queued_bytes() const noexcept override { return queue_.bytes_relaxed(); }
   bool deflates() const noexcept override { return deflate_bits_ != 0; }
+  bool follows_deflate_stream() const noexcept override { return deflate_follows_; }
   permissions granted() const noexcept override { return granted_; }
 
   // wakeable, and every on-thread wake-up (the timer, the handshake's end, a close decided): on
@@ -158,7 +159,7 @@ private:
   // bad frame, goes out ahead of it: the peer gets every message the server took from it.
   void flush_ahead_of_beasts_close();
   // What this session's writes compress, when it negotiated permessage-deflate.
-  deflate_policy outbound_deflate() const;
+  deflate_policy outbound_deflate();
 
   // Beast frames and reads; the gate beneath it lets the writer's batches and Beast's own
   // frames take turns on the socket, and follows the frames read.
@@ -206,6 +207,10 @@ private:
   // permessage-deflate: 0 when not negotiated, else the client's server_max_window_bits (what it
   // inflates with, so what a compressed message may span).
   std::uint8_t deflate_bits_ = 0;
+  // The client lets the server keep its context, with a full window: it can follow the room's
+  // compression stream. deflate_sync_ is where it is in it (the writer's, on the session's thread).
+  bool deflate_follows_ = false;
+  deflate_sync deflate_sync_;
 };
 
 } // namespace crier

@@ -113,7 +113,7 @@ typename ws_session<Stream>::step ws_session<Stream>::pump() {
         b = write_batch{};
         return step::write_rest;
       }
-      state_.metrics().written(b.frames.size(), b.payload_bytes, b.compressed);
+      state_.metrics().written(b.frames.size(), b.payload_bytes, b.compressed, b.streamed);
     }
     queue_.written(b.payload_bytes);
     b.frames.clear();
@@ -158,7 +158,7 @@ asio::awaitable<void> ws_session<Stream>::writer(step s) {
         abort_socket();
         co_return;
       }
-      state_.metrics().written(unsent_->frames.size(), unsent_->payload_bytes, unsent_->compressed);
+      state_.metrics().written(unsent_->frames.size(), unsent_->payload_bytes, unsent_->compressed, unsent_->streamed);
       queue_.written(unsent_->payload_bytes);
       unsent_.reset();
       break;
@@ -186,19 +186,21 @@ void ws_session<Stream>::flush_ahead_of_beasts_close() {
   auto& b = *batch;
   ws_.next_layer().async_write_some(
     b.buffers, [self = this->shared_from_this(), batch = std::move(batch)](boost::system::error_code ec, std::size_t) {
-      if (!ec) self->state_.metrics().written(batch->frames.size(), batch->payload_bytes, batch->compressed);
+      if (!ec)
+        self->state_.metrics().written(batch->frames.size(), batch->payload_bytes, batch->compressed, batch->streamed);
       self->queue_.written(batch->payload_bytes);
     });
 }
 
 template <class Stream>
-deflate_policy ws_session<Stream>::outbound_deflate() const {
+deflate_policy ws_session<Stream>::outbound_deflate() {
   auto const& cfg = state_.cfg();
   deflate_policy p;
   p.min_size = cfg.compression_min_size;
   p.level = cfg.compression_level;
   // Compressed without context, a message refers back at most its own length.
   if (deflate_bits_ < 15) p.max_size = std::size_t{1} << deflate_bits_;
+  if (deflate_follows_) p.sync = &deflate_sync_;
   return p;
 }
 
@@ -213,7 +215,7 @@ deflate_policy ws_session<Stream>::outbound_deflate() const {
   template asio::awaitable<void> ws_session<Stream>::writer(step);                              \
   template void ws_session<Stream>::arm_wake_timer();                                            \
   template void ws_session<Stream>::flush_ahead_of_beasts_close();                               \
-  template deflate_policy ws_session<Stream>::outbound_deflate() const;
+  template deflate_policy ws_session<Stream>::outbound_deflate();
 CRIER_WS_SESSION_WRITER(plain_ws_stream)
 CRIER_WS_SESSION_WRITER(tls_stream)
 #undef CRIER_WS_SESSION_WRITER

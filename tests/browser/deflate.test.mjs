@@ -1,7 +1,9 @@
 // permessage-deflate in the browser: Chromium offers it on the page's own WebSocket, crier takes
 // it (seen in the 101 through the DevTools protocol, which shows the headers as they came off the
 // wire), and a long message typed in the page comes back to it, reaches a second page, and reaches
-// a Node ws client in raw mode that also took the extension, all intact.
+// a Node ws client in raw mode that also took the extension, all intact. The two pages make the
+// room compress its crier.v1 events as one stream (--compression-context-members 2): Chromium
+// inflates each with the window of the ones before it.
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { after, before, test } from 'node:test';
@@ -14,7 +16,7 @@ let crier;
 let browser;
 
 before(async () => {
-  crier = await startCrier();
+  crier = await startCrier({ args: ['--compression-context-members', '2'] });
   browser = await launchBrowser();
 });
 
@@ -66,12 +68,13 @@ async function watchHandshakes(page) {
   };
 }
 
-async function compressedOut() {
+async function counter(name) {
   const body = await (await fetch(`${crier.url}/metrics`)).text();
-  const m = /^crier_compressed_messages_out_total (\d+)/m.exec(body);
-  assert.ok(m, 'crier_compressed_messages_out_total is in /metrics');
+  const m = new RegExp(`^${name} (\\d+)`, 'm').exec(body);
+  assert.ok(m, `${name} is in /metrics`);
   return Number(m[1]);
 }
+const compressedOut = () => counter('crier_compressed_messages_out_total');
 
 // Chat-like text of about n characters, with some that take more than one byte in UTF-8.
 function longText(n, salt) {
@@ -92,7 +95,7 @@ test('the page takes permessage-deflate and a long message reaches everyone inta
   const answer = header(response.headers, 'Sec-WebSocket-Extensions');
   assert.ok(answer, `the 101 has Sec-WebSocket-Extensions: ${JSON.stringify(response.headers)}`);
   assert.match(answer, /permessage-deflate/);
-  assert.match(answer, /server_no_context_takeover/);
+  assert.doesNotMatch(answer, /server_no_context_takeover/, 'the server keeps its context');
   // Chromium offers client_max_window_bits without a value; crier picks 10.
   assert.match(answer, /client_max_window_bits=10/);
   assert.equal(header(response.headers, 'Sec-WebSocket-Protocol'), 'crier.v1');
@@ -140,8 +143,20 @@ test('the page takes permessage-deflate and a long message reaches everyone inta
   await waitMessage(bob, fromRaw);
   assert.equal((await nextRaw()).text, fromRaw);
 
-  assert.deepEqual(await messageTexts(ann), [typed, fromRaw]);
-  assert.deepEqual(await messageTexts(bob), [typed, fromRaw]);
+  // A conversation: each event refers to the words of the ones before it in the room's stream.
+  const more = [];
+  const streamedBefore = await counter('crier_compressed_stream_messages_out_total');
+  for (let i = 0; i < 40; i++) {
+    more.push(longText(150 + (i * 37) % 300, 10 + i));
+    raw.send(more[i]);
+    assert.equal((await nextRaw()).text, more[i]);
+  }
+  await waitMessage(ann, more.at(-1));
+  await waitMessage(bob, more.at(-1));
+  assert.deepEqual(await messageTexts(ann), [typed, fromRaw, ...more]);
+  assert.deepEqual(await messageTexts(bob), [typed, fromRaw, ...more]);
+  assert.equal(await counter('crier_compressed_stream_messages_out_total') - streamedBefore, 2 * 40,
+    'every event to both pages from the room\'s stream');
   await screenshot(ann, 'deflate-long-messages');
 
   raw.close(1000);

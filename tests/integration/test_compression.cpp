@@ -70,14 +70,18 @@ TEST(compression, answers_each_offer) {
     std::string headers;
     std::string answer;
   };
+  // By default the server keeps its context (for the rooms' compression streams) unless the client
+  // asks it not to.
   for (auto const& r : std::vector<row>{
          {"", ""},
-         {offer, "permessage-deflate; server_no_context_takeover; client_max_window_bits=10"},
-         {"Sec-WebSocket-Extensions: permessage-deflate\r\n", "permessage-deflate; server_no_context_takeover"},
+         {offer, "permessage-deflate; client_max_window_bits=10"},
+         {"Sec-WebSocket-Extensions: permessage-deflate\r\n", "permessage-deflate"},
+         {"Sec-WebSocket-Extensions: permessage-deflate; server_no_context_takeover\r\n",
+          "permessage-deflate; server_no_context_takeover"},
          // Split over two field lines: one list.
          {"Sec-WebSocket-Extensions: permessage-deflate; mystery\r\nSec-WebSocket-Extensions: permessage-deflate; "
           "server_max_window_bits=8\r\n",
-          "permessage-deflate; server_no_context_takeover; server_max_window_bits=8"},
+          "permessage-deflate; server_max_window_bits=8"},
          // Offers that must be declined: the handshake still succeeds, without the extension.
          {"Sec-WebSocket-Extensions: permessage-deflate; server_max_window_bits\r\n", ""},
          {"Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits=16\r\n", ""},
@@ -93,6 +97,16 @@ TEST(compression, answers_each_offer) {
   raw_ws c;
   c.connect(off.port(), "/ws/offers", 5s, offer);
   EXPECT_EQ(c.handshake().field("sec-websocket-extensions"), "");
+  // Without room streams every message is compressed on its own, and the answer says so.
+  crier_process alone({"--compression-context-members", "0"});
+  for (auto const& [headers, answer] : std::vector<std::pair<std::string, std::string>>{
+         {offer, "permessage-deflate; server_no_context_takeover; client_max_window_bits=10"},
+         {"Sec-WebSocket-Extensions: permessage-deflate; server_max_window_bits=12\r\n",
+          "permessage-deflate; server_no_context_takeover; server_max_window_bits=12"}}) {
+    raw_ws a;
+    a.connect(alone.port(), "/ws/offers", 5s, headers);
+    EXPECT_EQ(a.handshake().field("sec-websocket-extensions"), answer);
+  }
 }
 
 TEST(compression, rsv1_exactly_on_compressed_frames_and_a_mixed_room_gets_the_same_messages) {

@@ -344,7 +344,8 @@ TEST(deflate_clients, python_websockets_negotiates_and_exchanges_with_a_plain_cl
   std::string const extensions(open.at("extensions").as_string());
   SCOPED_TRACE("websockets " + std::string(open.at("version").as_string()) + ", Sec-WebSocket-Extensions: " + extensions);
   EXPECT_TRUE(contains(extensions, "permessage-deflate")) << extensions;
-  EXPECT_TRUE(contains(extensions, "server_no_context_takeover")) << extensions;
+  // The server keeps its context (for the rooms' compression streams) unless asked not to.
+  EXPECT_FALSE(contains(extensions, "server_no_context_takeover")) << extensions;
   // websockets offers client_max_window_bits without a value, and crier picks 10 for it.
   EXPECT_TRUE(contains(extensions, "client_max_window_bits=10")) << extensions;
   ASSERT_EQ(open.at("negotiated").as_array().size(), 1u) << "websockets accepted the answer: " << py.output();
@@ -368,10 +369,10 @@ TEST(deflate_clients, node_ws_negotiates_and_exchanges_64_kib_with_a_plain_clien
   SCOPED_TRACE("Sec-WebSocket-Extensions: " + header);
   EXPECT_EQ(open.at("extensions").as_string(), "permessage-deflate") << "ws.extensions: ws took the extension";
   EXPECT_TRUE(contains(header, "permessage-deflate")) << header;
-  EXPECT_TRUE(contains(header, "server_no_context_takeover")) << header;
+  EXPECT_FALSE(contains(header, "server_no_context_takeover")) << header;
   EXPECT_TRUE(contains(header, "client_max_window_bits=10")) << header;
   auto const& params = open.at("params").as_object();
-  EXPECT_TRUE(params.contains("server_no_context_takeover")) << json::serialize(params);
+  EXPECT_FALSE(params.contains("server_no_context_takeover")) << json::serialize(params);
   EXPECT_EQ(params.contains("client_max_window_bits") ? params.at("client_max_window_bits").to_number<int>() : 0, 10)
     << json::serialize(params);
 
@@ -383,6 +384,45 @@ TEST(deflate_clients, node_ws_negotiates_and_exchanges_64_kib_with_a_plain_clien
            {words(300, 4), words(64 * 1024, 5), "short, from plain"});
   // Echoes and relays of 128 bytes or more: 300, 64 KiB, 300, 64 KiB, to ws only.
   EXPECT_EQ(compressed_out(server.port()) - before, 4);
+  EXPECT_EQ(ws.close(), 1000);
+}
+
+// Both libraries as members of a room that compresses its broadcasts as one stream: each keeps
+// its inflater's window from one message to the next, as the answer lets it, and inflates every
+// message, each of which refers to the ones before it.
+TEST(deflate_clients, python_websockets_and_node_ws_inflate_a_rooms_compression_stream) {
+  auto const python = find_python_with_websockets();
+  auto const node = find_program({"node", "nodejs"});
+  if (!python.any_python || !node) GTEST_SKIP() << "python3 or node is not installed (scripts/install-deps installs them)";
+  ASSERT_TRUE(python.path) << "no python3 here can import websockets; run scripts/install-deps";
+  crier_process server({"--compression-context-members", "2"});
+  script_client py({*python.path, clients_dir + "/deflate_websockets.py", url_of(server, "stream")});
+  script_client ws({*node, clients_dir + "/deflate_ws.mjs", url_of(server, "stream")});
+  py.next("open");
+  ws.next("open");
+  ws_client plain(server.port(), "/ws/stream");
+  auto const compressions = [&] { return scrape_metrics(server.port()).at("crier_compressions_total"); };
+  auto const before = compressions();
+  auto const streamed_before = scrape_metrics(server.port()).at("crier_compressed_stream_messages_out_total");
+  constexpr int messages = 120;
+  auto const text = [](int i) { return words(150 + static_cast<std::size_t>(i * 37 % 250), i); };
+  for (int i = 0; i < messages; ++i) {
+    plain.send_text(text(i));
+    EXPECT_TRUE(plain.receive(10s).data == text(i));
+  }
+  for (int i = 0; i < messages; ++i) {
+    SCOPED_TRACE("message " + std::to_string(i));
+    for (auto* c : {&py, &ws}) {
+      auto const got = c->receive();
+      EXPECT_TRUE(got.rsv1);
+      ASSERT_TRUE(got.data == text(i)) << got.data.size() << " bytes, not " << text(i).size();
+    }
+  }
+  // Each message compressed once, in the stream both follow from its first message.
+  EXPECT_EQ(compressions() - before, messages);
+  EXPECT_EQ(scrape_metrics(server.port()).at("crier_compressed_stream_messages_out_total") - streamed_before,
+            2 * messages);
+  EXPECT_EQ(py.close(), 1000);
   EXPECT_EQ(ws.close(), 1000);
 }
 

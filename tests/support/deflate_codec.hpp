@@ -1,13 +1,15 @@
 #pragma once
 // What a permessage-deflate peer does to one message (RFC 7692 section 7.2), with Beast's zlib:
 // compress it alone (raw DEFLATE, sync flush, the trailing 00 00 ff ff removed) and inflate one
-// (the 00 00 ff ff appended back). Tests use it to build a client's compressed frames and to
-// read the server's, independently of the server's own compressor.
+// (the 00 00 ff ff appended back), alone or, as a client that lets the server keep its context
+// does, with the window of the messages before it. Tests use it to build a client's compressed
+// frames and to read the server's, independently of the server's own compressor.
 
 #include <boost/beast/zlib/deflate_stream.hpp>
 #include <boost/beast/zlib/inflate_stream.hpp>
 #include <gtest/gtest.h>
 
+#include <optional>
 #include <string>
 
 namespace crier::test {
@@ -46,5 +48,36 @@ inline std::string inflate_message(std::string const& compressed, int window_bit
   out.resize(zs.total_out);
   return out;
 }
+
+// A client's inflater that keeps its window from one message to the next (no
+// server_no_context_takeover): what a message compressed in a room's stream needs.
+class context_inflater {
+public:
+  explicit context_inflater(int window_bits = 15) { in_.reset(window_bits); }
+
+  // The message, or nullopt with the error when it does not inflate (the client would fail the
+  // connection with 1007).
+  std::optional<std::string> inflate(std::string const& compressed, std::string* error = nullptr) {
+    namespace zlib = boost::beast::zlib;
+    std::string const input = compressed + std::string("\x00\x00\xff\xff", 4);
+    std::string out(1 << 20, '\0');
+    zlib::z_params zs;
+    zs.next_in = input.data();
+    zs.avail_in = input.size();
+    zs.next_out = out.data();
+    zs.avail_out = out.size();
+    boost::system::error_code ec;
+    in_.write(zs, zlib::Flush::sync, ec);
+    if ((ec && ec != zlib::error::need_buffers) || zs.avail_in != 0) {
+      if (error) *error = ec ? ec.message() : "input left over";
+      return std::nullopt;
+    }
+    out.resize(zs.total_out);
+    return out;
+  }
+
+private:
+  boost::beast::zlib::inflate_stream in_;
+};
 
 } // namespace crier::test

@@ -114,16 +114,20 @@ std::string raw_ws::upgrade_request(std::string const& target, std::string_view 
          headers + "\r\n";
 }
 
-void raw_ws::connect_tcp(std::uint16_t port, std::chrono::milliseconds timeout) {
+void raw_ws::connect_tcp(std::uint16_t port, std::chrono::milliseconds timeout, int receive_buffer) {
   tcp::endpoint const ep{asio::ip::make_address("127.0.0.1"), port};
+  if (receive_buffer > 0) {
+    stream_.socket().open(tcp::v4());
+    stream_.socket().set_option(asio::socket_base::receive_buffer_size(receive_buffer));
+  }
   auto const ec = run(ioc_, stream_, steady::now() + timeout, [&](auto h) { stream_.async_connect(ep, h); });
   if (ec) throw std::runtime_error("raw_ws: TCP connect failed: " + ec.message());
   stream_.socket().set_option(tcp::no_delay(true));
 }
 
 void raw_ws::connect(std::uint16_t port, std::string const& target, std::chrono::milliseconds timeout,
-                     std::string const& headers) {
-  connect_tcp(port, timeout);
+                     std::string const& headers, int receive_buffer) {
+  connect_tcp(port, timeout, receive_buffer);
   write_raw(upgrade_request(target, sample_key, headers), timeout);
   auto const head = read_http(timeout);
   if (!head) throw std::runtime_error("raw_ws: no HTTP response to the upgrade of " + target);

@@ -90,12 +90,14 @@ public:
   raw_ws& operator=(raw_ws const&) = delete;
 
   // `headers` are extra request lines, each ending in "\r\n" (say, a Sec-WebSocket-Extensions offer).
+  // `receive_buffer` > 0 sets SO_RCVBUF before connecting: a small one makes a reader that stops
+  // reading stall the server's writes to it soon.
   void connect(std::uint16_t port, std::string const& target, std::chrono::milliseconds timeout = 5s,
-               std::string const& headers = {});
+               std::string const& headers = {}, int receive_buffer = 0);
   // The 101 response of connect().
   http_head const& handshake() const { return handshake_; }
   // The TCP connection only, for tests that write their own request bytes.
-  void connect_tcp(std::uint16_t port, std::chrono::milliseconds timeout = 5s);
+  void connect_tcp(std::uint16_t port, std::chrono::milliseconds timeout = 5s, int receive_buffer = 0);
   // The upgrade request `connect` sends, for tests that want to alter it.
   static std::string upgrade_request(std::string const& target, std::string_view key = sample_key,
                                      std::string const& headers = {});

@@ -85,6 +85,8 @@ TEST(config, compression) {
   EXPECT_TRUE(d.compression);
   EXPECT_EQ(d.compression_min_size, 128U);
   EXPECT_EQ(d.compression_level, 1);
+  EXPECT_EQ(d.compression_context_members, 16U);
+  EXPECT_EQ(parse_ok({"--compression-context-members", "0"}).compression_context_members, 0U);
   auto const f = parse_ok({"--compression", "off", "--compression-min-size", "1KiB", "--compression-level", "9"});
   EXPECT_FALSE(f.compression);
   EXPECT_EQ(f.compression_min_size, 1024U);
@@ -93,7 +95,9 @@ TEST(config, compression) {
   scoped_env on("CRIER_COMPRESSION", "off");
   scoped_env min("CRIER_COMPRESSION_MIN_SIZE", "300");
   scoped_env level("CRIER_COMPRESSION_LEVEL", "6");
+  scoped_env members("CRIER_COMPRESSION_CONTEXT_MEMBERS", "3");
   auto const e = parse_ok({});
+  EXPECT_EQ(e.compression_context_members, 3U);
   EXPECT_FALSE(e.compression);
   EXPECT_EQ(e.compression_min_size, 300U);
   EXPECT_EQ(e.compression_level, 6);
@@ -132,6 +136,8 @@ TEST(config, bad_values_exit_2_with_one_line_naming_the_flag) {
     {{"--compression-level", "0"}, "--compression-level"},
     {{"--compression-level", "10"}, "--compression-level"},
     {{"--compression-min-size", "small"}, "--compression-min-size"},
+    {{"--compression-context-members", "-1"}, "--compression-context-members"},
+    {{"--compression-context-members", "many"}, "--compression-context-members"},
     // Limits that contradict each other: a live peer, pinged less often than the idle timeout,
     // would be closed as idle.
     {{"--ping-interval", "30s", "--idle-timeout", "10s"}, "--ping-interval"},

@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 
 #include <string>
+#include <vector>
 
 namespace crier {
 namespace {
@@ -125,6 +126,88 @@ TEST(deflate_cache, compresses_once) {
   EXPECT_EQ(deflate_compressions(), before + 1);
   EXPECT_EQ(first.data(), second.data());
   EXPECT_EQ(inflate_message(std::string(first), 15), plain);
+}
+
+// Chat messages that differ but share their words, as a room's do: message i of a stream.
+std::string chat_line(std::size_t i) {
+  static char const* const words[] = {"the ", "meeting ", "is ", "moved ", "to ", "after ", "lunch ", "today ",
+                                      "can ", "you ", "review ", "my ", "branch ", "before ", "release "};
+  std::string s = R"({"id":")" + std::to_string(1000 + i) + R"(","user":"alice","text":")";
+  for (std::size_t k = 0; k < 25 + i % 20; ++k) s += words[(i * 7 + k * 3 + k / 4) % 15];
+  return s + "\"}";
+}
+
+TEST(deflate_offer, keeps_the_servers_context_unless_the_client_asks_not_to) {
+  auto const kept = negotiate_deflate("permessage-deflate; client_max_window_bits", true);
+  ASSERT_TRUE(kept.accepted);
+  EXPECT_TRUE(kept.server_context_takeover);
+  EXPECT_EQ(kept.response, "permessage-deflate; client_max_window_bits=10");
+  auto const asked = negotiate_deflate("permessage-deflate; server_no_context_takeover", true);
+  EXPECT_FALSE(asked.server_context_takeover);
+  EXPECT_EQ(asked.response, "permessage-deflate; server_no_context_takeover");
+  auto const bits = negotiate_deflate("permessage-deflate; server_max_window_bits=12", true);
+  EXPECT_TRUE(bits.server_context_takeover);
+  EXPECT_EQ(bits.response, "permessage-deflate; server_max_window_bits=12");
+  auto const alone = negotiate_deflate("permessage-deflate", false);
+  EXPECT_FALSE(alone.server_context_takeover);
+  EXPECT_EQ(alone.response, "permessage-deflate; server_no_context_takeover");
+}
+
+TEST(deflate_context, a_client_in_step_inflates_every_message_and_the_stream_is_smaller) {
+  deflate_context ctx(1);
+  test::context_inflater client;
+  std::size_t plain_bytes = 0, stream_bytes = 0, alone_bytes = 0;
+  auto const before = deflate_compressions();
+  for (std::size_t i = 0; i < 600; ++i) {
+    auto const plain = chat_line(i);
+    auto const s = ctx.compress(plain);
+    ASSERT_EQ(s->index, i);
+    EXPECT_EQ(s->reset, i % deflate_context::reset_every == 0) << i;
+    EXPECT_EQ(client.inflate(s->bytes), plain) << i;
+    std::string alone;
+    ASSERT_TRUE(deflate_message(plain, 1, alone));
+    plain_bytes += plain.size();
+    stream_bytes += s->bytes.size();
+    alone_bytes += alone.size();
+  }
+  EXPECT_EQ(deflate_compressions(), before + 600 * 2); // each stream message, and each alone above
+  // Each message refers to the words of the ones before: far fewer bytes than each on its own.
+  EXPECT_LT(stream_bytes * 10, alone_bytes * 6) << stream_bytes << " vs " << alone_bytes << " of " << plain_bytes;
+}
+
+TEST(deflate_context, a_message_between_reset_points_needs_the_window_and_a_reset_point_does_not) {
+  deflate_context ctx(1);
+  std::vector<std::shared_ptr<streamed_deflate const>> stream;
+  for (std::size_t i = 0; i < deflate_context::reset_every + 2; ++i) stream.push_back(ctx.compress(chat_line(i)));
+  // A fresh inflater (a client that joined now) cannot read message 5: it refers to 0-4.
+  test::context_inflater probe;
+  auto const wrong = probe.inflate(stream[5]->bytes);
+  EXPECT_TRUE(!wrong || *wrong != chat_line(5));
+  // A client whose window holds something else (a message compressed on its own) can read the
+  // next reset point, and the messages after it.
+  test::context_inflater late;
+  std::string alone;
+  ASSERT_TRUE(deflate_message(chat_line(77), 1, alone));
+  EXPECT_EQ(late.inflate(alone), chat_line(77));
+  auto const& reset = stream[deflate_context::reset_every];
+  ASSERT_TRUE(reset->reset);
+  EXPECT_EQ(late.inflate(reset->bytes), chat_line(deflate_context::reset_every));
+  EXPECT_EQ(late.inflate(stream.back()->bytes), chat_line(deflate_context::reset_every + 1));
+  EXPECT_NE(stream[0]->stream, deflate_context(1).compress("x")->stream) << "every stream has its own id";
+}
+
+TEST(deflate_context, a_join_brings_the_next_reset_point_closer) {
+  deflate_context ctx(1);
+  for (std::size_t i = 0; i < 10; ++i) ctx.compress(chat_line(i));
+  ctx.joined();
+  std::size_t i = 10;
+  // Not before reset_after_join messages since the last reset point (message 0)...
+  for (; i < deflate_context::reset_after_join; ++i) EXPECT_FALSE(ctx.compress(chat_line(i))->reset) << i;
+  // ...then at once, and the regular rhythm starts from there.
+  EXPECT_TRUE(ctx.compress(chat_line(i++))->reset);
+  for (; i < deflate_context::reset_after_join + deflate_context::reset_every; ++i)
+    EXPECT_FALSE(ctx.compress(chat_line(i))->reset) << i;
+  EXPECT_TRUE(ctx.compress(chat_line(i))->reset);
 }
 
 } // namespace
