@@ -167,6 +167,7 @@ const fmtCpu = (x) => (x == null ? '–' : `${fmt(x, 3)} µs`);
 const okRuns = (scenario, kind) => okCount(scenario, kind);
 // Per run: crier's compressions per message sent, and its compressed deliveries per delivery.
 const compressionsPerSent = (r) => (r.metrics?.crier_compressions_total == null || !r.sent_total ? null : r.metrics.crier_compressions_total / r.sent_total);
+const streamedShare = (r) => (r.metrics?.crier_compressed_stream_messages_out_total == null || !r.received_total ? null : r.metrics.crier_compressed_stream_messages_out_total / r.received_total);
 const compressedShare = (r) => (r.metrics?.crier_compressed_messages_out_total == null || !r.received_total ? null : r.metrics.crier_compressed_messages_out_total / r.received_total);
 const wire = (r) => r.server.wire_bytes_per_delivery;
 const payloadPer = (r) => r.payload_bytes_per_delivery;
@@ -208,7 +209,7 @@ function compressionSection(existing) {
   const vRate = runs.v ? (runs.v.crier ?? runs.v.node ?? []).map(({ r }) => r?.rate).find((x) => x != null) : null;
   md += `**v**: ${vRate == null ? '?' : fmt(vRate)} msg/s per sender${vRate == null ? '' : ` (${fmt(4 * vRate)} msg/s, ${fmt(4000 * vRate)} deliveries/s offered)`}, at most 16 in flight per sender; `;
   md += '**v-max**: as fast as 16 in flight per sender allows (a message is in flight until all 1,000 clients have it). ';
-  md += 'Servers: crier with compression on (its defaults: level 1, messages under 128 B plain, each broadcast compressed once for every member that took the extension, `server_no_context_takeover`); ';
+  md += 'Servers: crier with compression on (its defaults: level 1, messages under 128 B plain, each broadcast compressed once for every member that took the extension; every client here lets the server keep its context with a full window, so past `--compression-context-members` (16) the room compresses its broadcasts as one stream that every member in step with it inflates, each message referring to the ones before it); ';
   md += 'crier `--compression off` (it declines the offer, so the same clients get everything plain); ';
   md += 'Node ws with `perMessageDeflate: { threshold: 128 }` and ws\'s defaults otherwise: context takeover on (serverNoContextTakeover false, so each socket\'s zlib stream keeps the window of what it sent before), zlib level 6 and memLevel 8, one compression per member per broadcast, at most 10 at once on libuv\'s pool. ';
   md += '"TCP bytes sent per delivery" is what the server\'s side of its connections sent over the measured window (tcp_info\'s `tcpi_bytes_sent` summed over the sockets on its port, from the kernel through sock_diag, as `ss -ti` shows it: WebSocket frames with their headers, compressed or not, above TCP/IP) ÷ the deliveries in that window. ';
@@ -244,6 +245,7 @@ function compressionSection(existing) {
     row('connections that took deflate', negotiated, (x) => (x == null ? '–' : fmt(x)));
     row('crier: compressions per message sent', compressionsPerSent, (x) => (x == null ? '–' : fmt(x, 3)));
     row('crier: deliveries sent compressed', compressedShare, fmtPct);
+    row('crier: deliveries from the room\'s compression stream', streamedShare, fmtPct);
     row('server RSS at the end', (r) => (r.server.rss_kib_end == null ? null : r.server.rss_kib_end / 1024), (x) => (x == null ? '–' : `${fmt(x, 1)} MiB`));
     md += `| runs with no loss, gap, duplicate, reorder or corrupt message | ${kinds.map(([k]) => okRuns(s, k)).join(' | ')} |\n\n`;
     // crier-bench inflates every compressed delivery on its one CPU: where that CPU was nearly

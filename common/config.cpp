@@ -298,7 +298,7 @@ std::variant<config, early_exit> parse_command_line(int argc, char const* const*
     ->capture_default_str();
   app.add_option("--compression-context-members", cfg.compression_context_members,
                  "A room compresses its messages as one stream (smaller: each refers to the words of the ones "
-                 "before; ~160 KiB per room) once this many of its members' clients allow it; 0: every message "
+                 "before; ~256 KiB per room) once this many of its members' clients allow it; 0: every message "
                  "on its own, and every answer says server_no_context_takeover")
     ->envname("CRIER_COMPRESSION_CONTEXT_MEMBERS")
     ->check(CLI::Range(0, 1'000'000))

@@ -58,7 +58,7 @@ std::atomic<std::uint64_t> next_stream_id{1};
 } // namespace
 
 deflate_context::deflate_context(int level) : impl_(std::make_unique<impl>()), id_(next_stream_id.fetch_add(1)) {
-  impl_->stream.reset(level, window_bits, 6, boost::beast::zlib::Strategy::normal);
+  impl_->stream.reset(level, window_bits, mem_level, boost::beast::zlib::Strategy::normal);
 }
 
 deflate_context::~deflate_context() = default;

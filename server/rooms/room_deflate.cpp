@@ -12,7 +12,7 @@ void room_deflate::left(std::size_t format) {
   auto& p = formats_.at(format);
   --p.followers;
   // Kept down to half the threshold, so that a room whose size hovers around it does not free and
-  // allocate 160 KiB at every join and leave.
+  // allocate 256 KiB at every join and leave.
   if (p.context && p.followers * 2 < min_members_) p.context.reset();
 }
 

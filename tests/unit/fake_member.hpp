@@ -22,6 +22,7 @@ struct fake_member final : room_member {
   member_info who;
   permissions perms = all_permissions;
   bool streams = false; // an event stream (SSE)
+  bool follows = false; // took permessage-deflate and lets the server keep its context
   std::vector<frame> received;
   std::vector<std::uint16_t> closes;
   void deliver(frame const& f) override { received.push_back(f); }
@@ -30,6 +31,8 @@ struct fake_member final : room_member {
   member_info const& info() const noexcept override { return who; }
   permissions granted() const noexcept override { return perms; }
   bool streams_events() const noexcept override { return streams; }
+  bool deflates() const noexcept override { return follows; }
+  bool follows_deflate_stream() const noexcept override { return follows; }
 
   // The i-th delivery, parsed: for JSON members.
   boost::json::object event(std::size_t i) const { return boost::json::parse(*received.at(i).payload).as_object(); }

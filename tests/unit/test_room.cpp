@@ -54,6 +54,58 @@ TEST(room, event_streams_share_one_sse_rendering_per_broadcast) {
   EXPECT_FALSE(j.received.back().sse);
 }
 
+TEST(room, a_room_streams_its_compression_from_the_threshold_of_members_who_can_follow) {
+  room r("lobby", 0, "e");
+  r.set_compression_min_size(10);
+  r.set_compression_context(1, 3); // a stream from 3 followers of a format, kept down to 2
+  fake_member f1, f2, f3, plain, j1(wire_format::json);
+  f1.follows = f2.follows = f3.follows = j1.follows = true;
+  std::string const line = "a chat message long enough to be worth compressing";
+  for (auto* m : {&f1, &f2, &plain, &j1}) r.join(m, {});
+  r.publish_text(alice, text(line));
+  EXPECT_FALSE(f1.received.back().streamed) << "two followers: each message on its own";
+  EXPECT_TRUE(f1.received.back().deflated);
+  r.join(&f3, {});
+  r.publish_text(alice, text(line + " 1"));
+  r.publish_text(alice, text("short"));
+  r.publish_text(alice, text(line + " 2"));
+  auto const first = f1.received.at(f1.received.size() - 3);
+  ASSERT_TRUE(first.streamed);
+  EXPECT_TRUE(first.streamed->reset) << "a new stream starts with a reset point";
+  EXPECT_FALSE(f1.received.at(f1.received.size() - 2).streamed) << "under --compression-min-size: plain, not in the stream";
+  auto const second = f1.received.back();
+  ASSERT_TRUE(second.streamed);
+  EXPECT_EQ(second.streamed->index, first.streamed->index + 1);
+  EXPECT_EQ(second.streamed.get(), plain.received.back().streamed.get()) << "one frame for every raw member";
+  EXPECT_FALSE(j1.received.back().streamed) << "one JSON follower: its format has no stream";
+  // Down to two followers the stream stays (half the threshold, rounded up); below, it goes.
+  r.leave(&f3);
+  r.publish_text(alice, text(line + " 3"));
+  ASSERT_TRUE(f1.received.back().streamed);
+  EXPECT_EQ(f1.received.back().streamed->stream, second.streamed->stream);
+  r.leave(&f2);
+  r.publish_text(alice, text(line + " 4"));
+  EXPECT_FALSE(f1.received.back().streamed);
+  r.leave(&f1);
+  r.leave(&plain);
+  r.leave(&j1);
+}
+
+TEST(room, a_room_without_compression_context_never_streams) {
+  room r("lobby", 0, "e");
+  r.set_compression_min_size(0);
+  r.set_compression_context(1, 0);
+  fake_member f1, f2;
+  f1.follows = f2.follows = true;
+  r.join(&f1, {});
+  r.join(&f2, {});
+  r.publish_text(alice, text("a chat message long enough to be worth compressing"));
+  EXPECT_FALSE(f1.received.back().streamed);
+  EXPECT_TRUE(f1.received.back().deflated);
+  r.leave(&f1);
+  r.leave(&f2);
+}
+
 TEST(room, every_member_of_a_format_shares_the_one_buffer) {
   room r("lobby", 0, "e");
   fake_member a, b, j1(wire_format::json), j2(wire_format::json);
