@@ -512,6 +512,16 @@ md += '```sh\nbuild/release/server/crier --address 127.0.0.1 --port 0 --threads 
 md += 'taskset -c 1 build/release/bench/crier-bench --port PORT --server-pid $! --scenario i\n```\n';
 md += '\n![deliveries/s, p99 latency and RSS per connection, crier vs Node ws](performance.png)\n';
 
+// The sections other scripts write between their own markers (bench/sse-run, bench/memory-census)
+// are theirs: a full run keeps them as they were, after its own.
+try {
+  const old = fs.readFileSync(path.join(outDir, 'performance.md'), 'utf8');
+  for (const m of old.matchAll(/<!-- ([a-z-]+): begin[^>]*-->[\s\S]*?<!-- \1: end -->\n?/g)) {
+    if (m[1] !== 'compression') md += '\n' + m[0];
+  }
+} catch {
+  // no earlier file: nothing to keep
+}
 fs.mkdirSync(outDir, { recursive: true });
 fs.writeFileSync(path.join(outDir, 'performance.md'), md);
 
