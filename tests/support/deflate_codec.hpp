@@ -31,24 +31,6 @@ inline std::string deflate_alone(std::string const& plain, int window_bits = 15)
   return buf;
 }
 
-inline std::string inflate_message(std::string const& compressed, int window_bits = 15) {
-  namespace zlib = boost::beast::zlib;
-  zlib::inflate_stream in;
-  in.reset(window_bits);
-  std::string const input = compressed + std::string("\x00\x00\xff\xff", 4);
-  std::string out(1 << 20, '\0');
-  zlib::z_params zs;
-  zs.next_in = input.data();
-  zs.avail_in = input.size();
-  zs.next_out = out.data();
-  zs.avail_out = out.size();
-  boost::system::error_code ec;
-  in.write(zs, zlib::Flush::sync, ec);
-  EXPECT_TRUE(!ec || ec == zlib::error::need_buffers) << ec.message();
-  out.resize(zs.total_out);
-  return out;
-}
-
 // A client's inflater that keeps its window from one message to the next (no
 // server_no_context_takeover): what a message compressed in a room's stream needs.
 class context_inflater {
@@ -79,5 +61,14 @@ public:
 private:
   boost::beast::zlib::inflate_stream in_;
 };
+
+// One message inflated on its own, as by a client that keeps no window between messages.
+inline std::string inflate_message(std::string const& compressed, int window_bits = 15) {
+  context_inflater in(window_bits);
+  std::string error;
+  auto out = in.inflate(compressed, &error);
+  EXPECT_TRUE(out) << error;
+  return out.value_or(std::string{});
+}
 
 } // namespace crier::test
