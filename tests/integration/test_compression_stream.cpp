@@ -159,32 +159,33 @@ TEST(compression_stream, json_members_follow_the_stream_through_presence_and_rep
 }
 
 TEST(compression_stream, a_reader_whose_queue_dropped_messages_inflates_every_one_it_gets) {
+  // No idle timeout: these raw clients do not answer pings, and under a sanitizer the run can
+  // take longer than a minute.
   crier_process server({"--compression-context-members", "2", "--slow-consumer", "drop-oldest",
-                        "--max-queue-bytes", "64KiB"});
+                        "--max-queue-bytes", "64KiB", "--idle-timeout", "0"});
   follower reader, stalled;
   reader.connect(server.port(), "/ws/drops");
   // A 4 KiB receive buffer: the server's writes to it stall soon, and its queue drops the oldest.
   stalled.connect(server.port(), "/ws/drops", offer, 4096);
   ws_client speaker(server.port(), "/ws/drops");
-  // Words and 1,600 hex digits that do not compress: over 6 MB on the wire, more than the kernel's
-  // buffers hold for the stalled reader (on loopback its send buffer grows to tcp_wmem's 4 MiB).
+  // Words and 6,000 hex digits that compress only to half: over 7 MB on the wire, more than the
+  // kernel's buffers hold for the stalled reader (on loopback its send buffer grows to tcp_wmem's
+  // 4 MiB). Few large messages rather than many small ones: a sanitizer build pays per message.
   auto const message = [](std::size_t i) {
     auto s = chat_line(i);
     std::uint64_t x = i * 0x9e3779b97f4a7c15ULL + 1;
-    for (int k = 0; k < 1600; ++k) {
+    for (int k = 0; k < 6000; ++k) {
       x ^= x << 13, x ^= x >> 7, x ^= x << 17;
       s += "0123456789abcdef"[x & 15];
     }
     return s;
   };
-  constexpr std::size_t sent = 8000;
-  for (std::size_t i = 0; i < sent; ++i) {
-    speaker.send_text(message(i));
-    speaker.receive();
+  constexpr std::size_t sent = 2400, batch = 10; // 62 KB a batch: within a reading client's socket buffers
+  for (std::size_t i = 0; i < sent; i += batch) {
+    for (auto k = i; k < i + batch; ++k) speaker.send_text(message(k));
+    for (auto k = i; k < i + batch; ++k) speaker.receive(30s);
     // Paced by the reader that keeps reading, so that only the stalled one falls behind.
-    if (i % 100 == 99) {
-      for (auto k = i - 99; k <= i; ++k) ASSERT_EQ(reader.next(), message(k));
-    }
+    for (auto k = i; k < i + batch; ++k) ASSERT_EQ(reader.next(), message(k));
   }
   // Now the stalled reader reads everything: in order, each message inflates, up to the last.
   std::size_t received = 0, last = 0;
