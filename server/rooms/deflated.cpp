@@ -18,34 +18,59 @@ struct compressor {
 };
 thread_local compressor this_thread_compressor;
 
-} // namespace
-
-bool deflate_message(std::string_view in, int level, std::string& out) {
+// Compresses `in` into `out` as one permessage-deflate message (RFC 7692 section 7.2.1): a sync
+// flush, whose trailing 0x00 0x00 0xff 0xff is removed. With the stream's context as it is: reset
+// first for a message on its own. Counted in deflate_compressions(). False (and `out` empty) only
+// on an error of the compressor, a bug.
+bool compress_message(boost::beast::zlib::deflate_stream& z, std::string_view in, std::string& out) {
   namespace zlib = boost::beast::zlib;
-  auto& c = this_thread_compressor;
-  if (c.level != level) {
-    c.stream.reset(level, 15, 6, zlib::Strategy::normal);
-    c.level = level;
-  } else {
-    c.stream.reset();
-  }
   compressions.fetch_add(1, std::memory_order_relaxed);
-  // The bound on deflate's output, plus the empty stored block of the sync flush.
-  out.resize(c.stream.upper_bound(in.size()) + 16);
+  // The bound on deflate's output, plus the empty stored block of the sync flush; grown if a
+  // stream's pending bits ever need more.
+  out.resize(z.upper_bound(in.size()) + 16);
   zlib::z_params zs;
   zs.next_in = in.data();
   zs.avail_in = in.size();
   zs.next_out = out.data();
   zs.avail_out = out.size();
-  boost::system::error_code ec;
-  c.stream.write(zs, zlib::Flush::sync, ec);
-  // The whole input in one call with room for all of the output: anything else is a bug, and the
-  // message then goes out plain rather than broken.
-  if ((ec && ec != zlib::error::need_buffers) || zs.avail_in != 0 || zs.total_out < 4 || zs.total_out - 4 >= in.size()) {
+  for (;;) {
+    boost::system::error_code ec;
+    z.write(zs, zlib::Flush::sync, ec);
+    // Done once the input is in and the flush's output fit: what is left of the buffer says so.
+    if (zs.avail_in == 0 && zs.avail_out > 0) break;
+    if (ec && ec != zlib::error::need_buffers) {
+      out.clear();
+      return false;
+    }
+    auto const used = out.size() - zs.avail_out;
+    out.resize(out.size() * 2);
+    zs.next_out = out.data() + used;
+    zs.avail_out = out.size() - used;
+  }
+  if (zs.total_out < 4 || out.compare(zs.total_out - 4, 4, std::string_view("\0\0\xff\xff", 4)) != 0) {
     out.clear();
     return false;
   }
   out.resize(zs.total_out - 4);
+  return true;
+}
+
+} // namespace
+
+bool deflate_message(std::string_view in, int level, std::string& out) {
+  auto& c = this_thread_compressor;
+  if (c.level != level) {
+    c.stream.reset(level, 15, 6, boost::beast::zlib::Strategy::normal);
+    c.level = level;
+  } else {
+    c.stream.reset();
+  }
+  // A message that does not shrink goes out plain; so, rather than broken, would one the
+  // compressor failed on.
+  if (!compress_message(c.stream, in, out) || out.size() >= in.size()) {
+    out.clear();
+    return false;
+  }
   return true;
 }
 
@@ -63,42 +88,20 @@ deflate_context::deflate_context(int level) : impl_(std::make_unique<impl>()), i
 
 deflate_context::~deflate_context() = default;
 
-std::shared_ptr<streamed_deflate const> deflate_context::compress(std::string_view payload) {
-  namespace zlib = boost::beast::zlib;
-  auto out = std::make_shared<streamed_deflate>();
-  out->stream = id_;
-  out->index = index_++;
-  out->reset = index_ == 1 || since_reset_ >= reset_every || (joined_ && since_reset_ >= reset_after_join);
-  if (out->reset && index_ != 1) impl_->stream.reset(); // the window forgets, the settings stay
-  if (out->reset) {
+streamed_deflate deflate_context::compress(std::string_view payload) {
+  streamed_deflate out;
+  out.stream = id_;
+  out.index = index_++;
+  out.reset = index_ == 1 || since_reset_ >= reset_every || (joined_ && since_reset_ >= reset_after_join);
+  if (out.reset && index_ != 1) impl_->stream.reset(); // the window forgets, the settings stay
+  if (out.reset) {
     since_reset_ = 0;
     joined_ = false;
   }
   ++since_reset_;
-  compressions.fetch_add(1, std::memory_order_relaxed);
   // Unlike a message on its own, this one goes out compressed even if it did not shrink: the
   // stream has taken it in, and a member's inflater must too to stay in step.
-  auto& bytes = out->bytes;
-  bytes.resize(impl_->stream.upper_bound(payload.size()) + 16);
-  zlib::z_params zs;
-  zs.next_in = payload.data();
-  zs.avail_in = payload.size();
-  zs.next_out = bytes.data();
-  zs.avail_out = bytes.size();
-  for (;;) {
-    boost::system::error_code ec;
-    impl_->stream.write(zs, zlib::Flush::sync, ec);
-    // Done once the input is in and the flush's output fit: what is left of the buffer says so.
-    if (zs.avail_in == 0 && zs.avail_out > 0) break;
-    if (ec && ec != zlib::error::need_buffers) throw std::runtime_error("deflate: " + ec.message());
-    auto const used = bytes.size() - zs.avail_out;
-    bytes.resize(bytes.size() * 2);
-    zs.next_out = bytes.data() + used;
-    zs.avail_out = bytes.size() - used;
-  }
-  if (zs.total_out < 4 || bytes.compare(zs.total_out - 4, 4, std::string_view("\0\0\xff\xff", 4)) != 0)
-    throw std::logic_error("deflate: a sync flush without its empty stored block");
-  bytes.resize(zs.total_out - 4);
+  if (!compress_message(impl_->stream, payload, out.bytes)) throw std::logic_error("deflate: the room's stream failed");
   return out;
 }
 

@@ -20,6 +20,7 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -35,9 +36,25 @@ bool deflate_message(std::string_view in, int level, std::string& out);
 // and format, which the tests check, and what an operator sees as the compression's CPU.
 std::uint64_t deflate_compressions() noexcept;
 
-// The compressed copy of one shared payload, made on first use. Thread-safe.
+// One broadcast as the next message of a room's compression stream.
+struct streamed_deflate {
+  std::string bytes;        // compressed, the sync flush's trailing 0x00 0x00 0xff 0xff removed
+  std::uint64_t stream = 0; // the stream, unique in the process
+  std::uint64_t index = 0;  // its place in the stream: the messages before it are index - 1, ...
+  bool reset = false;       // compressed from an empty window: any client can inflate it
+};
+
+// The compressed copies of one shared payload: on its own, made on first use, and, when the room
+// compressed it into its stream, that one, made before the frame went to anybody. One object, so
+// that a frame carries one pointer for both to every recipient. Thread-safe.
 class deflate_cache {
 public:
+  deflate_cache() = default;
+  explicit deflate_cache(streamed_deflate streamed) : streamed_(std::move(streamed)) {}
+
+  // Its place in the room's compression stream; null when it is not in one.
+  streamed_deflate const* streamed() const noexcept { return streamed_ ? &*streamed_ : nullptr; }
+
   // The compressed bytes of `plain` (the payload this cache belongs to), or an empty view when
   // compressing does not make it smaller. `level` is the same for every caller (the server's
   // --compression-level).
@@ -47,16 +64,9 @@ public:
   }
 
 private:
+  std::optional<streamed_deflate> const streamed_;
   mutable std::once_flag once_;
   mutable std::string bytes_;
-};
-
-// One broadcast as the next message of a room's compression stream.
-struct streamed_deflate {
-  std::string bytes;        // compressed, the sync flush's trailing 0x00 0x00 0xff 0xff removed
-  std::uint64_t stream = 0; // the stream, unique in the process
-  std::uint64_t index = 0;  // its place in the stream: the messages before it are index - 1, ...
-  bool reset = false;       // compressed from an empty window: any client can inflate it
 };
 
 // A room's compression stream for one wire format. Not thread-safe: the room uses it under its lock.
@@ -79,7 +89,7 @@ public:
   deflate_context& operator=(deflate_context const&) = delete;
 
   // Compresses `payload` as the stream's next message (after a reset when one is due).
-  std::shared_ptr<streamed_deflate const> compress(std::string_view payload);
+  streamed_deflate compress(std::string_view payload);
   // A member that can follow the stream joined: it can, from the next reset point on.
   void joined() noexcept { joined_ = true; }
 

@@ -18,9 +18,8 @@ struct frame {
   bool binary = false;
   // Null when nobody who receives this frame compresses, or the payload is under the size worth
   // compressing; a writer with deflate then compresses a frame meant for it alone by itself.
+  // With the frame's place in the room's compression stream, when it has one.
   std::shared_ptr<deflate_cache const> deflated = nullptr;
-  // Set when the room compressed this frame into its stream for the members that follow it.
-  std::shared_ptr<streamed_deflate const> streamed = nullptr;
   // Null unless the room has event streams and this is a JSON event: the place for its SSE
   // rendering, shared by every stream like the payload.
   std::shared_ptr<sse_cache const> sse = nullptr;

@@ -27,12 +27,6 @@ void room::fan_out_locked(frame const& raw, frame const& json) {
   if (metrics_ != nullptr) metrics_->fanout(members_.size(), members_.size() * raw.size());
 }
 
-void room::stream_and_fan_out_locked(frame raw, frame json) {
-  deflate_.attach(raw, static_cast<std::size_t>(wire_format::raw));
-  deflate_.attach(json, static_cast<std::size_t>(wire_format::json));
-  fan_out_locked(raw, json);
-}
-
 namespace {
 // The index of the oldest of `entries` (oldest first) from which the newest fit in `max_bytes`
 // and `max_messages`, as `size_of` measures them; the newest always fits (an empty queue takes
@@ -140,15 +134,18 @@ bool room::leave(room_member* m) {
   return members_.empty();
 }
 
-frame room::shared_frame_locked(std::shared_ptr<std::string const> payload, bool binary) const {
+frame room::shared_frame_locked(std::shared_ptr<std::string const> payload, bool binary,
+                                std::optional<wire_format> stream) {
   frame f{std::move(payload), binary};
-  // Only an allocation here: the compression itself happens once, in the first writer that needs it.
-  if (deflate_members_ > 0 && f.size() >= compression_min_size_) f.deflated = std::make_shared<deflate_cache>();
+  if (stream) deflate_.attach(f, static_cast<std::size_t>(*stream));
+  // Only an allocation here: the compression on its own happens once, in the first writer that needs it.
+  if (!f.deflated && deflate_members_ > 0 && f.size() >= compression_min_size_)
+    f.deflated = std::make_shared<deflate_cache>();
   return f;
 }
 
-frame room::json_frame_locked(std::shared_ptr<std::string const> payload) const {
-  frame f = shared_frame_locked(std::move(payload));
+frame room::json_frame_locked(std::shared_ptr<std::string const> payload, bool streamed) {
+  frame f = shared_frame_locked(std::move(payload), false, streamed ? std::optional(wire_format::json) : std::nullopt);
   if (stream_members_ > 0) f.sse = std::make_shared<sse_cache>();
   return f;
 }
@@ -173,13 +170,12 @@ std::vector<member_info const*> room::everyone_locked() const {
 
 void room::deliver_presence_locked(std::string_view type, member_info const& subject, room_member const* skip) {
   if (json_members_ == 0) return; // raw members hear no presence
-  deliver_json_locked(json_frame_locked(shared(render_presence(type, now_ms(), subject))), skip);
+  // Into the JSON stream: every JSON member with the presence permission gets it (`skip` is never
+  // in members_ here), and one without falls out of step until the next reset point.
+  deliver_json_locked(json_frame_locked(shared(render_presence(type, now_ms(), subject)), true), skip);
 }
 
-void room::deliver_json_locked(frame f, room_member const* skip) {
-  // Into the JSON stream too: every JSON member with the presence permission gets it (`skip` is
-  // never in members_ here), and one without falls out of step until the next reset point.
-  deflate_.attach(f, static_cast<std::size_t>(wire_format::json));
+void room::deliver_json_locked(frame const& f, room_member const* skip) {
   std::uint64_t sent = 0;
   for (auto* m : members_)
     if (m != skip && m->format() == wire_format::json && allows(m->granted(), permission::presence)) {
@@ -221,7 +217,7 @@ void room::flush_presence(std::chrono::steady_clock::time_point now) {
     } else {
       text = render_presence_batch(now_ms(), total, pending_joined_, pending_left_);
     }
-    deliver_json_locked(json_frame_locked(shared(std::move(text))));
+    deliver_json_locked(json_frame_locked(shared(std::move(text)), true));
   }
   pending_joined_ = pending_left_ = 0;
   if (small_again) big_ = false;
@@ -248,16 +244,16 @@ void room::publish_text(member_info const& from, std::shared_ptr<std::string con
 std::uint64_t room::publish_locked(member_info const& from, std::shared_ptr<std::string const> text) {
   auto const seq = ++seq_;
   auto const ts = now_ms();
-  frame const raw = shared_frame_locked(std::move(text));
+  frame const raw = shared_frame_locked(std::move(text), false, wire_format::raw);
   frame json;
   // Rendered once, for all JSON members and the history alike; not at all while only raw
   // members listen (the history renders it if a JSON member ever asks).
   if (json_members_ > 0) {
-    json = json_frame_locked(shared(render_message(seq, ts, from, *raw.payload)));
+    json = json_frame_locked(shared(render_message(seq, ts, from, *raw.payload)), true);
     json_renders_.fetch_add(1, std::memory_order_relaxed);
   }
   if (history_.capacity() > 0) history_.push({seq, ts, from, raw.payload, json.payload, raw.deflated, json.deflated});
-  stream_and_fan_out_locked(raw, json);
+  fan_out_locked(raw, json);
   report_locked(event_type::message, from, seq, raw.payload);
   return seq;
 }
@@ -310,17 +306,18 @@ void room::publish_binary(std::shared_ptr<std::string const> data, member_info c
 
 void room::push_message_locked(sequenced_message const& m, bool deliver) {
   seq_ = m.seq;
-  frame const raw = shared_frame_locked(m.text);
+  // Into the streams only if delivered: a member misses what nobody is sent.
+  frame const raw = shared_frame_locked(m.text, false, deliver ? std::optional(wire_format::raw) : std::nullopt);
   frame json;
   // As for publish_text: rendered once, and only if a JSON member listens now.
   if (deliver && json_members_ > 0) {
-    json = json_frame_locked(shared(render_message(m.seq, m.ts, m.from, *m.text)));
+    json = json_frame_locked(shared(render_message(m.seq, m.ts, m.from, *m.text)), true);
     json_renders_.fetch_add(1, std::memory_order_relaxed);
   }
   if (history_.capacity() > 0)
     history_.push({m.seq, m.ts, m.from, raw.payload, json.payload, raw.deflated, json.deflated});
   if (!deliver) return;
-  stream_and_fan_out_locked(raw, json);
+  fan_out_locked(raw, json);
 }
 
 void room::deliver_sequenced(sequenced_message const& m) {
@@ -331,13 +328,13 @@ void room::deliver_sequenced(sequenced_message const& m) {
 
 void room::deliver_unsequenced(member_info const& from, std::shared_ptr<std::string const> text) {
   std::lock_guard lock(mutex_);
-  frame const raw = shared_frame_locked(std::move(text));
+  frame const raw = shared_frame_locked(std::move(text), false, wire_format::raw);
   frame json;
   if (json_members_ > 0) {
-    json = json_frame_locked(shared(render_unsequenced_message(now_ms(), from, *raw.payload)));
+    json = json_frame_locked(shared(render_unsequenced_message(now_ms(), from, *raw.payload)), true);
     json_renders_.fetch_add(1, std::memory_order_relaxed);
   }
-  stream_and_fan_out_locked(raw, json);
+  fan_out_locked(raw, json);
 }
 
 void room::deliver_remote_binary(std::shared_ptr<std::string const> data) {

@@ -226,16 +226,16 @@ public:
 private:
   // Delivers to every local member, `raw` or `json` as it speaks, and counts the fan-out once.
   void fan_out_locked(frame const& raw, frame const& json);
-  // A message's frames, compressed into the room's streams where there are (room_deflate.hpp),
-  // then fanned out. Only for frames every member of their format receives.
-  void stream_and_fan_out_locked(frame raw, frame json);
   // Binary: the same frame for both formats.
   void fan_out_locked(frame const& f) { fan_out_locked(f, f); }
   // A frame of `payload` for everyone in the room, with a place for its compressed copy when a
-  // member compresses and the payload is worth it. Under the lock.
-  frame shared_frame_locked(std::shared_ptr<std::string const> payload, bool binary = false) const;
+  // member compresses and the payload is worth it. `stream`: every member of that format gets it,
+  // in the order frames are made, so it goes into that format's compression stream if the room
+  // has one (room_deflate.hpp). Under the lock.
+  frame shared_frame_locked(std::shared_ptr<std::string const> payload, bool binary = false,
+                            std::optional<wire_format> stream = std::nullopt);
   // A JSON event's frame: the same, with a place for its SSE rendering while event streams listen.
-  frame json_frame_locked(std::shared_ptr<std::string const> payload) const;
+  frame json_frame_locked(std::shared_ptr<std::string const> payload, bool streamed);
   // The same for a history entry's payload, keeping the place in `slot` for later replays.
   frame entry_frame_locked(std::shared_ptr<std::string const> const& payload,
                            std::shared_ptr<deflate_cache const>& slot, bool for_deflate) const;
@@ -246,7 +246,7 @@ private:
   // the room's size once the change is made.
   void announce_locked(bool joined, member_info const& subject, room_member const* skip, std::size_t total_after);
   // Presence to every JSON member but `skip`, counted in presence_sent().
-  void deliver_json_locked(frame f, room_member const* skip = nullptr);
+  void deliver_json_locked(frame const& f, room_member const* skip = nullptr);
   void push_message_locked(sequenced_message const& m, bool deliver);
   // Single node: the next seq for `text`, rendered, kept and delivered. Under the lock.
   std::uint64_t publish_locked(member_info const& from, std::shared_ptr<std::string const> text);

@@ -23,7 +23,7 @@ void room_deflate::attach(frame& f, std::size_t format) {
     if (p.followers < min_members_) return;
     p.context = std::make_unique<deflate_context>(level_);
   }
-  f.streamed = p.context->compress(*f.payload);
+  f.deflated = std::make_shared<deflate_cache const>(p.context->compress(*f.payload));
 }
 
 } // namespace crier

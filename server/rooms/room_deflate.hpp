@@ -27,8 +27,9 @@ public:
   void left(std::size_t format);
 
   // Compresses `f` into the stream of `format`, when there is one or enough members to start it,
-  // and `f` is worth compressing. Only for a frame that every member of that format receives, in
-  // the room's order: a member who misses one falls out of step until the next reset point.
+  // and `f` is worth compressing: `f` then gets a deflate_cache with its place in the stream. Only
+  // for a frame that every member of that format receives, in the room's order (a member who
+  // misses one falls out of step until the next reset point), before anything else shares `f`'s cache.
   void attach(frame& f, std::size_t format);
 
 private:

@@ -27,7 +27,7 @@ std::size_t frame_batch(write_batch& b, deflate_policy const* deflate) {
       std::string_view copy;
       bool in_step = false;
       auto* const sync = deflate->sync;
-      if (auto const& s = f.streamed;
+      if (auto const* s = f.deflated ? f.deflated->streamed() : nullptr;
           s && sync != nullptr && (s->reset || (sync->stream == s->stream && sync->next == s->index))) {
         // The client's window holds exactly what the stream's compressor had when it made this.
         copy = s->bytes;

@@ -23,15 +23,6 @@ std::string const offer = "Sec-WebSocket-Extensions: permessage-deflate; client_
 std::string const offer_no_context =
   "Sec-WebSocket-Extensions: permessage-deflate; server_no_context_takeover; client_max_window_bits\r\n";
 
-// Chat messages that differ but share their words, as a room's do: message i.
-std::string chat_line(std::size_t i) {
-  static char const* const words[] = {"the ",    "meeting ", "is ",    "moved ", "to ",     "after ",  "lunch ", "today ",
-                                      "can ",    "you ",     "review ", "my ",   "branch ", "before ", "release "};
-  std::string s = R"({"id":")" + std::to_string(10000 + i) + R"(","user":"alice","text":")";
-  for (std::size_t k = 0; k < 25 + i % 20; ++k) s += words[(i * 7 + k * 3 + k / 4) % 15];
-  return s + "\"}";
-}
-
 // The next data frame, as it came (pings skipped).
 in_frame next_data_frame(raw_ws& c) {
   for (;;) {

@@ -9,6 +9,7 @@
 #include <boost/beast/zlib/inflate_stream.hpp>
 #include <gtest/gtest.h>
 
+#include <cstddef>
 #include <optional>
 #include <string>
 
@@ -61,6 +62,16 @@ public:
 private:
   boost::beast::zlib::inflate_stream in_;
 };
+
+// Chat messages that differ but share their words, as a room's do: message i, {"id":"<10000+i>",...}.
+// What the compression-stream tests send: each compresses far better with the ones before it.
+inline std::string chat_line(std::size_t i) {
+  static char const* const words[] = {"the ", "meeting ", "is ", "moved ", "to ", "after ", "lunch ", "today ",
+                                      "can ", "you ", "review ", "my ", "branch ", "before ", "release "};
+  std::string s = R"({"id":")" + std::to_string(10000 + i) + R"(","user":"alice","text":")";
+  for (std::size_t k = 0; k < 25 + i % 20; ++k) s += words[(i * 7 + k * 3 + k / 4) % 15];
+  return s + "\"}";
+}
 
 // One message inflated on its own, as by a client that keeps no window between messages.
 inline std::string inflate_message(std::string const& compressed, int window_bits = 15) {

@@ -74,6 +74,7 @@ TEST(deflate_offer, records_the_windows) {
   EXPECT_EQ(b.client_max_window_bits, 15);
 }
 
+using test::chat_line;
 using test::inflate_message;
 
 std::string chat(std::size_t n) {
@@ -128,15 +129,6 @@ TEST(deflate_cache, compresses_once) {
   EXPECT_EQ(inflate_message(std::string(first), 15), plain);
 }
 
-// Chat messages that differ but share their words, as a room's do: message i of a stream.
-std::string chat_line(std::size_t i) {
-  static char const* const words[] = {"the ", "meeting ", "is ", "moved ", "to ", "after ", "lunch ", "today ",
-                                      "can ", "you ", "review ", "my ", "branch ", "before ", "release "};
-  std::string s = R"({"id":")" + std::to_string(1000 + i) + R"(","user":"alice","text":")";
-  for (std::size_t k = 0; k < 25 + i % 20; ++k) s += words[(i * 7 + k * 3 + k / 4) % 15];
-  return s + "\"}";
-}
-
 TEST(deflate_offer, keeps_the_servers_context_unless_the_client_asks_not_to) {
   auto const kept = negotiate_deflate("permessage-deflate; client_max_window_bits", true);
   ASSERT_TRUE(kept.accepted);
@@ -161,13 +153,13 @@ TEST(deflate_context, a_client_in_step_inflates_every_message_and_the_stream_is_
   for (std::size_t i = 0; i < 600; ++i) {
     auto const plain = chat_line(i);
     auto const s = ctx.compress(plain);
-    ASSERT_EQ(s->index, i);
-    EXPECT_EQ(s->reset, i % deflate_context::reset_every == 0) << i;
-    EXPECT_EQ(client.inflate(s->bytes), plain) << i;
+    ASSERT_EQ(s.index, i);
+    EXPECT_EQ(s.reset, i % deflate_context::reset_every == 0) << i;
+    EXPECT_EQ(client.inflate(s.bytes), plain) << i;
     std::string alone;
     ASSERT_TRUE(deflate_message(plain, 1, alone));
     plain_bytes += plain.size();
-    stream_bytes += s->bytes.size();
+    stream_bytes += s.bytes.size();
     alone_bytes += alone.size();
   }
   EXPECT_EQ(deflate_compressions(), before + 600 * 2); // each stream message, and each alone above
@@ -177,11 +169,11 @@ TEST(deflate_context, a_client_in_step_inflates_every_message_and_the_stream_is_
 
 TEST(deflate_context, a_message_between_reset_points_needs_the_window_and_a_reset_point_does_not) {
   deflate_context ctx(1);
-  std::vector<std::shared_ptr<streamed_deflate const>> stream;
+  std::vector<streamed_deflate> stream;
   for (std::size_t i = 0; i < deflate_context::reset_every + 2; ++i) stream.push_back(ctx.compress(chat_line(i)));
   // A fresh inflater (a client that joined now) cannot read message 5: it refers to 0-4.
   test::context_inflater probe;
-  auto const wrong = probe.inflate(stream[5]->bytes);
+  auto const wrong = probe.inflate(stream[5].bytes);
   EXPECT_TRUE(!wrong || *wrong != chat_line(5));
   // A client whose window holds something else (a message compressed on its own) can read the
   // next reset point, and the messages after it.
@@ -190,10 +182,10 @@ TEST(deflate_context, a_message_between_reset_points_needs_the_window_and_a_rese
   ASSERT_TRUE(deflate_message(chat_line(77), 1, alone));
   EXPECT_EQ(late.inflate(alone), chat_line(77));
   auto const& reset = stream[deflate_context::reset_every];
-  ASSERT_TRUE(reset->reset);
-  EXPECT_EQ(late.inflate(reset->bytes), chat_line(deflate_context::reset_every));
-  EXPECT_EQ(late.inflate(stream.back()->bytes), chat_line(deflate_context::reset_every + 1));
-  EXPECT_NE(stream[0]->stream, deflate_context(1).compress("x")->stream) << "every stream has its own id";
+  ASSERT_TRUE(reset.reset);
+  EXPECT_EQ(late.inflate(reset.bytes), chat_line(deflate_context::reset_every));
+  EXPECT_EQ(late.inflate(stream.back().bytes), chat_line(deflate_context::reset_every + 1));
+  EXPECT_NE(stream[0].stream, deflate_context(1).compress("x").stream) << "every stream has its own id";
 }
 
 TEST(deflate_context, a_join_brings_the_next_reset_point_closer) {
@@ -202,12 +194,12 @@ TEST(deflate_context, a_join_brings_the_next_reset_point_closer) {
   ctx.joined();
   std::size_t i = 10;
   // Not before reset_after_join messages since the last reset point (message 0)...
-  for (; i < deflate_context::reset_after_join; ++i) EXPECT_FALSE(ctx.compress(chat_line(i))->reset) << i;
+  for (; i < deflate_context::reset_after_join; ++i) EXPECT_FALSE(ctx.compress(chat_line(i)).reset) << i;
   // ...then at once, and the regular rhythm starts from there.
-  EXPECT_TRUE(ctx.compress(chat_line(i++))->reset);
+  EXPECT_TRUE(ctx.compress(chat_line(i++)).reset);
   for (; i < deflate_context::reset_after_join + deflate_context::reset_every; ++i)
-    EXPECT_FALSE(ctx.compress(chat_line(i))->reset) << i;
-  EXPECT_TRUE(ctx.compress(chat_line(i))->reset);
+    EXPECT_FALSE(ctx.compress(chat_line(i)).reset) << i;
+  EXPECT_TRUE(ctx.compress(chat_line(i)).reset);
 }
 
 } // namespace

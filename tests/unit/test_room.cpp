@@ -54,6 +54,9 @@ TEST(room, event_streams_share_one_sse_rendering_per_broadcast) {
   EXPECT_FALSE(j.received.back().sse);
 }
 
+// A frame's place in its room's compression stream, if it has one.
+streamed_deflate const* streamed_of(frame const& f) { return f.deflated ? f.deflated->streamed() : nullptr; }
+
 TEST(room, a_room_streams_its_compression_from_the_threshold_of_members_who_can_follow) {
   room r("lobby", 0, "e");
   r.set_compression_min_size(10);
@@ -63,29 +66,29 @@ TEST(room, a_room_streams_its_compression_from_the_threshold_of_members_who_can_
   std::string const line = "a chat message long enough to be worth compressing";
   for (auto* m : {&f1, &f2, &plain, &j1}) r.join(m, {});
   r.publish_text(alice, text(line));
-  EXPECT_FALSE(f1.received.back().streamed) << "two followers: each message on its own";
+  EXPECT_FALSE(streamed_of(f1.received.back())) << "two followers: each message on its own";
   EXPECT_TRUE(f1.received.back().deflated);
   r.join(&f3, {});
   r.publish_text(alice, text(line + " 1"));
   r.publish_text(alice, text("short"));
   r.publish_text(alice, text(line + " 2"));
   auto const first = f1.received.at(f1.received.size() - 3);
-  ASSERT_TRUE(first.streamed);
-  EXPECT_TRUE(first.streamed->reset) << "a new stream starts with a reset point";
-  EXPECT_FALSE(f1.received.at(f1.received.size() - 2).streamed) << "under --compression-min-size: plain, not in the stream";
+  ASSERT_TRUE(streamed_of(first));
+  EXPECT_TRUE(streamed_of(first)->reset) << "a new stream starts with a reset point";
+  EXPECT_FALSE(streamed_of(f1.received.at(f1.received.size() - 2))) << "under --compression-min-size: plain, not in the stream";
   auto const second = f1.received.back();
-  ASSERT_TRUE(second.streamed);
-  EXPECT_EQ(second.streamed->index, first.streamed->index + 1);
-  EXPECT_EQ(second.streamed.get(), plain.received.back().streamed.get()) << "one frame for every raw member";
-  EXPECT_FALSE(j1.received.back().streamed) << "one JSON follower: its format has no stream";
+  ASSERT_TRUE(streamed_of(second));
+  EXPECT_EQ(streamed_of(second)->index, streamed_of(first)->index + 1);
+  EXPECT_EQ(streamed_of(second), streamed_of(plain.received.back())) << "one frame for every raw member";
+  EXPECT_FALSE(streamed_of(j1.received.back())) << "one JSON follower: its format has no stream";
   // Down to two followers the stream stays (half the threshold, rounded up); below, it goes.
   r.leave(&f3);
   r.publish_text(alice, text(line + " 3"));
-  ASSERT_TRUE(f1.received.back().streamed);
-  EXPECT_EQ(f1.received.back().streamed->stream, second.streamed->stream);
+  ASSERT_TRUE(streamed_of(f1.received.back()));
+  EXPECT_EQ(streamed_of(f1.received.back())->stream, streamed_of(second)->stream);
   r.leave(&f2);
   r.publish_text(alice, text(line + " 4"));
-  EXPECT_FALSE(f1.received.back().streamed);
+  EXPECT_FALSE(streamed_of(f1.received.back()));
   r.leave(&f1);
   r.leave(&plain);
   r.leave(&j1);
@@ -100,7 +103,7 @@ TEST(room, a_room_without_compression_context_never_streams) {
   r.join(&f1, {});
   r.join(&f2, {});
   r.publish_text(alice, text("a chat message long enough to be worth compressing"));
-  EXPECT_FALSE(f1.received.back().streamed);
+  EXPECT_FALSE(streamed_of(f1.received.back()));
   EXPECT_TRUE(f1.received.back().deflated);
   r.leave(&f1);
   r.leave(&f2);

@@ -54,8 +54,8 @@ TEST(write_batch, drop_written_leaves_what_the_socket_did_not_take) {
 // for its copy compressed on its own.
 frame streamed_frame(std::string text, std::uint64_t stream, std::uint64_t index, bool reset) {
   frame f = make_frame(std::move(text), false);
-  f.deflated = std::make_shared<deflate_cache>();
-  f.streamed = std::make_shared<streamed_deflate const>(streamed_deflate{"S" + std::to_string(index), stream, index, reset});
+  f.deflated =
+    std::make_shared<deflate_cache const>(streamed_deflate{"S" + std::to_string(index), stream, index, reset});
   return f;
 }
 
