@@ -95,6 +95,7 @@ int server::run() {
   for (auto& t : threads) t.join();
   // Sessions that outlived the drain are destroyed with the io_context; they must not post to it.
   state_.set_idle_callback({});
+  if (broker_) broker_->abandon();
   state_.rooms().set_cluster(nullptr, nullptr);
   // After a second signal the drain did not close the webhook queue: closed now, so that what
   // those sessions report is counted as dropped instead of waking a sender that is going away.

@@ -106,6 +106,14 @@ void broker::stop() {
   });
 }
 
+void broker::abandon() {
+  stopped_ = true;
+  for (auto* c : {&cmd_, &sub_}) {
+    if (*c) (*c)->abort();
+    c->reset();
+  }
+}
+
 // ---- the link to Redis ----------------------------------------------------------------------
 
 void broker::connect() {

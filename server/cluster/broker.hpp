@@ -63,6 +63,12 @@ public:
   void start();
   // Withdraws this node (its heartbeat) and closes the connections once what is queued is sent.
   void stop();
+  // Once the io_context has stopped for good (no handler of this broker can run): drops both
+  // connections at once. A command Redis had not answered by then (stop()'s last ones, on a slow
+  // Redis) is held by hiredis with a handler that holds this broker: without this, broker and
+  // connection keep each other alive past the end of the process. Pending handlers get
+  // `disconnected`, on the calling thread.
+  void abandon();
 
   bool up() const noexcept override { return up_.load(std::memory_order_acquire); }
   std::string const& node_id() const noexcept { return node_id_; }

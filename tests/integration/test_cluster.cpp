@@ -422,6 +422,23 @@ TEST_F(cluster, messages_go_on_across_a_node_restart) {
   expect_no_more_messages(b);
 }
 
+// A node asked to stop while Redis is frozen sends its goodbye (heartbeat removal, sweep), which
+// is never answered: it still exits at once, cleanly (under the sanitizer presets: nothing left
+// allocated; the unanswered commands' handlers used to keep the node's broker alive).
+TEST_F(cluster, a_node_stopped_while_redis_is_frozen_exits_cleanly) {
+  auto* n1 = &node();
+  json_client a(n1->port(), "/ws/frz?name=a");
+  a.next();
+  a.close();
+  redis_->freeze();
+  n1->signal(SIGTERM);
+  auto const status = n1->wait_exit(15s);
+  redis_->thaw();
+  EXPECT_EQ(status, 0) << n1->log();
+  EXPECT_FALSE(n1->wait_for_line(std::regex("Sanitizer|runtime error:"), 0s)) << n1->log();
+  EXPECT_TRUE(n1->wait_for_line(std::regex("shut down"), 0s)) << n1->log();
+}
+
 TEST_F(cluster, without_redis_at_start_a_node_serves_locally_and_says_not_ready) {
   auto const port = redis_->port();
   redis_->kill();
