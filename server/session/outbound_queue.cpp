@@ -9,7 +9,7 @@ bool outbound_queue::wake_locked() {
 }
 
 void outbound_queue::discard_pending_locked() {
-  discard_ = true;
+  discard_.store(true, std::memory_order_release);
   for (auto i = head_; i < pending_.size(); ++i) bytes_ -= pending_[i].size();
   pending_.clear();
   head_ = 0;
@@ -52,6 +52,7 @@ outbound_queue::push_result outbound_queue::push(frame const& f) {
   }
 
   pending_.push_back(f);
+  pending_hint_.store(pending_.data(), std::memory_order_relaxed);
   bytes_ += size;
   publish_bytes();
   result.wake = wake_locked();
@@ -88,11 +89,14 @@ bool outbound_queue::stop() {
   state_ = state::stopped;
   discard_pending_locked();
   pending_.shrink_to_fit(); // nothing will be queued again
+  pending_hint_.store(nullptr, std::memory_order_relaxed);
   return wake_locked();
 }
 
-outbound_queue::take_result outbound_queue::take(std::vector<frame>& batch, close_request& close) {
+outbound_queue::take_result outbound_queue::take(std::vector<frame>& batch, close_request& close,
+                                                 std::optional<std::size_t> finished) {
   std::lock_guard lock(mutex_);
+  if (finished) written_locked(*finished);
   if (state_ == state::stopped) return take_result::stop;
   if (head_ < pending_.size()) {
     batch.clear();
@@ -101,6 +105,7 @@ outbound_queue::take_result outbound_queue::take(std::vector<frame>& batch, clos
     // Swapping hands over the whole queue without copying; the writer's emptied vector comes
     // back as the new pending_, so steady traffic allocates nothing.
     batch.swap(pending_);
+    pending_hint_.store(pending_.data(), std::memory_order_relaxed);
     in_flight_ = batch.size();
     return take_result::batch;
   }
@@ -112,21 +117,23 @@ outbound_queue::take_result outbound_queue::take(std::vector<frame>& batch, clos
   if (state_ == state::close_taken) return take_result::stop;
   // Idle: give back memory a burst left behind, so a quiet session stays small (the writer does
   // the same with its batch vector). A few slots stay for the next message.
-  if (pending_.capacity() > 4) pending_ = {};
+  if (pending_.capacity() > 4) {
+    pending_ = {};
+    pending_hint_.store(nullptr, std::memory_order_relaxed);
+  }
   waiting_ = true;
   return take_result::idle;
 }
 
 void outbound_queue::written(std::size_t bytes) {
   std::lock_guard lock(mutex_);
+  written_locked(bytes);
+}
+
+void outbound_queue::written_locked(std::size_t bytes) {
   bytes_ -= bytes;
   in_flight_ = 0;
   publish_bytes();
-}
-
-bool outbound_queue::discarding() const {
-  std::lock_guard lock(mutex_);
-  return discard_;
 }
 
 std::size_t outbound_queue::bytes() const {

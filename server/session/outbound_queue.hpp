@@ -5,11 +5,13 @@
 // memory however busy its room is.
 
 #include "common/policies.hpp"
+#include "server/prefetch.hpp"
 #include "server/rooms/frame.hpp"
 
 #include <atomic>
 #include <cstdint>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -59,13 +61,19 @@ public:
   // The session has ended: drop everything, accept nothing more. Returns true to wake the writer.
   bool stop();
 
-  take_result take(std::vector<frame>& batch, close_request& close);
+  // `finished`, when given, is what written() would be told of the previous batch: given back
+  // under the same lock, since a writer that keeps up takes again as soon as it wrote.
+  take_result take(std::vector<frame>& batch, close_request& close, std::optional<std::size_t> finished = {});
 
   // The writer has finished with `bytes` taken earlier.
   void written(std::size_t bytes);
 
-  // True once a discarding close was decided: the writer stops sending mid-batch.
-  bool discarding() const;
+  // Asks the cache for the frames waiting (a hint, from any thread: it takes no lock).
+  void prefetch_pending() const noexcept { prefetch_object(pending_hint_.load(std::memory_order_relaxed), 2); }
+
+  // True once a discarding close was decided: the writer stops sending mid-batch. Without the
+  // lock: the writer asks once per batch.
+  bool discarding() const noexcept { return discard_.load(std::memory_order_acquire); }
 
   // The close code decided on (slow consumer, shutdown...), or 0 when none was.
   std::uint16_t decided_close_code() const;
@@ -83,20 +91,25 @@ private:
   // too. Frames already taken stay in bytes_ until written() gives them back. Under the lock.
   void discard_pending_locked();
 
+  void written_locked(std::size_t bytes);
   void publish_bytes() noexcept { bytes_seen_.store(bytes_, std::memory_order_relaxed); }
 
+  // What a delivery and a write touch first (the lock and the vector), the rest after.
   mutable std::mutex mutex_;
-  // bytes_, readable without the lock, for gauges summed at scrape time.
-  std::atomic<std::size_t> bytes_seen_{0};
-  queue_limits limits_;
+  state state_ = state::open;
+  bool waiting_ = false;
+  // Written under the lock, read without it (discarding()).
+  std::atomic<bool> discard_{false};
   std::vector<frame> pending_;
+  // pending_.data(), readable without the lock, for prefetch_pending().
+  std::atomic<frame const*> pending_hint_{nullptr};
   std::size_t head_ = 0;        // frames before head_ were dropped and are already released
   std::size_t bytes_ = 0;       // pending plus taken-but-not-written bytes
   std::size_t in_flight_ = 0;   // frames taken by the writer, not yet written
+  // bytes_, readable without the lock, for gauges summed at scrape time.
+  std::atomic<std::size_t> bytes_seen_{0};
+  queue_limits limits_;
   std::size_t dropped_total_ = 0;
-  state state_ = state::open;
-  bool discard_ = false;
-  bool waiting_ = false;
   close_request close_;
 };
 

@@ -1,5 +1,7 @@
 #include "server/session/wake_list.hpp"
 
+#include "server/prefetch.hpp"
+
 #include <boost/asio/post.hpp>
 
 namespace crier {
@@ -39,6 +41,10 @@ void wake_list::run() {
   // connections (a reader with a message, a ping) get their turn in between.
   auto const end = std::min(running_.size(), next_ + slice);
   while (next_ < end) {
+    // Two steps ahead: the session's own lines first, then (its lines having arrived) what they
+    // point to.
+    if (next_ + prefetch_ahead < end) prefetch_object(running_[next_ + prefetch_ahead].get(), 4);
+    if (next_ + prefetch_ahead / 2 < end) running_[next_ + prefetch_ahead / 2]->prefetch_for_wake();
     auto w = std::move(running_[next_++]);
     w->wake();
   }

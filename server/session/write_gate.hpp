@@ -165,6 +165,8 @@ private:
     start(std::move(w.buffers), std::move(w.handler));
   }
 
+  // busy_ beside the socket: a writer that keeps up reads the two and nothing else of the gate.
+  bool busy_ = false;
   Next next_;
   frame_tracker tracker_;
   // A vector, not a deque: libstdc++'s deque allocates even when empty, and every connection
@@ -172,7 +174,6 @@ private:
   std::vector<waiting_write> waiting_;
   void (*before_write_)(void*) = nullptr;
   void* owner_ = nullptr;
-  bool busy_ = false;
 };
 
 namespace detail {

@@ -48,18 +48,18 @@ void start_ws_session(asio::ip::tcp::socket&& socket, server_state& state, sessi
 
 template <class Stream>
 ws_session<Stream>::ws_session(Stream&& stream, server_state& state, session_params p)
-  : ws_(std::move(stream)),
-    wake_timer_(ws_.get_executor()),
-    queue_(queue_limits{state.cfg().max_queue_bytes, state.cfg().max_queue_messages, state.cfg().slow_consumer}),
-    waker_(wake_list::of(ws_.get_executor())),
+  : queue_(queue_limits{state.cfg().max_queue_bytes, state.cfg().max_queue_messages, state.cfg().slow_consumer}),
+    waker_(wake_list::of(stream.get_executor())),
     state_(state),
+    ws_(std::move(stream)),
+    last_rx_(clock::now()),
+    next_ping_(last_rx_ + state.cfg().ping_interval),
+    format_(p.format),
+    wake_timer_(ws_.get_executor()),
     room_name_(std::move(p.room)),
     identity_(std::move(p.identity)),
-    format_(p.format),
     peer_(std::move(p.peer)),
-    opened_(clock::now()),
-    last_rx_(opened_),
-    next_ping_(opened_ + state.cfg().ping_interval),
+    opened_(last_rx_),
     rate_(state.cfg().rate_burst, opened_),
     granted_(p.granted),
     expires_(p.expires) {}

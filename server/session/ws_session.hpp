@@ -79,6 +79,7 @@ public:
 
   // room_member: thread-safe, non-blocking.
   void deliver(frame const& f) override;
+  void prefetch_for_delivery() const noexcept override { queue_.prefetch_pending(); }
   void close(std::uint16_t code, std::string_view reason) override;
   wire_format format() const noexcept override { return format_; }
   member_info const& info() const noexcept override { return identity_; }
@@ -91,6 +92,8 @@ public:
   // the session's thread, writes what is queued; the writer coroutine takes over only what has
   // to wait.
   void wake() override;
+  // What the pump reads beyond the session: the frames queued for it, the gate and the socket.
+  void prefetch_for_wake() const noexcept override;
 
 private:
   using clock = std::chrono::steady_clock;
@@ -161,41 +164,57 @@ private:
   // What this session's writes compress, when it negotiated permessage-deflate.
   deflate_policy outbound_deflate();
 
-  // Beast frames and reads; the gate beneath it lets the writer's batches and Beast's own
-  // frames take turns on the socket, and follows the frames read.
-  boost::beast::websocket::stream<write_gate<Stream>> ws_;
-  // While the writer is idle, this timer wakes it when the next ping or idle check is due.
-  boost::asio::basic_waitable_timer<clock, boost::asio::wait_traits<clock>, typename Stream::executor_type> wake_timer_;
+  // The members a delivery touches come first, in the order it touches them: the room's fan-out
+  // (the vtable pointer, the queue), the wake-up and the pump (the flags, the times, Beast's
+  // stream). A room of thousands wakes each member once per broadcast, long after its lines left
+  // the cache; every line it does not have to fetch again counts (docs/performance.md).
   outbound_queue queue_;
   // This thread's wake list (null only off an io_context): deliveries from a publish are woken
   // together.
   wake_list* const waker_;
+  server_state& state_;
+  // Beast frames and reads; the gate beneath it lets the writer's batches and Beast's own
+  // frames take turns on the socket, and follows the frames read.
+  boost::beast::websocket::stream<write_gate<Stream>> ws_;
+  clock::time_point last_rx_;  // the last time anything arrived from the peer (pongs included)
+  clock::time_point next_ping_;
+  // When the timer's pending wait expires, or max() when none is pending: an idle writer that
+  // wants the same wake-up time again leaves it alone instead of re-arming it.
+  clock::time_point timer_at_ = clock::time_point::max();
+  wire_format const format_;    // the room's fan-out asks, for every member
+  bool writer_running_ = false; // a pump or the writer coroutine has the queue
+  bool ended_ = false;
+  // Beast is closing (it answers the peer's close, failed the connection with a close frame, or
+  // sends the writer's): no data frame may follow. Set by the gate's hook, which sees every close
+  // frame before it goes out, so the pump asks this flag rather than Beast's state, cache lines
+  // away. (A Beast that failed without a close frame ends the session through the reader.)
+  bool beast_closing_ = false;
+  // permessage-deflate: 0 when not negotiated, else the client's server_max_window_bits (what it
+  // inflates with, so what a compressed message may span).
+  std::uint8_t deflate_bits_ = 0;
+  // The client lets the server keep its context, with a full window: it can follow the room's
+  // compression stream. deflate_sync_ is where it is in it (the writer's, on the session's thread).
+  bool deflate_follows_ = false;
+  deflate_sync deflate_sync_;
   // A batch the socket did not take at once, with its framing, while the writer coroutine sends
   // the rest. Batches that go out at once are framed in per-thread scratch vectors instead, so
   // an idle session keeps no buffers.
   std::unique_ptr<write_batch> unsent_;
+  // While the writer is idle, this timer wakes it when the next ping or idle check is due.
+  boost::asio::basic_waitable_timer<clock, boost::asio::wait_traits<clock>, typename Stream::executor_type> wake_timer_;
   // What the idle wait peeks at: enough to recognise a pong to an empty ping (6 bytes) and to
   // know there is nothing after it.
   std::array<std::uint8_t, 8> peek_;
-  server_state& state_;
   std::shared_ptr<room> room_;
   std::string const room_name_;
   member_info const identity_;
-  wire_format const format_;
   std::string const peer_;
   clock::time_point const opened_;
-  clock::time_point last_rx_;  // the last time anything arrived from the peer (pongs included)
-  clock::time_point next_ping_;
   token_bucket rate_;    // --rate-limit
   error_window errors_;  // protocol errors
   std::uint16_t sent_close_code_ = 0; // the close code the server decided on, if it did
   bool deadline_armed_ = false;
   std::uint64_t messages_read_ = 0; // whole messages taken from Beast
-  bool writer_running_ = false;     // a pump or the writer coroutine has the queue
-  bool ended_ = false;
-  // When the timer's pending wait expires, or max() when none is pending: an idle writer that
-  // wants the same wake-up time again leaves it alone instead of re-arming it.
-  clock::time_point timer_at_ = clock::time_point::max();
   bool rate_logged_ = false;
   bool flushed_ahead_of_close_ = false;
   permissions const granted_;
@@ -204,13 +223,6 @@ private:
                                                     boost::asio::wait_traits<std::chrono::system_clock>,
                                                     typename Stream::executor_type>>
     expiry_timer_;
-  // permessage-deflate: 0 when not negotiated, else the client's server_max_window_bits (what it
-  // inflates with, so what a compressed message may span).
-  std::uint8_t deflate_bits_ = 0;
-  // The client lets the server keep its context, with a full window: it can follow the room's
-  // compression stream. deflate_sync_ is where it is in it (the writer's, on the session's thread).
-  bool deflate_follows_ = false;
-  deflate_sync deflate_sync_;
 };
 
 } // namespace crier

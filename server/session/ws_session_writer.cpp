@@ -5,6 +5,7 @@
 
 #include "server/logging.hpp"
 #include "server/net.hpp"
+#include "server/prefetch.hpp"
 #include "server/session/exact_allocator.hpp"
 
 #include <boost/asio/bind_allocator.hpp>
@@ -13,6 +14,9 @@
 #include <boost/asio/post.hpp>
 #include <boost/beast/websocket/rfc6455.hpp>
 #include <boost/beast/websocket/ssl.hpp>
+
+#include <optional>
+#include <utility>
 
 namespace crier {
 
@@ -37,6 +41,12 @@ void ws_session<Stream>::wake() {
   auto const s = pump();
   if (writer_ends(s)) return;
   asio::co_spawn(ws_.get_executor(), [self = this->shared_from_this(), s] { return self->writer(s); }, asio::detached);
+}
+
+template <class Stream>
+void ws_session<Stream>::prefetch_for_wake() const noexcept {
+  queue_.prefetch_pending();
+  prefetch_object(&ws_.next_layer(), 1);
 }
 
 template <class Stream>
@@ -75,16 +85,25 @@ template <class Stream>
 typename ws_session<Stream>::step ws_session<Stream>::pump() {
   auto const& cfg = state_.cfg();
   auto& b = this_thread_batch;
-  for (;;) {
-    auto const now = clock::now();
-    if (cfg.idle_timeout.count() > 0 && now - last_rx_ >= cfg.idle_timeout && !queue_.closing()) {
-      log_info("ws idle timeout", {{"peer", peer_}, {"room", room_name_}, {"id", identity_.id}});
-      state_.metrics().idle_timeout();
-      begin_close(websocket::close_code::going_away, "idle timeout", true);
+  // The bytes of the batch just written, given back to the queue with the next take.
+  std::optional<std::size_t> finished;
+  // The clock is read on the first round and every 64th after it: a writer woken for one message
+  // (most wake-ups) reads it once, one that keeps finding more still pings and times out.
+  for (unsigned round = 0;; ++round) {
+    if (round % 64 == 0) {
+      auto const now = clock::now();
+      if (cfg.idle_timeout.count() > 0 && now - last_rx_ >= cfg.idle_timeout && !queue_.closing()) {
+        log_info("ws idle timeout", {{"peer", peer_}, {"room", room_name_}, {"id", identity_.id}});
+        state_.metrics().idle_timeout();
+        begin_close(websocket::close_code::going_away, "idle timeout", true);
+      }
+      if (cfg.ping_interval.count() > 0 && now >= next_ping_ && !queue_.closing()) {
+        if (finished) queue_.written(*finished);
+        return step::ping;
+      }
     }
-    if (cfg.ping_interval.count() > 0 && now >= next_ping_ && !queue_.closing()) return step::ping;
     close_request ignored; // the writer asks the queue for it
-    switch (queue_.take(b.frames, ignored)) {
+    switch (queue_.take(b.frames, ignored, std::exchange(finished, std::nullopt))) {
     case outbound_queue::take_result::idle:
       // The queue has marked the writer waiting under its lock, so a delivery from now on asks
       // for a wake, which runs on this thread after this returns.
@@ -100,7 +119,7 @@ typename ws_session<Stream>::step ws_session<Stream>::pump() {
     for (auto const& f : b.frames) b.payload_bytes += f.size();
     // A close was decided (send nothing more), or Beast is closing (the peer's close came in and
     // Beast has answered it): no data frame may follow a close frame.
-    if (!queue_.discarding() && ws_.is_open()) {
+    if (!queue_.discarding() && !beast_closing_) {
       auto const deflate = outbound_deflate();
       auto const total = frame_batch(b, deflate_bits_ != 0 ? &deflate : nullptr);
       // Most of the time the socket has room and the batch goes out here and now; what it does
@@ -115,7 +134,7 @@ typename ws_session<Stream>::step ws_session<Stream>::pump() {
       }
       state_.metrics().written(b.frames.size(), b.payload_bytes, b.compressed, b.streamed);
     }
-    queue_.written(b.payload_bytes);
+    finished = b.payload_bytes;
     b.frames.clear();
     // A burst leaves large vectors behind; the thread keeps modest ones.
     if (b.bytes.capacity() > 65536 || b.frames.capacity() > 4096) b = write_batch{};
@@ -172,7 +191,9 @@ template <class Stream>
 void ws_session<Stream>::flush_ahead_of_beasts_close() {
   // Open: a ping, a pong or the writer's own rest. Closing by the session's decision: the queue
   // already decided what goes before the close.
-  if (ws_.is_open() || queue_.closing() || flushed_ahead_of_close_) return;
+  if (ws_.is_open()) return;
+  beast_closing_ = true;
+  if (queue_.closing() || flushed_ahead_of_close_) return;
   flushed_ahead_of_close_ = true;
   auto batch = std::make_unique<write_batch>();
   close_request ignored;
@@ -209,6 +230,7 @@ deflate_policy ws_session<Stream>::outbound_deflate() {
 // explicit instantiation, so the private members can be named.)
 #define CRIER_WS_SESSION_WRITER(Stream)                                                        \
   template void ws_session<Stream>::wake();                                                     \
+  template void ws_session<Stream>::prefetch_for_wake() const noexcept;                         \
   template void ws_session<Stream>::schedule_wake();                                            \
   template ws_session<Stream>::step ws_session<Stream>::pump();                                 \
   template bool ws_session<Stream>::writer_ends(step);                                          \

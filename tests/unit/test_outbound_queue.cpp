@@ -32,6 +32,28 @@ TEST(outbound_queue, counts_bytes_until_written) {
   EXPECT_EQ(q.bytes(), 0U);
 }
 
+// The writer that keeps up gives a batch's bytes back with its next take: the same accounting
+// as written(), and the message bound counts nothing as in flight once it is given back.
+TEST(outbound_queue, the_next_take_gives_back_what_was_written) {
+  outbound_queue q({.max_bytes = 1000, .max_messages = 2, .policy = overflow_policy::close});
+  std::vector<frame> batch;
+  close_request close;
+  q.push(text(10));
+  q.push(text(20));
+  ASSERT_EQ(q.take(batch, close), outbound_queue::take_result::batch);
+  batch.clear();
+  q.push(text(5));
+  ASSERT_EQ(q.take(batch, close, 30), outbound_queue::take_result::batch);
+  EXPECT_EQ(q.bytes(), 5U); // the 30 given back, the 5 taken and held
+  batch.clear();
+  EXPECT_EQ(q.take(batch, close, 5), outbound_queue::take_result::idle);
+  EXPECT_EQ(q.bytes(), 0U);
+  // Nothing in flight any more: two frames fit the bound of two again.
+  EXPECT_FALSE(q.push(text(1)).overflowed);
+  EXPECT_FALSE(q.push(text(1)).overflowed);
+  EXPECT_TRUE(q.push(text(1)).overflowed);
+}
+
 TEST(outbound_queue, close_policy_closes_with_1008_and_discards_what_was_queued) {
   outbound_queue q({.max_bytes = 100, .max_messages = 10, .policy = overflow_policy::close});
   std::vector<frame> batch;
