@@ -51,7 +51,7 @@ const readMetrics = (file) => {
   return m;
 };
 for (const f of fs.readdirSync(dir).sort()) {
-  const m = /^(i1|i2c|i2s|i2b|i2|iii-deflate|iii|ii|iv|i|n2|v-max|v)\.(crier-off|crier-plain|crier|node|one|two|floor)\.(\d+)\.json$/.exec(f);
+  const m = /^(i1|i2c|i2s|i2b|i2|iii-deflate|iii|ii2|ii|iv|i|n2|v-max|v)\.(crier-off|crier-plain|crier|base|node|one|two|floor)\.(\d+)\.json$/.exec(f);
   if (!m) continue;
   let r = null;
   try {
@@ -95,6 +95,7 @@ const scenarioTitles = {
   i2c: '(i) again, crier --threads 2, both threads on CPU 0, crier-bench on CPU 1',
   i2s: '(i) again, crier --threads 2, one thread on each CPU, crier-bench on either',
   i2b: '(i) again, crier --threads 2, nothing pinned, under chrt --batch 0',
+  ii2: '(ii) again, crier --threads 2, nothing pinned',
 };
 const add = (scenario, metric, f, format, target) => {
   if (!runs[scenario]) return;
@@ -144,6 +145,9 @@ add('i2', 'deliveries/s', deliveries, fmtRate);
 add('i2', 'server CPU per delivery', cpuPer, (x) => (x == null ? '–' : `${fmt(x, 3)} µs`));
 add('i2', 'latency p99', p99, fmtUs);
 add('i2', 'server CPU time ÷ window (2 CPUs)', cpuShare, fmtPct);
+add('ii2', 'latency p99', p99, fmtUs);
+add('ii2', 'server CPU per delivery', cpuPer, (x) => (x == null ? '–' : `${fmt(x, 3)} µs`));
+add('ii2', 'server CPU time ÷ window (2 CPUs)', cpuShare, fmtPct);
 for (const s of ['i2c', 'i2s', 'i2b']) {
   add(s, 'deliveries/s', deliveries, fmtRate);
   add(s, 'server CPU per delivery', cpuPer, (x) => (x == null ? '–' : `${fmt(x, 3)} µs`));
@@ -443,6 +447,49 @@ if (runs.ii) {
       md += `No server on one thread can beat that on this machine; crier's p99 is ${fmtRatio(ratio(crierP99, floorP99))} the floor's, and the target is ${fmtRatio(ratio(nodeP99 * 0.08, floorP99))} of it. `;
     }
     md += `The load generator, for its part, spends ${fmt(benchUs, 2)} µs of CPU per delivery in the crier runs, so reading one message from all 1,000 clients takes it about ${fmtUs(benchUs * 1000)} on its one CPU.\n`;
+  }
+}
+
+// Per round: each round runs its servers back to back, so a drift in the machine's speed over
+// the run moves them alike; the spread of the per-round ratios is how noise is judged.
+const perRound = (scenario, a, b, f) => {
+  const other = new Map((runs[scenario]?.[b] ?? []).map(({ rep, r }) => [rep, r]));
+  return (runs[scenario]?.[a] ?? [])
+    .map(({ rep, r }) => {
+      const o = other.get(rep);
+      const x = r ? f(r) : null;
+      const y = o ? f(o) : null;
+      return x == null || y == null || !y ? null : x / y;
+    })
+    .filter((x) => x != null);
+};
+const roundSpread = (xs) => (xs.length ? `${fmtRatio(Math.min(...xs))} – ${fmtRatio(Math.max(...xs))}` : '–');
+if (runs.ii?.crier && runs.ii?.floor) {
+  md += '\n### (ii) against the floor\n\n';
+  md += 'The targets of (ii) are against `bench/fanout-floor`, measured in the same rounds: crier at most 1.05× the floor in server CPU per delivery and in p99. ';
+  md += 'Medians, and beside them the range of the ratio within each round (crier and the floor run back to back), which shows what noise does to one comparison.\n\n';
+  md += '| | crier | fanout-floor | crier ÷ floor | each round | target |\n|---|--:|--:|--:|--:|---|\n';
+  for (const [label, f, format] of [['server CPU per delivery', cpuPer, fmtCpu], ['latency p99', p99, fmtUs]]) {
+    const c = pick('ii', 'crier', f);
+    const fl = pick('ii', 'floor', f);
+    const q = ratio(c, fl);
+    const verdictText = q == null ? '' : q <= 1.05 ? 'met' : 'not met';
+    md += `| ${label} | ${format(c)} | ${format(fl)} | ${fmtRatio(q)} | ${roundSpread(perRound('ii', 'crier', 'floor', f))} | ≤ 1.05× (${verdictText}) |\n`;
+  }
+}
+const beforeAfter = ['ii', 'ii2'].filter((s) => runs[s]?.base && runs[s]?.crier);
+if (beforeAfter.length) {
+  md += '\n### Before and after (--baseline)\n\n';
+  md += `"Before" is the crier given to \`bench/run --baseline\`${machine.baseline ? ` (${machine.baseline})` : ''}, run in the same rounds as this one ("after").\n\n`;
+  md += '| scenario | metric | before | after | after ÷ before | each round |\n|---|---|--:|--:|--:|--:|\n';
+  for (const s of beforeAfter) {
+    let first = true;
+    for (const [label, f, format] of [['server CPU per delivery', cpuPer, fmtCpu], ['latency p99', p99, fmtUs], ['deliveries/s', deliveries, fmtRate]]) {
+      const b = pick(s, 'base', f);
+      const a = pick(s, 'crier', f);
+      md += `| ${first ? scenarioTitles[s] : ''} | ${label} | ${format(b)} | ${format(a)} | ${fmtRatio(ratio(a, b))} | ${roundSpread(perRound(s, 'crier', 'base', f))} |\n`;
+      first = false;
+    }
   }
 }
 
