@@ -477,10 +477,23 @@ if (runs.ii?.crier && runs.ii?.floor) {
     md += `| ${label} | ${format(c)} | ${format(fl)} | ${fmtRatio(q)} | ${roundSpread(perRound('ii', 'crier', 'floor', f))} | ≤ 1.05× (${verdictText}) |\n`;
   }
 }
+// The commit the baseline binary was built from, when it sits in a git checkout's build tree.
+function baselineCommit() {
+  const binary = (machine.baseline ?? '').split(' (')[0];
+  if (!binary) return null;
+  try {
+    return require('child_process')
+      .execFileSync('git', ['-C', path.dirname(binary), 'rev-parse', '--short', 'HEAD'], { stdio: ['ignore', 'pipe', 'ignore'] })
+      .toString()
+      .trim();
+  } catch {
+    return null;
+  }
+}
 const beforeAfter = ['ii', 'ii2'].filter((s) => runs[s]?.base && runs[s]?.crier);
 if (beforeAfter.length) {
   md += '\n### Before and after (--baseline)\n\n';
-  md += `"Before" is the crier given to \`bench/run --baseline\`${machine.baseline ? ` (${machine.baseline})` : ''}, run in the same rounds as this one ("after").\n\n`;
+  md += `"Before" is the crier given to \`bench/run --baseline\`${baselineCommit() ? `, built at commit ${baselineCommit()}` : ''}, run in the same rounds as this one ("after", commit ${machine.commit ?? '?'}).\n\n`;
   md += '| scenario | metric | before | after | after ÷ before | each round |\n|---|---|--:|--:|--:|--:|\n';
   for (const s of beforeAfter) {
     let first = true;
