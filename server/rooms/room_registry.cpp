@@ -4,6 +4,8 @@
 
 #include <algorithm>
 
+#include <pthread.h>
+
 namespace crier {
 
 room_registry::room_registry(room_settings settings) : settings_(settings) {
@@ -11,6 +13,8 @@ room_registry::room_registry(room_settings settings) : settings_(settings) {
   // Presence of big rooms goes out from here, one event per room per interval. A thread of its
   // own: the rooms have no executor, and a flush only queues frames (members wake their writers).
   ticker_ = std::jthread([this](std::stop_token stop) {
+    // Named, so that `top -H` (and bench/run, which pins the io threads) tells it apart.
+    pthread_setname_np(pthread_self(), "crier-presence");
     std::unique_lock lock(ticker_mutex_);
     while (!stop.stop_requested()) {
       ticker_wake_.wait_for(lock, stop, settings_.presence_interval, [] { return false; });
