@@ -477,6 +477,13 @@ if (runs.ii?.crier && runs.ii?.floor) {
     md += `| ${label} | ${format(c)} | ${format(fl)} | ${fmtRatio(q)} | ${roundSpread(perRound('ii', 'crier', 'floor', f))} | ≤ 1.05× (${verdictText}) |\n`;
   }
 }
+// The command as a reader can use it: the baseline's path on this machine means nothing
+// elsewhere, what it was built from does.
+function shownCommand() {
+  const binary = (machine.baseline ?? '').split(' (')[0];
+  const command = machine.command || 'bench/run';
+  return binary ? command.replace(binary, `<crier built at ${baselineCommit() ?? 'the baseline commit'}>`) : command;
+}
 // The commit the baseline binary was built from, when it sits in a git checkout's build tree.
 function baselineCommit() {
   const binary = (machine.baseline ?? '').split(' (')[0];
@@ -565,19 +572,22 @@ md += `- The machine was not reserved: load average ${load('loadavg-start')} at 
 
 md += '\n## Machine\n\n';
 for (const k of ['date', 'commit', 'uname', 'cpu', 'cpus', 'mem', 'compiler', 'node', 'ws', 'boost']) md += `- ${k}: ${machine[k] ?? '?'}\n`;
-md += '\n## Reproduce\n\n```sh\n' + (machine.command || 'bench/run') + '\n```\n\n';
+md += '\n## Reproduce\n\n```sh\n' + shownCommand() + '\n```\n\n';
 md += 'It builds the release preset, runs `npm ci` in bench/peers, and needs `taskset`, `node` and `gnuplot` (Debian `gnuplot-nox`). ';
 md += '`bench/run --quick` does 1 short repeat of each, for checking the pipeline. One scenario by hand:\n\n';
 md += '```sh\nbuild/release/server/crier --address 127.0.0.1 --port 0 --threads 1 &   # note the port it logs\n';
 md += 'taskset -c 1 build/release/bench/crier-bench --port PORT --server-pid $! --scenario i\n```\n';
 md += '\n![deliveries/s, p99 latency and RSS per connection, crier vs Node ws](performance.png)\n';
 
-// The sections other scripts write between their own markers (bench/sse-run, bench/memory-census)
-// are theirs: a full run keeps them as they were, after its own.
+// The sections other scripts write between their own markers (bench/sse-run, bench/memory-census,
+// bench/profile-ii, the hand-written ones) are theirs: a full run keeps them as they were, after
+// its own.
 try {
   const old = fs.readFileSync(path.join(outDir, 'performance.md'), 'utf8');
   for (const m of old.matchAll(/<!-- ([a-z-]+): begin[^>]*-->[\s\S]*?<!-- \1: end -->\n?/g)) {
-    if (m[1] !== 'compression') md += '\n' + m[0];
+    // The compression section is this run's own when it ran v, v-max or iii-deflate; else the
+    // last one stands.
+    if (m[1] !== 'compression' || !compression) md += '\n' + m[0];
   }
 } catch {
   // no earlier file: nothing to keep
