@@ -497,14 +497,23 @@ function baselineCommit() {
     return null;
   }
 }
-const beforeAfter = ['ii', 'ii2'].filter((s) => runs[s]?.base && runs[s]?.crier);
+const beforeAfter = ['i', 'ii', 'iii', 'iv', 'i1', 'i2', 'ii2'].filter((s) => runs[s]?.base && runs[s]?.crier);
+const rssIdle = (r) => r.server.rss_bytes_per_conn_idle;
+const rssAfter = (r) => r.server.rss_bytes_per_conn_after_traffic;
+const fmtB = (x) => (x == null ? '–' : `${fmt(x)} B`);
+const beforeAfterMetrics = (s) =>
+  s === 'iii'
+    ? [['RSS per idle connection', rssIdle, fmtB], ['RSS per connection after 1 message each', rssAfter, fmtB]]
+    : s === 'iv'
+      ? [['payload bytes/s', (r) => r.payload_bytes_per_s, (x) => (x == null ? '–' : `${fmtBytes(x)}/s`)], ['server CPU per delivery', cpuPer, fmtCpu], ['latency p99', p99, fmtUs]]
+      : [['server CPU per delivery', cpuPer, fmtCpu], ['latency p99', p99, fmtUs], ['deliveries/s', deliveries, fmtRate]];
 if (beforeAfter.length) {
   md += '\n### Before and after (--baseline)\n\n';
   md += `"Before" is the crier given to \`bench/run --baseline\`${baselineCommit() ? `, built at commit ${baselineCommit()}` : ''}, run in the same rounds as this one ("after", commit ${machine.commit ?? '?'}).\n\n`;
   md += '| scenario | metric | before | after | after ÷ before | each round |\n|---|---|--:|--:|--:|--:|\n';
   for (const s of beforeAfter) {
     let first = true;
-    for (const [label, f, format] of [['server CPU per delivery', cpuPer, fmtCpu], ['latency p99', p99, fmtUs], ['deliveries/s', deliveries, fmtRate]]) {
+    for (const [label, f, format] of beforeAfterMetrics(s)) {
       const b = pick(s, 'base', f);
       const a = pick(s, 'crier', f);
       md += `| ${first ? scenarioTitles[s] : ''} | ${label} | ${format(b)} | ${format(a)} | ${fmtRatio(ratio(a, b))} | ${roundSpread(perRound(s, 'crier', 'base', f))} |\n`;
