@@ -48,10 +48,22 @@ TEST(TcpBytes, CountsWhatTheListeningSideSentOnly) {
   EXPECT_EQ(after->bytes - before->bytes, out.size());
   EXPECT_GE(after->segments, 1u); // 10,000 bytes: one segment on loopback (64 KiB MSS) or a few
   EXPECT_LE(after->segments, 10u);
-  auto const both = tcp_sent_from_ports({static_cast<std::uint16_t>(port + 1), port}, AF_INET);
+  // A second port that sent nothing adds nothing. It is a listener of this test's own: any other
+  // port (port + 1, say) may be some other test's connection sending at this very moment.
+  int const idle = ::socket(AF_INET, SOCK_STREAM, 0);
+  ASSERT_GE(idle, 0);
+  sockaddr_in b{};
+  b.sin_family = AF_INET;
+  b.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::bind(idle, reinterpret_cast<sockaddr*>(&b), sizeof b), 0);
+  ASSERT_EQ(::listen(idle, 1), 0);
+  len = sizeof b;
+  ASSERT_EQ(::getsockname(idle, reinterpret_cast<sockaddr*>(&b), &len), 0);
+  auto const both = tcp_sent_from_ports({ntohs(b.sin_port), port}, AF_INET);
   ASSERT_TRUE(both);
   EXPECT_EQ(both->bytes, after->bytes);
   EXPECT_EQ(both->segments, after->segments);
+  ::close(idle);
   ::close(s);
   ::close(c);
   ::close(l);
