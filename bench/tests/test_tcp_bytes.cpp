@@ -12,17 +12,27 @@
 namespace crier::bench {
 namespace {
 
-// A loopback connection made by hand: what the server side sends counts, what the client sends does not.
-TEST(TcpBytes, CountsWhatTheListeningSideSentOnly) {
+// A listening socket on a free loopback port; `a` gets its address. -1 on failure.
+int listen_on_loopback(sockaddr_in& a) {
   int const l = ::socket(AF_INET, SOCK_STREAM, 0);
-  ASSERT_GE(l, 0);
-  sockaddr_in a{};
+  if (l < 0) return -1;
+  a = {};
   a.sin_family = AF_INET;
   a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ASSERT_EQ(::bind(l, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
-  ASSERT_EQ(::listen(l, 1), 0);
   socklen_t len = sizeof a;
-  ASSERT_EQ(::getsockname(l, reinterpret_cast<sockaddr*>(&a), &len), 0);
+  if (::bind(l, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 || ::listen(l, 1) != 0 ||
+      ::getsockname(l, reinterpret_cast<sockaddr*>(&a), &len) != 0) {
+    ::close(l);
+    return -1;
+  }
+  return l;
+}
+
+// A loopback connection made by hand: what the server side sends counts, what the client sends does not.
+TEST(TcpBytes, CountsWhatTheListeningSideSentOnly) {
+  sockaddr_in a{};
+  int const l = listen_on_loopback(a);
+  ASSERT_GE(l, 0);
   auto const port = ntohs(a.sin_port);
   int const c = ::socket(AF_INET, SOCK_STREAM, 0);
   ASSERT_EQ(::connect(c, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
@@ -50,15 +60,9 @@ TEST(TcpBytes, CountsWhatTheListeningSideSentOnly) {
   EXPECT_LE(after->segments, 10u);
   // A second port that sent nothing adds nothing. It is a listener of this test's own: any other
   // port (port + 1, say) may be some other test's connection sending at this very moment.
-  int const idle = ::socket(AF_INET, SOCK_STREAM, 0);
-  ASSERT_GE(idle, 0);
   sockaddr_in b{};
-  b.sin_family = AF_INET;
-  b.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ASSERT_EQ(::bind(idle, reinterpret_cast<sockaddr*>(&b), sizeof b), 0);
-  ASSERT_EQ(::listen(idle, 1), 0);
-  len = sizeof b;
-  ASSERT_EQ(::getsockname(idle, reinterpret_cast<sockaddr*>(&b), &len), 0);
+  int const idle = listen_on_loopback(b);
+  ASSERT_GE(idle, 0);
   auto const both = tcp_sent_from_ports({ntohs(b.sin_port), port}, AF_INET);
   ASSERT_TRUE(both);
   EXPECT_EQ(both->bytes, after->bytes);
