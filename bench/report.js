@@ -484,18 +484,23 @@ function shownCommand() {
   const command = machine.command || 'bench/run';
   return binary ? command.replace(binary, `<crier built at ${baselineCommit() ?? 'the baseline commit'}>`) : command;
 }
-// The commit the baseline binary was built from, when it sits in a git checkout's build tree.
+// The commit the baseline binary was built from, when it sits in a git checkout's build tree;
+// asked of git once.
+let baselineRev;
 function baselineCommit() {
+  if (baselineRev !== undefined) return baselineRev;
+  baselineRev = null;
   const binary = (machine.baseline ?? '').split(' (')[0];
-  if (!binary) return null;
+  if (!binary) return baselineRev;
   try {
-    return require('child_process')
+    baselineRev = require('child_process')
       .execFileSync('git', ['-C', path.dirname(binary), 'rev-parse', '--short', 'HEAD'], { stdio: ['ignore', 'pipe', 'ignore'] })
       .toString()
       .trim();
   } catch {
-    return null;
+    // not in a checkout: the report just does not name it
   }
+  return baselineRev;
 }
 const beforeAfter = ['i', 'ii', 'iii', 'iv', 'i1', 'i2', 'ii2'].filter((s) => runs[s]?.base && runs[s]?.crier);
 const rssIdle = (r) => r.server.rss_bytes_per_conn_idle;

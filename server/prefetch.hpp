@@ -19,4 +19,14 @@ inline void prefetch_object(void const* p, int lines = 2) noexcept {
   for (int i = 0; i < lines; ++i) __builtin_prefetch(static_cast<char const*>(p) + i * line);
 }
 
+// One step of a walk over `n` members, serving member `i`: asks for the first `lines` lines of
+// the member prefetch_ahead on (`at(j)` is its address) and, for the one half as far on, whose
+// lines were asked for a few steps ago and have arrived, has `deeper(j)` ask for what it points
+// to. The fan-out and the wake list walk this way.
+template <class At, class Deeper>
+void prefetch_walk(std::size_t i, std::size_t n, int lines, At at, Deeper deeper) noexcept {
+  if (i + prefetch_ahead < n) prefetch_object(at(i + prefetch_ahead), lines);
+  if (i + prefetch_ahead / 2 < n) deeper(i + prefetch_ahead / 2);
+}
+
 } // namespace crier

@@ -24,14 +24,11 @@ room::room(std::string name, std::size_t history_capacity, std::string epoch, ro
 void room::fan_out_locked(frame const& raw, frame const& json) {
   // Binary passes one frame for both formats: then nobody's format needs asking.
   bool const one_frame = &raw == &json;
-  // A big room's members were last touched a broadcast ago and have left the cache since: ask for
-  // the next ones while this one is served, as a plain array of sockets would get for free.
+  // A big room's members were last touched a broadcast ago and have left the cache since.
   auto const n = members_.size();
-  // Two steps ahead: the member's own lines first, then (its lines having arrived) what they
-  // point to.
   for (std::size_t i = 0; i < n; ++i) {
-    if (i + prefetch_ahead < n) prefetch_object(members_[i + prefetch_ahead]);
-    if (i + prefetch_ahead / 2 < n) members_[i + prefetch_ahead / 2]->prefetch_for_delivery();
+    prefetch_walk(i, n, 2, [&](std::size_t j) { return members_[j]; },
+                  [&](std::size_t j) { members_[j]->prefetch_for_delivery(); });
     auto* m = members_[i];
     m->deliver(one_frame || m->format() != wire_format::json ? raw : json);
   }

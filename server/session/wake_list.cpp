@@ -41,10 +41,8 @@ void wake_list::run() {
   // connections (a reader with a message, a ping) get their turn in between.
   auto const end = std::min(running_.size(), next_ + slice);
   while (next_ < end) {
-    // Two steps ahead: the session's own lines first, then (its lines having arrived) what they
-    // point to.
-    if (next_ + prefetch_ahead < end) prefetch_object(running_[next_ + prefetch_ahead].get(), 4);
-    if (next_ + prefetch_ahead / 2 < end) running_[next_ + prefetch_ahead / 2]->prefetch_for_wake();
+    prefetch_walk(next_, end, 4, [&](std::size_t j) { return running_[j].get(); },
+                  [&](std::size_t j) { running_[j]->prefetch_for_wake(); });
     auto w = std::move(running_[next_++]);
     w->wake();
   }
