@@ -4,9 +4,17 @@
 
 #include <boost/asio/post.hpp>
 
+#include <iterator>
+#include <utility>
+
 namespace crier {
 
 void wake_list::add(std::shared_ptr<wakeable> w) {
+  if (get_io_context().get_executor().running_in_this_thread()) {
+    local_.push_back(std::move(w));
+    if (!std::exchange(local_posted_, true)) boost::asio::post(get_io_context(), [this] { run(); });
+    return;
+  }
   bool post = false;
   {
     std::lock_guard lock(mutex_);
@@ -32,14 +40,26 @@ void wake_list::run() {
     next_ = 0;
     // A burst of wakes leaves a large vector behind; keep a modest one for the next publish.
     if (running_.capacity() > 4096) running_ = {};
+    running_.swap(local_);
+    local_posted_ = false;
     std::lock_guard lock(mutex_);
-    running_.swap(pending_);
+    if (running_.empty()) {
+      running_.swap(pending_);
+    } else {
+      running_.insert(running_.end(), std::make_move_iterator(pending_.begin()), std::make_move_iterator(pending_.end()));
+      pending_.clear();
+    }
     posted_ = false;
   }
-  // Adds made while these run (a write's follow-up, another thread's publish) go to pending_
-  // and post again. A room of thousands is woken a slice at a time, so that the thread's other
+  // Adds made while these run (a write's follow-up, another thread's publish) go to local_ or
+  // pending_ and post again. A room of thousands is woken a slice at a time, so that the thread's other
   // connections (a reader with a message, a ping) get their turn in between.
   auto const end = std::min(running_.size(), next_ + slice);
+  // Read once for the slice, and forgotten when it ends however it ends.
+  struct slice_clock {
+    slice_clock() noexcept { slice_started_ = std::chrono::steady_clock::now(); }
+    ~slice_clock() { slice_started_ = {}; }
+  } const reading;
   while (next_ < end) {
     prefetch_walk(next_, end, 4, [&](std::size_t j) { return running_[j].get(); },
                   [&](std::size_t j) { running_[j]->prefetch_for_wake(); });
@@ -57,6 +77,7 @@ void wake_list::shutdown() {
     pending.swap(pending_);
   }
   running_.clear();
+  local_.clear();
 }
 
 } // namespace crier

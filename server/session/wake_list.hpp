@@ -11,7 +11,7 @@
 #include <boost/asio/io_context.hpp>
 
 #include <algorithm>
-
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -40,6 +40,15 @@ public:
   // Thread-safe. `w` is woken on this list's context soon, once per add.
   void add(std::shared_ptr<wakeable> w);
 
+  // The clock as a wake-up may read it: while this thread's list wakes a slice of sessions, the
+  // time that slice started, read once for all of them; otherwise the clock itself. Good enough
+  // for what a wake-up times (pings and idle checks, seconds apart): a slice is over within a
+  // couple of milliseconds. A big room wakes every member once per broadcast, and one clock read
+  // per member was a measurable part of a delivery (docs/performance.md).
+  static std::chrono::steady_clock::time_point now() noexcept {
+    return slice_started_ != std::chrono::steady_clock::time_point{} ? slice_started_ : std::chrono::steady_clock::now();
+  }
+
   // A reader on this thread has just published a message. While readers keep publishing, the
   // wake-up is put off by a few turns of the io_context (at most max_deferrals), so that what
   // they publish in those turns goes out in the same writes: one write per member for several
@@ -65,8 +74,12 @@ private:
   void run();
 
   std::mutex mutex_;
-  std::vector<std::shared_ptr<wakeable>> pending_; // under mutex_
+  std::vector<std::shared_ptr<wakeable>> pending_; // under mutex_: adds from other threads
   bool posted_ = false;                             // under mutex_
+  // Adds from the context's own thread (every add, with one thread; a thread's own rooms'
+  // members, with more) need no lock: they go here.
+  std::vector<std::shared_ptr<wakeable>> local_;
+  bool local_posted_ = false;
   // How many sessions one turn of the io_context wakes at most.
   static constexpr std::size_t slice = 256;
 
@@ -75,6 +88,7 @@ private:
   std::uint64_t publishes_seen_ = 0;                // on the context's thread
   int deferrals_ = 0;                               // on the context's thread
   static inline thread_local std::uint64_t publishes_ = 0;
+  static inline thread_local std::chrono::steady_clock::time_point slice_started_{};
 };
 
 } // namespace crier

@@ -88,10 +88,11 @@ typename ws_session<Stream>::step ws_session<Stream>::pump() {
   // The bytes of the batch just written, given back to the queue with the next take.
   std::optional<std::size_t> finished;
   // The clock is read on the first round and every 64th after it: a writer woken for one message
-  // (most wake-ups) reads it once, one that keeps finding more still pings and times out.
+  // (most wake-ups) reads it once, one that keeps finding more still pings and times out. Woken
+  // by the wake list, it takes the time the list read for the whole slice.
   for (unsigned round = 0;; ++round) {
     if (round % 64 == 0) {
-      auto const now = clock::now();
+      auto const now = round == 0 ? wake_list::now() : clock::now();
       if (cfg.idle_timeout.count() > 0 && now - last_rx_ >= cfg.idle_timeout && !queue_.closing()) {
         log_info("ws idle timeout", {{"peer", peer_}, {"room", room_name_}, {"id", identity_.id}});
         state_.metrics().idle_timeout();
