@@ -162,7 +162,8 @@ std::variant<config, early_exit> parse_command_line(int argc, char const* const*
   app.get_formatter()->column_width(40);
 
   std::string max_message_size, shutdown_timeout, static_dir, empty_room_ttl;
-  std::string max_queue_bytes, handshake_timeout, ping_interval, idle_timeout, close_timeout, tls_cert, tls_key;
+  std::string max_queue_bytes, handshake_timeout, ping_interval, idle_timeout, close_timeout, park_after, tls_cert,
+    tls_key;
   app.add_option("--address", cfg.address, "Address to listen on (IPv4 or IPv6)")
     ->envname("CRIER_ADDRESS")
     ->check(address_validator())
@@ -244,6 +245,13 @@ std::variant<config, early_exit> parse_command_line(int argc, char const* const*
     ->envname("CRIER_CLOSE_TIMEOUT")
     ->check(duration_validator())
     ->default_str("5s");
+  app.add_option("--park-after", park_after,
+                 "A plain (non-TLS, uncompressed) WebSocket connection gives back the WebSocket stream's memory (about "
+                 "2.6 KB) once its handshake is done and whenever it has sent nothing for this long, until it next has a "
+                 "frame to read, a ping or a close; 0 keeps it")
+    ->envname("CRIER_PARK_AFTER")
+    ->check(duration_validator())
+    ->default_str("1s");
   app.add_option("--max-connections", cfg.max_connections,
                  "WebSocket sessions at once; past it an upgrade gets 503 (plain HTTP still works)")
     ->envname("CRIER_MAX_CONNECTIONS")
@@ -436,6 +444,7 @@ std::variant<config, early_exit> parse_command_line(int argc, char const* const*
   convert(ping_interval, cfg.ping_interval, parse_duration);
   convert(idle_timeout, cfg.idle_timeout, parse_duration);
   convert(close_timeout, cfg.close_timeout, parse_duration);
+  convert(park_after, cfg.park_after, parse_duration);
   cfg.slow_consumer = choice<overflow_policy>(slow_consumer, overflow_policy_names);
   cfg.rate_limit_action = choice<rate_policy>(rate_limit_action, rate_policy_names);
   cfg.log_format = choice<log_encoding>(log_format, log_encoding_names);

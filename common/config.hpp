@@ -51,6 +51,10 @@ struct config {
   std::chrono::milliseconds ping_interval{25'000};
   std::chrono::milliseconds idle_timeout{60'000};
   std::chrono::milliseconds close_timeout{5'000};
+  // A plain WebSocket connection gives back Beast's stream state once its handshake is done and
+  // whenever it is quiet this long, until it has something for Beast again; 0 keeps the state
+  // for the connection's life.
+  std::chrono::milliseconds park_after{1'000};
   std::size_t max_connections = 10'000;
   double rate_limit = 0; // messages per second per connection; 0 = off
   double rate_burst = 0; // 0 = same as the rate

@@ -79,6 +79,8 @@ public:
   void api_call(api_route r, unsigned status) noexcept;
   void handshake_timeout() noexcept { bump(handshake_timeouts_.v); }
   void idle_timeout() noexcept { bump(idle_timeouts_.v); }
+  // A session let its WebSocket stream go (+1) or made a new one, or ended parked (-1).
+  void parked(int change) noexcept { parked_.fetch_add(change, std::memory_order_relaxed); }
   void accept_error() noexcept { bump(accept_errors_.v); }
   // --redis: text messages that went out without a seq (Redis unreachable), and seqs a node gave
   // up waiting for (lost, or trimmed from the stream).
@@ -126,6 +128,7 @@ private:
   static constexpr std::array<double, 11> webhook_buckets_{0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
   std::array<std::atomic<std::uint64_t>, webhook_buckets_.size() + 1> webhook_durations_{}; // the last: +Inf
   std::atomic<std::uint64_t> webhook_duration_us_{0};
+  std::atomic<std::int64_t> parked_{0}; // a gauge, kept here because the sessions move it
   // By route, then by status: the statuses the API answers, and one for any other.
   static constexpr std::array<unsigned, 8> api_statuses_{200, 400, 401, 404, 405, 413, 503, 0};
   std::array<std::array<std::atomic<std::uint64_t>, api_statuses_.size()>, static_cast<std::size_t>(api_route::count_)>

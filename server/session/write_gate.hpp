@@ -9,7 +9,9 @@
 // bytes are in the socket, not when they are queued.
 //
 // Reads pass through, counted by a frame_tracker. Everything runs on the connection's thread,
-// like every other operation on the stream.
+// like every other operation on the stream. The session owns the gate, and with it the socket;
+// Beast's stream refers to it, so that the session can let the stream go while the connection
+// idles and make a new one when it has work for Beast again (ws_session.hpp: parking).
 
 #include "server/session/frame_tracker.hpp"
 
@@ -17,10 +19,12 @@
 #include <boost/asio/compose.hpp>
 #include <boost/asio/async_result.hpp>
 #include <boost/asio/buffer.hpp>
+#include <boost/asio/error.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/role.hpp>
 #include <boost/beast/websocket/teardown.hpp>
 #include <boost/system/error_code.hpp>
+#include <boost/system/system_error.hpp>
 
 #include <array>
 #include <type_traits>
@@ -88,6 +92,49 @@ public:
 
   // True while a write is in progress or waiting.
   bool writing() const noexcept { return busy_; }
+
+  // The synchronous half of the stream concepts, for one caller only: Beast's answer to the
+  // request that reopens the WebSocket stream of a parked connection (ws_session::unpark), which
+  // must not reach the peer, who had its handshake long ago. While a drop_writes is alive these
+  // writes are taken and dropped; otherwise (and every synchronous read) they fail, so that no
+  // other synchronous use can creep in unnoticed.
+  class drop_writes {
+  public:
+    explicit drop_writes(write_gate& g) noexcept : g_(g) { g_.dropping_ = true; }
+    ~drop_writes() { g_.dropping_ = false; }
+    drop_writes(drop_writes const&) = delete;
+    drop_writes& operator=(drop_writes const&) = delete;
+
+  private:
+    write_gate& g_;
+  };
+  template <class ConstBufferSequence>
+  std::size_t write_some(ConstBufferSequence const& buffers, boost::system::error_code& ec) {
+    if (!dropping_) {
+      ec = boost::asio::error::operation_not_supported;
+      return 0;
+    }
+    ec = {};
+    return boost::asio::buffer_size(buffers);
+  }
+  template <class ConstBufferSequence>
+  std::size_t write_some(ConstBufferSequence const& buffers) {
+    boost::system::error_code ec;
+    auto const n = write_some(buffers, ec);
+    if (ec) throw boost::system::system_error(ec);
+    return n;
+  }
+  template <class MutableBufferSequence>
+  std::size_t read_some(MutableBufferSequence const&, boost::system::error_code& ec) {
+    ec = boost::asio::error::operation_not_supported;
+    return 0;
+  }
+  template <class MutableBufferSequence>
+  std::size_t read_some(MutableBufferSequence const& buffers) {
+    boost::system::error_code ec;
+    read_some(buffers, ec);
+    throw boost::system::system_error(ec);
+  }
 
   // `hook(owner)` runs on the connection's thread each time an asynchronous write is asked for,
   // before it takes its turn. The session uses it to send what it has queued ahead of a close
@@ -167,6 +214,7 @@ private:
 
   // busy_ beside the socket: a writer that keeps up reads the two and nothing else of the gate.
   bool busy_ = false;
+  bool dropping_ = false; // a drop_writes is alive
   Next next_;
   frame_tracker tracker_;
   // A vector, not a deque: libstdc++'s deque allocates even when empty, and every connection

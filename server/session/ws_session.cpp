@@ -24,6 +24,24 @@
 #include <boost/beast/zlib/error.hpp>
 
 namespace crier {
+namespace {
+
+// What a parked connection's new stream answers (ws_session::unpark): the least that a valid
+// upgrade request says, no subprotocol, no extension. Made once; Beast only reads it.
+upgrade_request const& reopen_request() {
+  static upgrade_request const req = [] {
+    upgrade_request r{http::verb::get, "/", 11};
+    r.set(http::field::host, "crier");
+    r.set(http::field::upgrade, "websocket");
+    r.set(http::field::connection, "upgrade");
+    r.set(http::field::sec_websocket_key, "AAAAAAAAAAAAAAAAAAAAAA==");
+    r.set(http::field::sec_websocket_version, "13");
+    return r;
+  }();
+  return req;
+}
+
+} // namespace
 
 template <class Stream>
 void start_ws_session(Stream&& stream, server_state& state, session_params params, upgrade_request req) {
@@ -51,11 +69,12 @@ ws_session<Stream>::ws_session(Stream&& stream, server_state& state, session_par
   : queue_(queue_limits{state.cfg().max_queue_bytes, state.cfg().max_queue_messages, state.cfg().slow_consumer}),
     waker_(wake_list::of(stream.get_executor())),
     state_(state),
-    ws_(std::move(stream)),
+    gate_(std::move(stream)),
+    ws_(std::in_place, gate_),
     last_rx_(clock::now()),
     next_ping_(last_rx_ + state.cfg().ping_interval),
     format_(p.format),
-    wake_timer_(ws_.get_executor()),
+    wake_timer_(gate_.get_executor()),
     room_name_(std::move(p.room)),
     identity_(std::move(p.identity)),
     peer_(std::move(p.peer)),
@@ -66,13 +85,14 @@ ws_session<Stream>::ws_session(Stream&& stream, server_state& state, session_par
 
 template <class Stream>
 ws_session<Stream>::~ws_session() {
+  if (!ws_) state_.metrics().parked(-1);
   state_.session_ended();
 }
 
 template <class Stream>
 void ws_session<Stream>::start(upgrade_request req, join_options join) {
   asio::co_spawn(
-    ws_.get_executor(),
+    gate_.get_executor(),
     [self = this->shared_from_this(), r = std::move(req), j = std::move(join)]() mutable {
       return self->run(std::move(r), std::move(j));
     },
@@ -89,7 +109,7 @@ void ws_session<Stream>::deliver(frame const& f) {
              {{"peer", peer_}, {"room", room_name_}, {"id", identity_.id}});
     // Arm the close deadline on our thread; the writer may be stuck on a peer that never reads.
     if (auto self = this->weak_from_this().lock())
-      asio::post(ws_.get_executor(), [self = std::move(self)] { self->arm_close_deadline(); });
+      asio::post(gate_.get_executor(), [self = std::move(self)] { self->arm_close_deadline(); });
   }
   if (result.wake) schedule_wake();
 }
@@ -100,7 +120,7 @@ void ws_session<Stream>::close(std::uint16_t code, std::string_view reason) {
   auto const r = queue_.request_close(close_request{code, std::string(reason)}, false);
   if (!r.decided) return;
   if (auto self = this->weak_from_this().lock())
-    asio::post(ws_.get_executor(), [self = std::move(self)] { self->arm_close_deadline(); });
+    asio::post(gate_.get_executor(), [self = std::move(self)] { self->arm_close_deadline(); });
   if (r.wake) schedule_wake();
 }
 
@@ -121,7 +141,7 @@ void ws_session<Stream>::arm_close_deadline() {
   // peer that stopped reading never gets it out. This timer ends the session regardless, and is
   // only allocated for sessions that are closing.
   asio::co_spawn(
-    ws_.get_executor(),
+    gate_.get_executor(),
     [weak = this->weak_from_this(), timeout = state_.cfg().close_timeout]() -> asio::awaitable<void> {
       asio::steady_timer timer(co_await asio::this_coro::executor, timeout + std::chrono::milliseconds(100));
       co_await timer.async_wait(nothrow);
@@ -133,7 +153,7 @@ void ws_session<Stream>::arm_close_deadline() {
 template <class Stream>
 void ws_session<Stream>::abort_socket() noexcept {
   boost::system::error_code ignored;
-  auto& lowest = beast::get_lowest_layer(ws_);
+  auto& lowest = beast::get_lowest_layer(gate_);
   if constexpr (requires { lowest.close(ignored); }) lowest.close(ignored);
   else lowest.close();
 }
@@ -151,15 +171,15 @@ asio::awaitable<void> ws_session<Stream>::refuse_join(room_registry::refusal why
     wake_timer_.async_wait([self = this->shared_from_this()](boost::system::error_code ec) {
       if (!ec) self->abort_socket();
     });
-    co_await http::async_write(ws_.next_layer().next_layer(), res, nothrow);
+    co_await http::async_write(gate_.next_layer(), res, nothrow);
     wake_timer_.cancel();
     co_return;
   }
   // Draining began between the upgrade request and now: accept, then say goodbye properly.
-  auto [ec] = co_await ws_.async_accept(req, nothrow);
+  auto [ec] = co_await ws_->async_accept(req, nothrow);
   if (ec) co_return;
   sent_close_code_ = websocket::close_code::going_away;
-  co_await ws_.async_close(websocket::close_reason(websocket::close_code::going_away, "going away"), nothrow);
+  co_await ws_->async_close(websocket::close_reason(websocket::close_code::going_away, "going away"), nothrow);
 }
 
 template <class Stream>
@@ -169,7 +189,7 @@ asio::awaitable<void> ws_session<Stream>::run(upgrade_request req, join_options 
   timeouts.handshake_timeout = cfg.handshake_timeout;
   timeouts.idle_timeout = websocket::stream_base::none(); // the writer pings and checks idleness
   timeouts.keep_alive_pings = false;
-  ws_.set_option(timeouts);
+  ws_->set_option(timeouts);
   // permessage-deflate is negotiated here rather than by Beast: Beast answers an offer of an
   // 8-bit server window with 9 bits (which the client must refuse) and looks at the first offer
   // only. Beast takes its own settings from the answer, so it inflates what the client sends
@@ -189,22 +209,18 @@ asio::awaitable<void> ws_session<Stream>::run(upgrade_request req, join_options 
     websocket::permessage_deflate pmd;
     pmd.server_enable = true;
     pmd.msg_size_threshold = SIZE_MAX;
-    ws_.set_option(pmd);
+    ws_->set_option(pmd);
     deflate_bits_ = static_cast<std::uint8_t>(deflate.server_max_window_bits);
     deflate_follows_ =
       deflate.server_context_takeover && deflate.server_max_window_bits >= deflate_context::window_bits;
   }
-  ws_.set_option(websocket::stream_base::decorator(
+  ws_->set_option(websocket::stream_base::decorator(
     [json = format_ == wire_format::json, extensions = std::move(deflate.response)](websocket::response_type& res) {
       res.set(http::field::server, server_header);
       if (json) res.set(http::field::sec_websocket_protocol, json_subprotocol);
       if (!extensions.empty()) res.set(http::field::sec_websocket_extensions, extensions);
     }));
-  ws_.read_message_max(cfg.max_message_size);
-  // Whole messages as single frames: one write per message instead of one per 4 KiB.
-  ws_.auto_fragment(false);
-  // Pongs and pings count as signs of life for the idle timeout.
-  ws_.control_callback([this](websocket::frame_type, beast::string_view) { last_rx_ = clock::now(); });
+  configure_stream();
 
   // Join before the handshake completes: once a client has its 101 response it is a member, and
   // whatever the room publishes from then on waits in the queue until the writer starts.
@@ -221,7 +237,7 @@ asio::awaitable<void> ws_session<Stream>::run(upgrade_request req, join_options 
     co_return;
   }
   room_ = std::move(joined.joined);
-  auto [accept_ec] = co_await ws_.async_accept(req, nothrow);
+  auto [accept_ec] = co_await ws_->async_accept(req, nothrow);
   if (accept_ec) {
     if (accept_ec == beast::error::timeout) state_.metrics().handshake_timeout();
     state_.metrics().connection(conn_outcome::handshake_failed);
@@ -231,13 +247,13 @@ asio::awaitable<void> ws_session<Stream>::run(upgrade_request req, join_options 
   }
   state_.metrics().connection(conn_outcome::accepted);
   req = {}; // the upgrade request's headers would otherwise live as long as the session
-  ws_.set_option(websocket::stream_base::decorator([](websocket::response_type&) {})); // and the answer's
+  ws_->set_option(websocket::stream_base::decorator([](websocket::response_type&) {})); // and the answer's
   // Only from here on: the handshake's own response goes through the gate too, ahead of any frame.
-  ws_.next_layer().before_each_write([](void* self) { static_cast<ws_session*>(self)->flush_ahead_of_beasts_close(); },
+  gate_.before_each_write([](void* self) { static_cast<ws_session*>(self)->flush_ahead_of_beasts_close(); },
                                      this);
   // From here on Beast's handshake timeout bounds the closing handshake.
   timeouts.handshake_timeout = cfg.close_timeout;
-  ws_.set_option(timeouts);
+  ws_->set_option(timeouts);
   log_info("ws open", {{"peer", peer_},
                        {"room", room_name_},
                        {"id", identity_.id},
@@ -247,16 +263,79 @@ asio::awaitable<void> ws_session<Stream>::run(upgrade_request req, join_options 
   arm_expiry();
 
   // The reader, in this same coroutine as long as it has something to read.
-  if (idle_reads && can_idle()) wait_readable();
-  else co_await read_messages();
+  if (idle_reads && can_idle()) {
+    wait_readable();
+    // A new member has nothing for Beast yet, and most stay quiet for a while: it parks now,
+    // rather than --park-after from now. Connections that come in a burst then each give their
+    // stream back before the next ones are made, and the next ones are made in the memory
+    // those gave back: a burst of thousands costs what they keep, not a stream each on top.
+    if (can_park()) park();
+  } else {
+    co_await read_messages();
+  }
+}
+
+template <class Stream>
+void ws_session<Stream>::configure_stream() {
+  ws_->read_message_max(state_.cfg().max_message_size);
+  // Whole messages as single frames: one write per message instead of one per 4 KiB.
+  ws_->auto_fragment(false);
+  // Pongs and pings count as signs of life for the idle timeout.
+  ws_->control_callback([this](websocket::frame_type, beast::string_view) { last_rx_ = clock::now(); });
+}
+
+template <class Stream>
+bool ws_session<Stream>::can_park() const {
+  // Beast's inflate state is the one thing a stream between messages may hold that a new one
+  // would not (the client's compression context): connections with permessage-deflate keep theirs.
+  return idle_reads && ws_ && reader_waiting_ && !writer_running_ && !gate_.writing() && !ended_ && !beast_closing_ &&
+         deflate_bits_ == 0 && state_.cfg().park_after.count() > 0 && !queue_.closing() && can_idle();
+}
+
+template <class Stream>
+void ws_session<Stream>::park() {
+  ws_.reset();
+  state_.metrics().parked(1);
+}
+
+template <class Stream>
+void ws_session<Stream>::unpark() {
+  if constexpr (idle_reads) {
+    if (ws_) return;
+    state_.metrics().parked(-1);
+    ws_.emplace(gate_);
+    configure_stream();
+    // Beast opens a stream only through a handshake. This one answers a request that asks for
+    // nothing beyond a plain WebSocket (the session kept no extension: see can_park), and the
+    // gate drops the answer: the peer had its own long ago. No timer while it does (Beast would
+    // arm one for a handshake); the closing handshake's bound afterwards, as for the first stream.
+    websocket::stream_base::timeout timeouts{};
+    timeouts.handshake_timeout = websocket::stream_base::none();
+    timeouts.idle_timeout = websocket::stream_base::none();
+    timeouts.keep_alive_pings = false;
+    ws_->set_option(timeouts);
+    boost::system::error_code ec;
+    {
+      typename write_gate<Stream>::drop_writes dropping(gate_);
+      ws_->accept(reopen_request(), ec);
+    }
+    timeouts.handshake_timeout = state_.cfg().close_timeout;
+    ws_->set_option(timeouts);
+    if (ec) {
+      // Not expected: the request is always the same valid one. The connection cannot go on
+      // without Beast, so it ends as if the peer had gone.
+      log_warn("ws could not reopen a parked connection's stream", {{"peer", peer_}, {"error", ec.message()}});
+      abort_socket();
+    }
+  }
 }
 
 template <class Stream>
 bool ws_session<Stream>::can_idle() const {
   // Every byte Beast was given belongs to messages the reader has taken whole, and nothing came
   // after the last of them: Beast's read buffer is empty and no frame is half parsed.
-  auto const& t = ws_.next_layer().tracker();
-  return idle_reads && t.at_message_end() && t.messages() == messages_read_ && ws_.is_open();
+  auto const& t = gate_.tracker();
+  return idle_reads && t.at_message_end() && t.messages() == messages_read_ && (!ws_ || ws_->is_open());
 }
 
 template <class Stream>
@@ -267,18 +346,23 @@ void ws_session<Stream>::wait_readable() {
   // needs no epoll_ctl when the connection is busy, so going idle between two messages costs
   // what a pending read would.
   if constexpr (idle_reads) {
-    ws_.next_layer().plain_socket().async_receive(
+    reader_waiting_ = true;
+    gate_.plain_socket().async_receive(
       asio::buffer(peek_), asio::socket_base::message_peek,
       asio::bind_allocator(exact_allocator<void>(), [self = this->shared_from_this()](boost::system::error_code ec,
                                                                                      std::size_t n) {
         self->on_readable(ec, n);
       }));
+    // A writer already idle set its timer without knowing the reader would wait too: the
+    // connection may now park when it has been quiet long enough.
+    if (!writer_running_) arm_wake_timer();
   }
 }
 
 template <class Stream>
 void ws_session<Stream>::on_readable(boost::system::error_code ec, std::size_t n) {
   if constexpr (idle_reads) {
+    reader_waiting_ = false;
     // The socket was closed under the wait (by the close deadline, by a failed write, or by
     // Beast at the end of a closing handshake the writer started), or the peer went away.
     if (ec) return end(ec);
@@ -288,15 +372,16 @@ void ws_session<Stream>::on_readable(boost::system::error_code ec, std::size_t n
     // would then stay pending until the next message. Fewer bytes than asked for means these
     // are all there is.
     if (n < peek_.size() && whole_pongs(peek_.data(), n) == n && !queue_.closing()) {
-      auto& socket = ws_.next_layer().plain_socket();
+      auto& socket = gate_.plain_socket();
       boost::system::error_code rec;
       if (socket.receive(asio::buffer(peek_.data(), n), 0, rec) == n && !rec) {
         last_rx_ = clock::now();
         return wait_readable();
       }
     }
+    unpark(); // Beast reads the rest
     asio::co_spawn(
-      ws_.get_executor(), [self = this->shared_from_this()] { return self->read_messages(); },
+      gate_.get_executor(), [self = this->shared_from_this()] { return self->read_messages(); },
       [peer = peer_](std::exception_ptr e) { log_exception("ws session", peer, e); });
   }
 }
@@ -309,18 +394,18 @@ asio::awaitable<void> ws_session<Stream>::read_messages() {
   std::array<char, 128> first_bytes;
   for (;;) {
     std::size_t n = 0;
-    std::tie(ec, n) = co_await ws_.async_read_some(asio::buffer(first_bytes), nothrow);
+    std::tie(ec, n) = co_await ws_->async_read_some(asio::buffer(first_bytes), nothrow);
     if (ec) break;
     // The message becomes the immutable payload every member shares: one copy of the first bytes,
     // and the rest read straight into it, sized by what Beast knows of the frame (the rest of it,
     // for a final frame). Beast has already refused a frame that would exceed
     // --max-message-size, so the sizes here are bounded by it.
     std::string data(first_bytes.data(), n);
-    while (!ws_.is_message_done()) {
+    while (!ws_->is_message_done()) {
       auto const have = data.size();
-      auto const want = std::min<std::size_t>(ws_.read_size_hint(4096), std::size_t{1} << 20);
+      auto const want = std::min<std::size_t>(ws_->read_size_hint(4096), std::size_t{1} << 20);
       data.resize(have + want);
-      std::tie(ec, n) = co_await ws_.async_read_some(asio::buffer(data.data() + have, want), nothrow);
+      std::tie(ec, n) = co_await ws_->async_read_some(asio::buffer(data.data() + have, want), nothrow);
       data.resize(have + n);
       if (ec) break;
     }
@@ -338,7 +423,7 @@ asio::awaitable<void> ws_session<Stream>::read_messages() {
     sent_close_code_ = websocket::close_code::bad_payload;
     static constexpr std::array<std::uint8_t, 4 + 23> close_frame{
       0x88, 25, 0x03, 0xEF, 'i', 'n', 'v', 'a', 'l', 'i', 'd', ' ', 'c', 'o', 'm', 'p', 'r', 'e', 's', 's', 'e', 'd', ' ', 'd', 'a', 't', 'a'};
-    co_await ws_.next_layer().async_write_some(asio::buffer(close_frame), nothrow);
+    co_await gate_.async_write_some(asio::buffer(close_frame), nothrow);
   }
   end(ec);
 }
@@ -351,7 +436,7 @@ void ws_session<Stream>::handle_message(std::string data) {
   state_.metrics().message_in(n);
   // Once a close is decided nothing more is acted on; and over the rate, nothing is published.
   if (queue_.closing()) return;
-  if (ws_.got_text() && !ends_in_complete_utf8(data)) {
+  if (ws_->got_text() && !ends_in_complete_utf8(data)) {
     // Beast checks UTF-8 as frames arrive, but it skips the end-of-message check when the last
     // fragment is empty, so "\xce" followed by an empty final continuation reaches us as a
     // complete text message. Everything before the end was checked, so only the last
@@ -361,11 +446,11 @@ void ws_session<Stream>::handle_message(std::string data) {
     begin_close(websocket::close_code::bad_payload, "invalid UTF-8", true);
   } else if (!admit_by_rate()) {
     // dropped or closing, as --rate-limit-action says
-  } else if (format_ == wire_format::json && ws_.got_text()) {
+  } else if (format_ == wire_format::json && ws_->got_text()) {
     handle_text(std::move(data)); // the request decides which permission it needs
   } else if (!permitted(permission::publish, "publish")) {
     // told, or counted
-  } else if (!ws_.got_text()) {
+  } else if (!ws_->got_text()) {
     room_->publish_binary(std::make_shared<std::string const>(std::move(data)));
   } else {
     room_->publish_text(identity_, std::make_shared<std::string const>(std::move(data)));
@@ -441,7 +526,7 @@ void ws_session<Stream>::log_closed(boost::system::error_code ec) {
   auto const sent = sent_close_code_ != 0 ? sent_close_code_ : decided.code;
   // A close the queue did not decide is refuse_join's "going away" to a join during the drain.
   std::string_view const reason = decided.code != 0 ? std::string_view(decided.reason) : "going away";
-  auto const c = classify_close(sent, ec, ws_.reason(), sent != 0 ? reason : std::string_view{});
+  auto const c = classify_close(sent, ec, ws_ ? ws_->reason() : websocket::close_reason{}, sent != 0 ? reason : std::string_view{});
   state_.metrics().closed(c.code);
   log_info("ws close", {{"peer", peer_},
                         {"room", room_name_},

@@ -7,6 +7,13 @@
 // - the reader reads messages and publishes them to the room. A plain-TCP connection with
 //   nothing more to read waits for readability on the bare socket (frame_tracker.hpp says when
 //   Beast holds no unread bytes), so an idle connection holds no Beast read and no coroutine.
+// - parking: an idle plain-TCP connection without permessage-deflate needs nothing of Beast's
+//   stream, which is most of what it costs in memory (docs/performance.md). After --park-after
+//   with nothing from the peer, the session lets the stream go and keeps only the socket and its
+//   gate; deliveries go on through the gate. Before Beast has anything to do again (a message
+//   to read, a ping to send, a close) the session makes a new stream, open from the start:
+//   parking happens only where the old one holds nothing, between messages, with no operation
+//   of Beast's in flight.
 // Everything of a session runs on the thread of its io_context, one per thread, so there is no
 // strand: Beast's rule of one read and one write in flight holds on that thread. The session is
 // a template over the byte stream: plain TCP or TLS.
@@ -44,6 +51,7 @@
 #include <array>
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <string>
 
 namespace crier {
@@ -120,6 +128,14 @@ private:
   void on_readable(boost::system::error_code ec, std::size_t n);
   // True when Beast holds no byte the session has not seen as part of a whole message.
   bool can_idle() const;
+  // The settings each of this session's streams gets, the first and every one after a park.
+  void configure_stream();
+  // Parking: true when the stream may go now (the reader waits on the bare socket, the writer
+  // is idle, nothing is closing, no permessage-deflate state would be lost); park() lets it go;
+  // unpark() makes the new one, open, before Beast has work (a no-op when there is a stream).
+  bool can_park() const;
+  void park();
+  void unpark();
   void handle_message(std::string data);
   void handle_text(std::string text);
   // --rate-limit: true when the message may be published; otherwise applies the action.
@@ -173,9 +189,11 @@ private:
   // together.
   wake_list* const waker_;
   server_state& state_;
-  // Beast frames and reads; the gate beneath it lets the writer's batches and Beast's own
-  // frames take turns on the socket, and follows the frames read.
-  boost::beast::websocket::stream<write_gate<Stream>> ws_;
+  // The socket, behind the gate that lets the writer's batches and Beast's own frames take turns
+  // on it and follows the frames read. The writer writes to it directly, stream or no stream.
+  write_gate<Stream> gate_;
+  // Beast frames and reads, through the gate. Empty while the connection is parked.
+  std::optional<boost::beast::websocket::stream<write_gate<Stream>&>> ws_;
   clock::time_point last_rx_;  // the last time anything arrived from the peer (pongs included)
   clock::time_point next_ping_;
   // When the timer's pending wait expires, or max() when none is pending: an idle writer that
@@ -189,6 +207,8 @@ private:
   // frame before it goes out, so the pump asks this flag rather than Beast's state, cache lines
   // away. (A Beast that failed without a close frame ends the session through the reader.)
   bool beast_closing_ = false;
+  // The reader waits for readability on the bare socket (wait_readable), not in Beast.
+  bool reader_waiting_ = false;
   // permessage-deflate: 0 when not negotiated, else the client's server_max_window_bits (what it
   // inflates with, so what a compressed message may span).
   std::uint8_t deflate_bits_ = 0;

@@ -62,7 +62,7 @@ void ws_session<Stream>::arm_expiry() {
     begin_close(websocket::close_code::policy_error, "token expired", false);
     return;
   }
-  if (!expiry_timer_) expiry_timer_ = std::make_unique<typename decltype(expiry_timer_)::element_type>(ws_.get_executor());
+  if (!expiry_timer_) expiry_timer_ = std::make_unique<typename decltype(expiry_timer_)::element_type>(gate_.get_executor());
   expiry_timer_->expires_at(at);
   // The handler holds the session until the timer fires or end() cancels it; then it checks the
   // expiry again, which a refresh may have moved.

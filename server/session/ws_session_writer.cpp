@@ -28,7 +28,7 @@ void ws_session<Stream>::schedule_wake() {
   auto self = this->weak_from_this().lock();
   if (!self) return;
   if (waker_ != nullptr) waker_->add(std::move(self));
-  else asio::post(ws_.get_executor(), [self = std::move(self)] { self->wake(); });
+  else asio::post(gate_.get_executor(), [self = std::move(self)] { self->wake(); });
 }
 
 template <class Stream>
@@ -40,13 +40,13 @@ void ws_session<Stream>::wake() {
   writer_running_ = true;
   auto const s = pump();
   if (writer_ends(s)) return;
-  asio::co_spawn(ws_.get_executor(), [self = this->shared_from_this(), s] { return self->writer(s); }, asio::detached);
+  asio::co_spawn(gate_.get_executor(), [self = this->shared_from_this(), s] { return self->writer(s); }, asio::detached);
 }
 
 template <class Stream>
 void ws_session<Stream>::prefetch_for_wake() const noexcept {
   queue_.prefetch_pending();
-  prefetch_object(&ws_.next_layer(), 1);
+  prefetch_object(&gate_, 2); // busy_, and the socket's descriptor and state
 }
 
 template <class Stream>
@@ -63,14 +63,18 @@ void ws_session<Stream>::arm_wake_timer() {
   auto wake_at = clock::time_point::max();
   if (cfg.ping_interval.count() > 0) wake_at = next_ping_;
   if (cfg.idle_timeout.count() > 0) wake_at = std::min(wake_at, last_rx_ + cfg.idle_timeout);
-  // Left pending while the writer runs; re-armed only when the wake-up time changes (a ping went
-  // out, or the peer was heard from and the idle check moves), not on every message.
-  if (wake_at == timer_at_ || wake_at == clock::time_point::max()) return;
+  if (can_park()) wake_at = std::min(wake_at, last_rx_ + cfg.park_after);
+  // Left pending while the writer runs, and re-armed only when the wake-up must come earlier
+  // than the pending one: one that comes early finds nothing due and arms the timer again, so
+  // a connection that keeps talking moves its idle check and its parking about once per
+  // --park-after, not on every message.
+  if (timer_at_ <= wake_at || wake_at == clock::time_point::max()) return;
   timer_at_ = wake_at;
   wake_timer_.expires_at(wake_at); // cancels a pending wait, whose handler then does nothing
   wake_timer_.async_wait(asio::bind_allocator(exact_allocator<void>(), [self = this->shared_from_this()](boost::system::error_code ec) {
     if (ec) return;
     self->timer_at_ = clock::time_point::max();
+    if (self->can_park() && clock::now() - self->last_rx_ >= self->state_.cfg().park_after) self->park();
     self->wake();
   }));
 }
@@ -125,7 +129,7 @@ typename ws_session<Stream>::step ws_session<Stream>::pump() {
       auto const total = frame_batch(b, deflate_bits_ != 0 ? &deflate : nullptr);
       // Most of the time the socket has room and the batch goes out here and now; what it does
       // not take goes through the gate, in the writer coroutine.
-      auto written = ws_.next_layer().write_now(b.buffers);
+      auto written = gate_.write_now(b.buffers);
       if (written < total) {
         drop_written(b, written);
         // The rest belongs to this session until it is out; the thread's vectors start afresh.
@@ -151,8 +155,9 @@ asio::awaitable<void> ws_session<Stream>::writer(step s) {
     case step::stopped:
       break; // handled above
     case step::ping: {
+      unpark();
       next_ping_ = clock::now() + state_.cfg().ping_interval;
-      auto [ec] = co_await ws_.async_ping({}, nothrow);
+      auto [ec] = co_await ws_->async_ping({}, nothrow);
       if (ec) {
         abort_socket();
         co_return;
@@ -162,9 +167,10 @@ asio::awaitable<void> ws_session<Stream>::writer(step s) {
     case step::close: {
       auto const close = queue_.decided_close();
       sent_close_code_ = close.code;
+      unpark();
       // The reader (or the wait for readability) sees the end of the handshake, or the close
       // deadline does, and ends the session. The writer stays "running": nothing more is sent.
-      co_await ws_.async_close(websocket::close_reason(static_cast<websocket::close_code>(close.code), close.reason),
+      co_await ws_->async_close(websocket::close_reason(static_cast<websocket::close_code>(close.code), close.reason),
                                nothrow);
       co_return;
     }
@@ -172,7 +178,7 @@ asio::awaitable<void> ws_session<Stream>::writer(step s) {
       // One call to the gate, not asio::async_write on it: async_write would hand the gate at
       // most 64 buffers at a time, and a pong could take its turn between two of those pieces,
       // in the middle of a frame. The gate itself writes the whole sequence before anything else.
-      auto [ec, n] = co_await ws_.next_layer().async_write_some(unsent_->buffers, nothrow);
+      auto [ec, n] = co_await gate_.async_write_some(unsent_->buffers, nothrow);
       if (ec) {
         // The reader will fail too; make sure it does not wait for data that cannot come.
         abort_socket();
@@ -192,7 +198,7 @@ template <class Stream>
 void ws_session<Stream>::flush_ahead_of_beasts_close() {
   // Open: a ping, a pong or the writer's own rest. Closing by the session's decision: the queue
   // already decided what goes before the close.
-  if (ws_.is_open()) return;
+  if (!ws_ || ws_->is_open()) return; // parked: nothing of Beast's is being written
   beast_closing_ = true;
   if (queue_.closing() || flushed_ahead_of_close_) return;
   flushed_ahead_of_close_ = true;
@@ -206,7 +212,7 @@ void ws_session<Stream>::flush_ahead_of_beasts_close() {
   // the close frame that asked for this turn. The queue's bounds held these bytes, and the close
   // timeout bounds how long the peer may take to read them.
   auto& b = *batch;
-  ws_.next_layer().async_write_some(
+  gate_.async_write_some(
     b.buffers, [self = this->shared_from_this(), batch = std::move(batch)](boost::system::error_code ec, std::size_t) {
       if (!ec)
         self->state_.metrics().written(batch->frames.size(), batch->payload_bytes, batch->compressed, batch->streamed);

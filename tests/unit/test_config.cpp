@@ -103,6 +103,14 @@ TEST(config, compression) {
   EXPECT_EQ(e.compression_level, 6);
 }
 
+TEST(config, park_after_defaults_to_a_second_and_takes_a_duration_or_0) {
+  EXPECT_EQ(parse_ok({}).park_after, 1s);
+  EXPECT_EQ(parse_ok({"--park-after", "250ms"}).park_after, 250ms);
+  EXPECT_EQ(parse_ok({"--park-after", "0"}).park_after, 0ms);
+  scoped_env park("CRIER_PARK_AFTER", "2s");
+  EXPECT_EQ(parse_ok({}).park_after, 2s);
+}
+
 TEST(config, a_flag_wins_over_its_environment_variable) {
   scoped_env port("CRIER_PORT", "9001");
   EXPECT_EQ(parse_ok({"--port", "9002"}).port, 9002);
@@ -138,6 +146,8 @@ TEST(config, bad_values_exit_2_with_one_line_naming_the_flag) {
     {{"--compression-min-size", "small"}, "--compression-min-size"},
     {{"--compression-context-members", "-1"}, "--compression-context-members"},
     {{"--compression-context-members", "many"}, "--compression-context-members"},
+    {{"--park-after", "soon"}, "--park-after"},
+    {{"--park-after", "-1s"}, "--park-after"},
     // Limits that contradict each other: a live peer, pinged less often than the idle timeout,
     // would be closed as idle.
     {{"--ping-interval", "30s", "--idle-timeout", "10s"}, "--ping-interval"},
