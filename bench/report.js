@@ -83,6 +83,9 @@ const fmtUs = (x) => (x == null ? '–' : x >= 10000 ? `${fmt(x / 1000, 1)} ms` 
 const ratio = (a, b) => (a == null || b == null || b === 0 ? null : a / b);
 const fmtRatio = (x) => (x == null ? '–' : `${fmt(x, 2)}×`);
 
+// (iii): RSS per idle connection, the target of the performance issue of this round (it was 4,096 B
+// in the first).
+const rssTarget = 3072;
 // Each row: label, crier value, node value, formatter, target {op, value, kind: 'ratio'|'abs'}.
 const rows = [];
 const scenarioTitles = {
@@ -128,7 +131,7 @@ add('ii', 'load generator CPU per delivery', benchPer, (x) => (x == null ? '–'
 add('ii', 'server CPU time ÷ window', cpuShare, fmtPct);
 add('ii', 'server threads ready but waiting for a CPU ÷ window', waitShare, fmtPct);
 add('iii', 'RSS per idle connection', (r) => r.server.rss_bytes_per_conn_idle, (x) => (x == null ? '–' : `${fmt(x)} B`),
-  { op: '≤', value: 4096, kind: 'abs' });
+  { op: '≤', value: rssTarget, kind: 'abs' });
 add('iii', 'RSS per connection after 1 message each', (r) => r.server.rss_bytes_per_conn_after_traffic,
   (x) => (x == null ? '–' : `${fmt(x)} B`));
 add('iii', 'time to connect 10,000', (r) => r.connect.total_s, (x) => (x == null ? '–' : `${fmt(x, 2)} s`));
@@ -316,7 +319,7 @@ function compressionSection(existing) {
     if (base) md += `| crier, (iii) from ${base.where} | ${fmtB(base.idle)} | ${fmtB(base.after)} | – | |\n`;
     const d = pick(s, 'crier', idle);
     const p = pick(s, 'crier-plain', idle);
-    if (d != null && p != null) md += `\nTaking deflate costs crier ${fmt(d - p)} B per idle connection in this run (${fmtB(d)} against ${fmtB(p)}), ${d <= 4096 ? 'within' : '**past**'} the 4,096 B target of (iii).\n`;
+    if (d != null && p != null) md += `\nTaking deflate costs crier ${fmt(d - p)} B per idle connection in this run (${fmtB(d)} against ${fmtB(p)}), ${d <= rssTarget ? 'within' : '**past**'} the ${fmt(rssTarget)} B target of (iii).\n`;
     md += '\n';
   }
 
@@ -665,7 +668,7 @@ ${hasRss ? `unset logscale y
 set title "(iii) server RSS per connection, bytes (lower is better)"
 set yrange [0:*]
 set format y "%.0f"
-plot "${tmp}/rss.dat" using 2:xtic(1) title "crier" lc rgb "#1f77b4", "" using 3 title "Node ws" lc rgb "#ff7f0e", 4096 with lines dt 2 lc rgb "#d62728" title "target 4 KB"` : ''}
+plot "${tmp}/rss.dat" using 2:xtic(1) title "crier" lc rgb "#1f77b4", "" using 3 title "Node ws" lc rgb "#ff7f0e", ${rssTarget} with lines dt 2 lc rgb "#d62728" title "target ${fmt(rssTarget)} B"` : ''}
 unset multiplot
 `;
 fs.writeFileSync(path.join(tmp, 'plot.gp'), gp);
