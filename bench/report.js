@@ -644,10 +644,14 @@ const floorPow10 = (xs) => {
 };
 const dmin = floorPow10(traffic.flatMap((s) => [pick(s, 'crier', deliveries), pick(s, 'node', deliveries)]));
 const pmin = floorPow10(traffic.flatMap((s) => [pick(s, 'crier', p99), pick(s, 'node', p99)]).map((x) => (x == null ? null : x / 1000)));
+// A run of crier-only scenarios (ii2, i2c, ...) has no bars for crier against Node: it plots
+// what it has, or nothing.
+const hasTraffic = traffic.length > 0;
+const panels = (hasTraffic ? 2 : 0) + (hasRss ? 1 : 0);
 const gp = `
-set terminal pngcairo size 1500,520 font "sans,11"
+set terminal pngcairo size ${panels * 500},520 font "sans,11"
 set output "${png}"
-set multiplot layout 1,${hasRss ? 3 : 2} title "crier vs Node ws (medians${machine.quick === '1' ? ', quick mode' : ''}; ${machine.cpu || ''}, ${machine.date || ''})"
+set multiplot layout 1,${panels} title "crier vs Node ws (medians${machine.quick === '1' ? ', quick mode' : ''}; ${machine.cpu || ''}, ${machine.date || ''})"
 set style data histograms
 set style histogram clustered gap 1
 set style fill solid 0.85 border -1
@@ -655,7 +659,7 @@ set boxwidth 0.9
 set grid ytics
 set key below
 set xtics nomirror
-set title "deliveries/s (higher is better)"
+${hasTraffic ? `set title "deliveries/s (higher is better)"
 set logscale y
 set yrange [${dmin}:*]
 set format y "%.0s%c"
@@ -663,7 +667,7 @@ plot "${tmp}/traffic.dat" using 2:xtic(1) title "crier" lc rgb "#1f77b4", "" usi
 set title "p99 latency, ms (lower is better)"
 set yrange [${pmin}:*]
 set format y "%g"
-plot "${tmp}/traffic.dat" using 4:xtic(1) title "crier" lc rgb "#1f77b4", "" using 5 title "Node ws" lc rgb "#ff7f0e"
+plot "${tmp}/traffic.dat" using 4:xtic(1) title "crier" lc rgb "#1f77b4", "" using 5 title "Node ws" lc rgb "#ff7f0e"` : ''}
 ${hasRss ? `unset logscale y
 set title "(iii) server RSS per connection, bytes (lower is better)"
 set yrange [0:*]
@@ -672,5 +676,5 @@ plot "${tmp}/rss.dat" using 2:xtic(1) title "crier" lc rgb "#1f77b4", "" using 3
 unset multiplot
 `;
 fs.writeFileSync(path.join(tmp, 'plot.gp'), gp);
-execFileSync('gnuplot', [path.join(tmp, 'plot.gp')], { stdio: 'inherit' });
+if (panels > 0) execFileSync('gnuplot', [path.join(tmp, 'plot.gp')], { stdio: 'inherit' });
 fs.rmSync(tmp, { recursive: true, force: true });
