@@ -27,8 +27,8 @@
 //   the socket under whatever is pending on it; end() is the session's end, once.
 //
 // ws_session.cpp holds the connection's life (handshake and join, reads, inbound policy, the
-// end); ws_session_writer.cpp holds its writes; ws_session_token.cpp what its signed token allows
-// and how long.
+// end); ws_session_writer.cpp holds its writes; ws_session_parking.cpp lets the stream go and
+// makes it again; ws_session_token.cpp what its signed token allows and how long.
 
 #include "server/rooms/room.hpp"
 #include "server/server_state.hpp"
