@@ -129,7 +129,7 @@ std::string metrics::render(metrics_gauges const& g) const {
   w.family("crier_parked_connections", "gauge",
            "WebSocket sessions parked now (--park-after): quiet, without the WebSocket stream's state until they next "
            "need it; counted in crier_connections too.");
-  w.sample("crier_parked_connections", std::max<std::int64_t>(parked_.load(std::memory_order_relaxed), 0));
+  w.sample("crier_parked_connections", parked_.load(std::memory_order_relaxed));
   w.family("crier_sse_streams", "gauge", "Event streams (/sse/<room>) open now, counted in crier_connections too.");
   w.sample("crier_sse_streams", g.event_streams);
   w.family("crier_sse_skipped_total", "counter", "Binary messages not sent to event streams, which carry text only.");

@@ -166,11 +166,7 @@ asio::awaitable<void> ws_session<Stream>::refuse_join(room_registry::refusal why
 template <class Stream>
 asio::awaitable<void> ws_session<Stream>::run(upgrade_request req, join_options join) {
   auto const& cfg = state_.cfg();
-  websocket::stream_base::timeout timeouts{};
-  timeouts.handshake_timeout = cfg.handshake_timeout;
-  timeouts.idle_timeout = websocket::stream_base::none(); // the writer pings and checks idleness
-  timeouts.keep_alive_pings = false;
-  ws_->set_option(timeouts);
+  configure_stream(cfg.handshake_timeout);
   // permessage-deflate is negotiated here rather than by Beast: Beast answers an offer of an
   // 8-bit server window with 9 bits (which the client must refuse) and looks at the first offer
   // only. Beast takes its own settings from the answer, so it inflates what the client sends
@@ -201,7 +197,6 @@ asio::awaitable<void> ws_session<Stream>::run(upgrade_request req, join_options 
       if (json) res.set(http::field::sec_websocket_protocol, json_subprotocol);
       if (!extensions.empty()) res.set(http::field::sec_websocket_extensions, extensions);
     }));
-  configure_stream();
 
   // Join before the handshake completes: once a client has its 101 response it is a member, and
   // whatever the room publishes from then on waits in the queue until the writer starts.
@@ -233,8 +228,7 @@ asio::awaitable<void> ws_session<Stream>::run(upgrade_request req, join_options 
   gate_.before_each_write([](void* self) { static_cast<ws_session*>(self)->flush_ahead_of_beasts_close(); },
                                      this);
   // From here on Beast's handshake timeout bounds the closing handshake.
-  timeouts.handshake_timeout = cfg.close_timeout;
-  ws_->set_option(timeouts);
+  bound_handshake(cfg.close_timeout);
   log_info("ws open", {{"peer", peer_},
                        {"room", room_name_},
                        {"id", identity_.id},

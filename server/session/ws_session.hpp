@@ -128,8 +128,12 @@ private:
   void on_readable(boost::system::error_code ec, std::size_t n);
   // True when Beast holds no byte the session has not seen as part of a whole message.
   bool can_idle() const;
-  // The settings each of this session's streams gets, the first and every one after a park.
-  void configure_stream();
+  // The settings each of this session's streams gets, the first and every one after a park,
+  // with Beast's handshake timeout for the handshake it is about to do.
+  void configure_stream(std::chrono::steady_clock::duration handshake_timeout);
+  // Beast's handshake timeout, which also bounds the closing handshake once the stream is open.
+  // Beast's own idle timeout and keep-alive pings stay off: the writer pings and checks idleness.
+  void bound_handshake(std::chrono::steady_clock::duration timeout);
   // Parking: true when the stream may go now (the reader waits on the bare socket, the writer
   // is idle, nothing is closing, no permessage-deflate state would be lost); park() lets it go;
   // unpark() makes the new one, open, before Beast has work (a no-op when there is a stream).

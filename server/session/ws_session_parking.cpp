@@ -30,12 +30,22 @@ upgrade_request const& reopen_request() {
 } // namespace
 
 template <class Stream>
-void ws_session<Stream>::configure_stream() {
+void ws_session<Stream>::configure_stream(std::chrono::steady_clock::duration handshake_timeout) {
+  bound_handshake(handshake_timeout);
   ws_->read_message_max(state_.cfg().max_message_size);
   // Whole messages as single frames: one write per message instead of one per 4 KiB.
   ws_->auto_fragment(false);
   // Pongs and pings count as signs of life for the idle timeout.
   ws_->control_callback([this](websocket::frame_type, beast::string_view) { last_rx_ = clock::now(); });
+}
+
+template <class Stream>
+void ws_session<Stream>::bound_handshake(std::chrono::steady_clock::duration timeout) {
+  websocket::stream_base::timeout timeouts{};
+  timeouts.handshake_timeout = timeout;
+  timeouts.idle_timeout = websocket::stream_base::none(); // the writer pings and checks idleness
+  timeouts.keep_alive_pings = false;
+  ws_->set_option(timeouts);
 }
 
 template <class Stream>
@@ -58,23 +68,17 @@ void ws_session<Stream>::unpark() {
     if (ws_) return;
     state_.metrics().parked(-1);
     ws_.emplace(gate_);
-    configure_stream();
     // Beast opens a stream only through a handshake. This one answers a request that asks for
     // nothing beyond a plain WebSocket (the session kept no extension: see can_park), and the
     // gate drops the answer: the peer had its own long ago. No timer while it does (Beast would
     // arm one for a handshake); the closing handshake's bound afterwards, as for the first stream.
-    websocket::stream_base::timeout timeouts{};
-    timeouts.handshake_timeout = websocket::stream_base::none();
-    timeouts.idle_timeout = websocket::stream_base::none();
-    timeouts.keep_alive_pings = false;
-    ws_->set_option(timeouts);
+    configure_stream(websocket::stream_base::none());
     boost::system::error_code ec;
     {
       typename write_gate<Stream>::drop_writes dropping(gate_);
       ws_->accept(reopen_request(), ec);
     }
-    timeouts.handshake_timeout = state_.cfg().close_timeout;
-    ws_->set_option(timeouts);
+    bound_handshake(state_.cfg().close_timeout);
     if (ec) {
       // Not expected: the request is always the same valid one. The connection cannot go on
       // without Beast, so it ends as if the peer had gone.
@@ -86,7 +90,8 @@ void ws_session<Stream>::unpark() {
 
 // Explicit instantiations of the members defined here, as ws_session_writer.cpp does for its own.
 #define CRIER_WS_SESSION_PARKING(Stream)                                                        \
-  template void ws_session<Stream>::configure_stream();                                         \
+  template void ws_session<Stream>::configure_stream(std::chrono::steady_clock::duration);       \
+  template void ws_session<Stream>::bound_handshake(std::chrono::steady_clock::duration);        \
   template bool ws_session<Stream>::can_park() const;                                           \
   template void ws_session<Stream>::park();                                                     \
   template void ws_session<Stream>::unpark();
