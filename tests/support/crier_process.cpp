@@ -117,6 +117,11 @@ std::optional<int> crier_process::wait_exit(std::chrono::milliseconds timeout) {
   int status = 0;
   if (::waitpid(pid_, &status, 0) != pid_) return std::nullopt;
   exit_status_ = decode_status(status);
+  // Whatever it wrote is in the pipe by now: let the reader take all of it before answering, so
+  // that a test looking at the log after the exit sees the last lines too (on a slow machine the
+  // reader may still be a line or two behind).
+  std::unique_lock lock(mutex_);
+  changed_.wait_for(lock, 5s, [this] { return eof_; });
   return exit_status_;
 }
 
