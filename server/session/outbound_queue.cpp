@@ -93,10 +93,19 @@ bool outbound_queue::stop() {
   return wake_locked();
 }
 
-outbound_queue::take_result outbound_queue::take(std::vector<frame>& batch, close_request& close,
-                                                 std::optional<std::size_t> finished) {
+outbound_queue::take_result outbound_queue::take(std::vector<frame>& batch, close_request& close) {
   std::lock_guard lock(mutex_);
-  if (finished) written_locked(*finished);
+  return take_locked(batch, close);
+}
+
+outbound_queue::take_result outbound_queue::take(std::vector<frame>& batch, close_request& close,
+                                                 std::size_t finished) {
+  std::lock_guard lock(mutex_);
+  written_locked(finished);
+  return take_locked(batch, close);
+}
+
+outbound_queue::take_result outbound_queue::take_locked(std::vector<frame>& batch, close_request& close) {
   if (state_ == state::stopped) return take_result::stop;
   if (head_ < pending_.size()) {
     batch.clear();

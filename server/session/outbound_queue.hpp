@@ -61,9 +61,13 @@ public:
   // The session has ended: drop everything, accept nothing more. Returns true to wake the writer.
   bool stop();
 
-  // `finished`, when given, is what written() would be told of the previous batch: given back
-  // under the same lock, since a writer that keeps up takes again as soon as it wrote.
-  take_result take(std::vector<frame>& batch, close_request& close, std::optional<std::size_t> finished = {});
+  take_result take(std::vector<frame>& batch, close_request& close);
+  // The same, once the previous batch is written: `finished` is what written() would be told of
+  // it, given back under the same lock, since a writer that keeps up takes again as soon as it
+  // wrote. (Two overloads rather than an optional: the writer calls this once per delivery, and
+  // an optional it keeps on the stack is stored in two halves and read back whole, which the CPU
+  // cannot forward from its store buffer.)
+  take_result take(std::vector<frame>& batch, close_request& close, std::size_t finished);
 
   // The writer has finished with `bytes` taken earlier.
   void written(std::size_t bytes);
@@ -92,6 +96,7 @@ private:
   void discard_pending_locked();
 
   void written_locked(std::size_t bytes);
+  take_result take_locked(std::vector<frame>& batch, close_request& close);
   void publish_bytes() noexcept { bytes_seen_.store(bytes_, std::memory_order_relaxed); }
 
   // What a delivery and a write touch first (the lock and the vector), the rest after.

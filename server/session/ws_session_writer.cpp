@@ -90,7 +90,9 @@ typename ws_session<Stream>::step ws_session<Stream>::pump() {
   auto const& cfg = state_.cfg();
   auto& b = this_thread_batch;
   // The bytes of the batch just written, given back to the queue with the next take.
-  std::optional<std::size_t> finished;
+  bool wrote = false;
+  std::size_t finished = 0;
+  close_request ignored; // the writer asks the queue for it
   // The clock is read on the first round and every 64th after it: a writer woken for one message
   // (most wake-ups) reads it once, one that keeps finding more still pings and times out. Woken
   // by the wake list, it takes the time the list read for the whole slice.
@@ -103,12 +105,13 @@ typename ws_session<Stream>::step ws_session<Stream>::pump() {
         begin_close(websocket::close_code::going_away, "idle timeout", true);
       }
       if (cfg.ping_interval.count() > 0 && now >= next_ping_ && !queue_.closing()) {
-        if (finished) queue_.written(*finished);
+        if (wrote) queue_.written(finished);
         return step::ping;
       }
     }
-    close_request ignored; // the writer asks the queue for it
-    switch (queue_.take(b.frames, ignored, std::exchange(finished, std::nullopt))) {
+    auto const taken = wrote ? queue_.take(b.frames, ignored, finished) : queue_.take(b.frames, ignored);
+    wrote = false;
+    switch (taken) {
     case outbound_queue::take_result::idle:
       // The queue has marked the writer waiting under its lock, so a delivery from now on asks
       // for a wake, which runs on this thread after this returns.
@@ -139,6 +142,7 @@ typename ws_session<Stream>::step ws_session<Stream>::pump() {
       }
       state_.metrics().written(b.frames.size(), b.payload_bytes, b.compressed, b.streamed);
     }
+    wrote = true;
     finished = b.payload_bytes;
     b.frames.clear();
     // A burst leaves large vectors behind; the thread keeps modest ones.
