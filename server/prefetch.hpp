@@ -5,6 +5,7 @@
 // (what a plain array of sockets gets from the hardware prefetcher on its own).
 
 #include <cstddef>
+#include <cstdint>
 
 namespace crier {
 
@@ -17,6 +18,23 @@ inline void prefetch_object(void const* p, int lines = 2) noexcept {
   constexpr int line = 64;
   if (p == nullptr) return;
   for (int i = 0; i < lines; ++i) __builtin_prefetch(static_cast<char const*>(p) + i * line);
+}
+
+// Asks for every cache line that [begin, end) touches.
+inline void prefetch_range(void const* begin, void const* end) noexcept {
+  constexpr std::uintptr_t line = 64;
+  auto a = reinterpret_cast<std::uintptr_t>(begin) & ~(line - 1);
+  for (auto const e = reinterpret_cast<std::uintptr_t>(end); a < e; a += line)
+    __builtin_prefetch(reinterpret_cast<void const*>(a));
+}
+
+// Where an object made by std::make_shared keeps its reference counts: libstdc++ puts them
+// (16 bytes with a vtable pointer) just before the object, often on the line before its own
+// first one. Taking or dropping a reference (weak_from_this().lock(), a shared_ptr going out of
+// scope) waits for that line too.
+template <class T>
+char const* make_shared_counts(T const* p) noexcept {
+  return reinterpret_cast<char const*>(p) - (alignof(T) > 16 ? alignof(T) : 16);
 }
 
 // One step of a walk over `n` members, serving member `i`: asks for the first `lines` lines of

@@ -27,7 +27,7 @@ void room::fan_out_locked(frame const& raw, frame const& json) {
   // A big room's members were last touched a broadcast ago and have left the cache since.
   auto const n = members_.size();
   for (std::size_t i = 0; i < n; ++i) {
-    prefetch_walk(i, n, 2, [&](std::size_t j) { return members_[j]; },
+    prefetch_walk(i, n, 1, [&](std::size_t j) { return members_[j]; },
                   [&](std::size_t j) { members_[j]->prefetch_for_delivery(); });
     auto* m = members_[i];
     m->deliver(one_frame || m->format() != wire_format::json ? raw : json);

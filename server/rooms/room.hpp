@@ -36,8 +36,9 @@ enum class wire_format : std::uint8_t {
 class room_member {
 public:
   virtual void deliver(frame const& f) = 0;
-  // Called a few members ahead of deliver() in a fan-out: asks the cache for what deliver() will
-  // write outside the object itself (a hint; it must not block or change anything).
+  // Called a few members ahead of deliver() in a fan-out, once the member's first line is in the
+  // cache: asks for what deliver() will touch, in the object and beyond its first line (a hint;
+  // it must not block or change anything).
   virtual void prefetch_for_delivery() const noexcept {}
   virtual void close(std::uint16_t code, std::string_view reason) = 0;
   virtual wire_format format() const noexcept = 0;

@@ -23,8 +23,9 @@ namespace crier {
 class wakeable {
 public:
   virtual void wake() = 0;
-  // Called a few wake-ups ahead of wake(), on the same thread: asks the cache for what wake()
-  // will read outside the object itself (a hint; it must not block or change anything).
+  // Called a few wake-ups ahead of wake(), on the same thread, once the object's first line is
+  // in the cache: asks for what wake() will touch beyond that line (a hint; it must not block or
+  // change anything).
   virtual void prefetch_for_wake() const noexcept {}
 
 protected:

@@ -23,6 +23,8 @@
 #include <boost/beast/websocket/ssl.hpp>
 #include <boost/beast/zlib/error.hpp>
 
+#include <cassert>
+
 namespace crier {
 template <class Stream>
 void start_ws_session(Stream&& stream, server_state& state, session_params params, upgrade_request req) {
@@ -49,20 +51,23 @@ template <class Stream>
 ws_session<Stream>::ws_session(Stream&& stream, server_state& state, session_params p)
   : queue_(queue_limits{state.cfg().max_queue_bytes, state.cfg().max_queue_messages, state.cfg().slow_consumer}),
     waker_(wake_list::of(stream.get_executor())),
+    format_(p.format),
+    room_name_(std::move(p.room)),
+    peer_(std::move(p.peer)),
     state_(state),
-    gate_(std::move(stream)),
-    ws_(std::in_place, gate_),
     last_rx_(clock::now()),
     next_ping_(last_rx_ + state.cfg().ping_interval),
-    format_(p.format),
+    gate_(std::move(stream)),
+    ws_(std::in_place, gate_),
     wake_timer_(gate_.get_executor()),
-    room_name_(std::move(p.room)),
     identity_(std::move(p.identity)),
-    peer_(std::move(p.peer)),
     opened_(last_rx_),
     rate_(state.cfg().rate_burst, opened_),
     granted_(p.granted),
-    expires_(p.expires) {}
+    expires_(p.expires) {
+  // The fan-out's members and the writer's never share a cache line (ws_session.hpp).
+  assert(reinterpret_cast<char const*>(&writer_running_) - reinterpret_cast<char const*>(&deflate_follows_ + 1) >= 64);
+}
 
 template <class Stream>
 ws_session<Stream>::~ws_session() {

@@ -87,7 +87,7 @@ public:
 
   // room_member: thread-safe, non-blocking.
   void deliver(frame const& f) override;
-  void prefetch_for_delivery() const noexcept override { queue_.prefetch_pending(); }
+  void prefetch_for_delivery() const noexcept override;
   void close(std::uint16_t code, std::string_view reason) override;
   wire_format format() const noexcept override { return format_; }
   member_info const& info() const noexcept override { return identity_; }
@@ -184,26 +184,31 @@ private:
   // What this session's writes compress, when it negotiated permessage-deflate.
   deflate_policy outbound_deflate();
 
-  // The members a delivery touches come first, in the order it touches them: the room's fan-out
-  // (the vtable pointer, the queue), the wake-up and the pump (the flags, the times, Beast's
-  // stream). A room of thousands wakes each member once per broadcast, long after its lines left
-  // the cache; every line it does not have to fetch again counts (docs/performance.md).
+  // The members a delivery touches come first, in two groups of cache lines, and every one of
+  // them is fetched ahead of use (prefetch_for_delivery, prefetch_for_wake). A room of thousands
+  // wakes each member once per broadcast, long after its lines left the cache; a line not asked
+  // for ahead is a wait on memory per delivery (docs/performance.md).
+  // First what the room's fan-out touches, on whichever thread publishes: the vtable pointers,
+  // the queue, the wake list and what the fan-out asks (set once, then only read).
   outbound_queue queue_;
   // This thread's wake list (null only off an io_context): deliveries from a publish are woken
   // together.
   wake_list* const waker_;
-  server_state& state_;
-  // The socket, behind the gate that lets the writer's batches and Beast's own frames take turns
-  // on it and follows the frames read. The writer writes to it directly, stream or no stream.
-  write_gate<Stream> gate_;
-  // Beast frames and reads, through the gate. Empty while the connection is parked.
-  std::optional<boost::beast::websocket::stream<write_gate<Stream>&>> ws_;
-  clock::time_point last_rx_;  // the last time anything arrived from the peer (pongs included)
-  clock::time_point next_ping_;
-  // When the timer's pending wait expires, or max() when none is pending: an idle writer that
-  // wants the same wake-up time again leaves it alone instead of re-arming it.
-  clock::time_point timer_at_ = clock::time_point::max();
-  wire_format const format_;    // the room's fan-out asks, for every member
+  wire_format const format_;
+  // permessage-deflate: 0 when not negotiated, else the client's server_max_window_bits (what it
+  // inflates with, so what a compressed message may span).
+  std::uint8_t deflate_bits_ = 0;
+  // The client lets the server keep its context, with a full window: it can follow the room's
+  // compression stream. deflate_sync_ is where it is in it (the writer's, on the session's thread).
+  bool deflate_follows_ = false;
+  // Between the two groups, at least a cache line of members that neither touches per message:
+  // the groups never share a line, wherever the allocator put the object. Sharing one, every
+  // write of the session's own thread would take the line back from a publisher on another
+  // thread (with --threads above 1), and the other way round (the constructor checks the gap).
+  std::shared_ptr<room> room_;
+  std::string const room_name_;
+  std::string const peer_;
+  // Then what the session's own thread writes as it wakes and writes.
   bool writer_running_ = false; // a pump or the writer coroutine has the queue
   bool ended_ = false;
   // Beast is closing (it answers the peer's close, failed the connection with a close frame, or
@@ -213,12 +218,17 @@ private:
   bool beast_closing_ = false;
   // The reader waits for readability on the bare socket (wait_readable), not in Beast.
   bool reader_waiting_ = false;
-  // permessage-deflate: 0 when not negotiated, else the client's server_max_window_bits (what it
-  // inflates with, so what a compressed message may span).
-  std::uint8_t deflate_bits_ = 0;
-  // The client lets the server keep its context, with a full window: it can follow the room's
-  // compression stream. deflate_sync_ is where it is in it (the writer's, on the session's thread).
-  bool deflate_follows_ = false;
+  server_state& state_;
+  clock::time_point last_rx_;  // the last time anything arrived from the peer (pongs included)
+  clock::time_point next_ping_;
+  // When the timer's pending wait expires, or max() when none is pending: an idle writer that
+  // wants the same wake-up time again leaves it alone instead of re-arming it.
+  clock::time_point timer_at_ = clock::time_point::max();
+  // The socket, behind the gate that lets the writer's batches and Beast's own frames take turns
+  // on it and follows the frames read. The writer writes to it directly, stream or no stream.
+  write_gate<Stream> gate_;
+  // Beast frames and reads, through the gate. Empty while the connection is parked.
+  std::optional<boost::beast::websocket::stream<write_gate<Stream>&>> ws_;
   deflate_sync deflate_sync_;
   // A batch the socket did not take at once, with its framing, while the writer coroutine sends
   // the rest. Batches that go out at once are framed in per-thread scratch vectors instead, so
@@ -229,10 +239,7 @@ private:
   // What the idle wait peeks at: enough to recognise a pong to an empty ping (6 bytes) and to
   // know there is nothing after it.
   std::array<std::uint8_t, 8> peek_;
-  std::shared_ptr<room> room_;
-  std::string const room_name_;
   member_info const identity_;
-  std::string const peer_;
   clock::time_point const opened_;
   token_bucket rate_;    // --rate-limit
   error_window errors_;  // protocol errors

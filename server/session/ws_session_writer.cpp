@@ -44,9 +44,21 @@ void ws_session<Stream>::wake() {
 }
 
 template <class Stream>
-void ws_session<Stream>::prefetch_for_wake() const noexcept {
+void ws_session<Stream>::prefetch_for_delivery() const noexcept {
+  // What the fan-out touches here: the reference counts (the wake list takes a reference), the
+  // queue, the wake list's address and the format; then the frames the queue holds.
+  prefetch_range(make_shared_counts(this), &deflate_follows_ + 1);
   queue_.prefetch_pending();
-  prefetch_object(&gate_, 2); // busy_, and the socket's descriptor and state
+}
+
+template <class Stream>
+void ws_session<Stream>::prefetch_for_wake() const noexcept {
+  // What the wake-up and the pump touch here: the reference counts that the wake list's
+  // reference drops after, the queue, and the writer's lines through the gate and its socket;
+  // then the frames queued.
+  prefetch_range(make_shared_counts(this), &deflate_follows_ + 1);
+  prefetch_range(&writer_running_, &unsent_ + 1);
+  queue_.prefetch_pending();
 }
 
 template <class Stream>
@@ -242,6 +254,7 @@ deflate_policy ws_session<Stream>::outbound_deflate() {
 #define CRIER_WS_SESSION_WRITER(Stream)                                                        \
   template void ws_session<Stream>::wake();                                                     \
   template void ws_session<Stream>::prefetch_for_wake() const noexcept;                         \
+  template void ws_session<Stream>::prefetch_for_delivery() const noexcept;                     \
   template void ws_session<Stream>::schedule_wake();                                            \
   template ws_session<Stream>::step ws_session<Stream>::pump();                                 \
   template bool ws_session<Stream>::writer_ends(step);                                          \
