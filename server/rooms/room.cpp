@@ -24,10 +24,12 @@ room::room(std::string name, std::size_t history_capacity, std::string epoch, ro
 void room::fan_out_locked(frame const& raw, frame const& json) {
   // Binary passes one frame for both formats: then nobody's format needs asking.
   bool const one_frame = &raw == &json;
-  // A big room's members were last touched a broadcast ago and have left the cache since.
+  // A big room's members were last touched a broadcast ago and have left the cache since: each
+  // is asked for ahead, its first lines (the vtable pointer, and what prefetch_for_delivery reads
+  // to know what to ask for), then through it the rest.
   auto const n = members_.size();
   for (std::size_t i = 0; i < n; ++i) {
-    prefetch_walk(i, n, 1, [&](std::size_t j) { return members_[j]; },
+    prefetch_walk(i, n, 3, [&](std::size_t j) { return members_[j]; },
                   [&](std::size_t j) { members_[j]->prefetch_for_delivery(); });
     auto* m = members_[i];
     m->deliver(one_frame || m->format() != wire_format::json ? raw : json);

@@ -63,9 +63,10 @@ void wake_list::run() {
   while (next_ < end) {
     // Each wake-up's write goes through the kernel, which leaves little of the cache behind: the
     // list itself is asked for ahead too (a line holds four entries), then each session's first
-    // line (its vtable pointer), then through it whatever its wake-up will touch.
+    // lines (its vtable pointer, and what prefetch_for_wake reads to know what to ask for), then
+    // through it whatever its wake-up will touch.
     if (next_ + 4 * prefetch_ahead < running_.size()) __builtin_prefetch(&running_[next_ + 4 * prefetch_ahead]);
-    prefetch_walk(next_, end, 1, [&](std::size_t j) { return running_[j].get(); },
+    prefetch_walk(next_, end, 3, [&](std::size_t j) { return running_[j].get(); },
                   [&](std::size_t j) { running_[j]->prefetch_for_wake(); });
     auto w = std::move(running_[next_++]);
     w->wake();
