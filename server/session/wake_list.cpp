@@ -65,7 +65,7 @@ void wake_list::run() {
     // list itself is asked for ahead too (a line holds four entries), then each session's first
     // lines (its vtable pointer, and what prefetch_for_wake reads to know what to ask for), then
     // through it whatever its wake-up will touch.
-    if (next_ + 4 * prefetch_ahead < running_.size()) __builtin_prefetch(&running_[next_ + 4 * prefetch_ahead]);
+    if (next_ + 4 * prefetch_ahead < running_.size()) prefetch_object(&running_[next_ + 4 * prefetch_ahead], 1);
     prefetch_walk(next_, end, 3, [&](std::size_t j) { return running_[j].get(); },
                   [&](std::size_t j) { running_[j]->prefetch_for_wake(); });
     auto w = std::move(running_[next_++]);

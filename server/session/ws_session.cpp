@@ -66,7 +66,7 @@ ws_session<Stream>::ws_session(Stream&& stream, server_state& state, session_par
     granted_(p.granted),
     expires_(p.expires) {
   // The fan-out's members and the writer's never share a cache line (ws_session.hpp).
-  assert(reinterpret_cast<char const*>(&writer_running_) - reinterpret_cast<char const*>(&deflate_follows_ + 1) >= 64);
+  assert(writer_lines_begin() - fanout_lines_end() >= 64);
 }
 
 template <class Stream>

@@ -30,6 +30,7 @@
 // end); ws_session_writer.cpp holds its writes; ws_session_parking.cpp lets the stream go and
 // makes it again; ws_session_token.cpp what its signed token allows and how long.
 
+#include "server/prefetch.hpp"
 #include "server/rooms/room.hpp"
 #include "server/server_state.hpp"
 #include "server/session/inbound_policy.hpp"
@@ -183,6 +184,14 @@ private:
   void flush_ahead_of_beasts_close();
   // What this session's writes compress, when it negotiated permessage-deflate.
   deflate_policy outbound_deflate();
+
+  // The bounds of the two groups of members below, the fan-out's (with the reference counts
+  // make_shared keeps before the object) and the writer's: the one place that names each
+  // group's first and last member, for the prefetches and the constructor's check of the gap.
+  char const* fanout_lines_begin() const noexcept { return make_shared_counts(this); }
+  char const* fanout_lines_end() const noexcept { return reinterpret_cast<char const*>(&deflate_follows_ + 1); }
+  char const* writer_lines_begin() const noexcept { return reinterpret_cast<char const*>(&writer_running_); }
+  char const* writer_lines_end() const noexcept { return reinterpret_cast<char const*>(&unsent_ + 1); }
 
   // The members a delivery touches come first, in two groups of cache lines, and every one of
   // them is fetched ahead of use (prefetch_for_delivery, prefetch_for_wake). A room of thousands

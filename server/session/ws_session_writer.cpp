@@ -47,7 +47,7 @@ template <class Stream>
 void ws_session<Stream>::prefetch_for_delivery() const noexcept {
   // What the fan-out touches here: the reference counts (the wake list takes a reference), the
   // queue, the wake list's address and the format; then the frames the queue holds.
-  prefetch_range(make_shared_counts(this), &deflate_follows_ + 1);
+  prefetch_range(fanout_lines_begin(), fanout_lines_end());
   queue_.prefetch_pending();
 }
 
@@ -56,8 +56,8 @@ void ws_session<Stream>::prefetch_for_wake() const noexcept {
   // What the wake-up and the pump touch here: the reference counts that the wake list's
   // reference drops after, the queue, and the writer's lines through the gate and its socket;
   // then the frames queued.
-  prefetch_range(make_shared_counts(this), &deflate_follows_ + 1);
-  prefetch_range(&writer_running_, &unsent_ + 1);
+  prefetch_range(fanout_lines_begin(), fanout_lines_end());
+  prefetch_range(writer_lines_begin(), writer_lines_end());
   queue_.prefetch_pending();
 }
 
