@@ -64,23 +64,6 @@ void expect_unique_ids(std::vector<json::object> const& events) {
   for (auto const& e : events) EXPECT_TRUE(ids.insert(id_of(e)).second) << "twice: " << json::serialize(e);
 }
 
-double metric(std::uint16_t port, std::string const& name) {
-  auto const m = scrape_metrics(port);
-  auto it = m.find(name);
-  return it == m.end() ? -1 : it->second;
-}
-
-// Polls /metrics until `name` is `value` (crier counts an acknowledgement once it has read it,
-// just after the receiver has recorded the request).
-bool wait_metric(std::uint16_t port, std::string const& name, double value, std::chrono::milliseconds limit = 10s) {
-  auto const deadline = clock::now() + limit;
-  while (clock::now() < deadline) {
-    if (metric(port, name) == value) return true;
-    std::this_thread::sleep_for(20ms); // polling interval, not synchronisation
-  }
-  return false;
-}
-
 // SIGTERM, exit 0, the whole log read ("shut down" is its last line) and no sanitizer report in
 // it (under the asan-ubsan and tsan presets).
 void expect_clean_exit(crier_process& p) {
@@ -127,7 +110,7 @@ TEST(webhooks, every_event_type_arrives_signed_and_batched) {
     EXPECT_NE(r.signature, expected_signature("wrong", r.timestamp, r.body));
     EXPECT_LE(std::abs(std::stoll(r.timestamp) - now.count()), 60) << r.timestamp;
   }
-  EXPECT_TRUE(wait_metric(server.port(), "crier_webhook_events_sent_total", 7));
+  EXPECT_EQ(metric_reaching(server.port(), "crier_webhook_events_sent_total", 7), 7);
   EXPECT_EQ(metric(server.port(), "crier_webhook_events_dropped_total"), 0);
   EXPECT_EQ(metric(server.port(), "crier_webhook_queue_events"), 0);
   EXPECT_GE(metric(server.port(), "crier_webhook_request_duration_seconds_count"), 1);
@@ -161,7 +144,7 @@ TEST(webhooks, a_receiver_that_fails_for_a_while_then_gets_every_event_once_by_i
     largest = std::max(largest, n);
   }
   EXPECT_EQ(largest, 4U);
-  EXPECT_TRUE(wait_metric(server.port(), "crier_webhook_events_sent_total", 20));
+  EXPECT_EQ(metric_reaching(server.port(), "crier_webhook_events_sent_total", 20), 20);
   EXPECT_GE(metric(server.port(), "crier_webhook_events_retried_total"), 8);
   EXPECT_EQ(metric(server.port(), "crier_webhook_events_dropped_total"), 0);
   EXPECT_TRUE(server.wait_for_line(std::regex("webhooks: the receiver refused a request.*status=500"), 5s)) << server.log();
@@ -175,7 +158,7 @@ TEST(webhooks, a_receiver_down_past_the_queue_bound_costs_counted_drops_and_noth
                                     {"--api-key", "k3y", "--webhook-queue", "5", "--webhook-batch-size", "2"}));
   for (int i = 0; i < 12; ++i) ASSERT_EQ(publish(server.port(), "lobby", "m" + std::to_string(i)).response.result_int(), 200);
   // The queue holds 5, in flight included: the 7 oldest are dropped, however the requests went.
-  ASSERT_TRUE(wait_metric(server.port(), "crier_webhook_events_dropped_total", 7)) << server.log();
+  ASSERT_EQ(metric_reaching(server.port(), "crier_webhook_events_dropped_total", 7), 7) << server.log();
   EXPECT_EQ(metric(server.port(), "crier_webhook_queue_events"), 5);
   EXPECT_TRUE(server.wait_for_line(std::regex("webhooks: queue full"), 5s)) << server.log();
   receiver.answer(200);
@@ -186,7 +169,7 @@ TEST(webhooks, a_receiver_down_past_the_queue_bound_costs_counted_drops_and_noth
   ASSERT_TRUE(receiver.wait_until([](auto const& events) { return events.size() >= 6; })) << server.log();
   EXPECT_EQ(texts_of(receiver.events()).back(), "after");
   EXPECT_EQ(metric(server.port(), "crier_webhook_events_dropped_total"), 7);
-  EXPECT_TRUE(wait_metric(server.port(), "crier_webhook_events_sent_total", 6));
+  EXPECT_EQ(metric_reaching(server.port(), "crier_webhook_events_sent_total", 6), 6);
   // One warning for the whole episode.
   auto const log = server.log();
   std::size_t warnings = 0;
@@ -265,7 +248,7 @@ TEST(webhooks, the_python_example_in_the_docs_verifies_and_prints_every_event) {
   }
   ASSERT_TRUE(python.wait_for_line(std::regex(" room_vacated lobby "), 10s)) << python.log() << server.log();
   // It accepted every request, so the signature it checks is the one crier sends.
-  ASSERT_TRUE(wait_metric(server.port(), "crier_webhook_events_sent_total", 5)) << python.log();
+  ASSERT_EQ(metric_reaching(server.port(), "crier_webhook_events_sent_total", 5), 5) << python.log();
   EXPECT_EQ(metric(server.port(), "crier_webhook_events_retried_total"), 0);
   for (auto const* type : {" room_occupied ", " join ", " message ", " leave "})
     EXPECT_TRUE(python.wait_for_line(std::regex(type), 5s)) << type << python.log();

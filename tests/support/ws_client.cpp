@@ -11,6 +11,7 @@
 #include <boost/json/serialize.hpp>
 
 #include <stdexcept>
+#include <thread>
 
 namespace crier::test {
 
@@ -163,6 +164,26 @@ upgrade_answer try_upgrade(std::uint16_t port, std::string const& target,
 }
 
 std::map<std::string, double> scrape_metrics(std::uint16_t port) { return parse_metrics(http_get(port, "/metrics").response.body()); }
+
+double metric(std::uint16_t port, std::string const& name) {
+  auto const m = scrape_metrics(port);
+  auto const it = m.find(name);
+  return it == m.end() ? -1 : it->second;
+}
+
+double metric_once(std::uint16_t port, std::string const& name, std::function<bool(double)> const& done,
+                   std::chrono::milliseconds limit) {
+  auto const deadline = std::chrono::steady_clock::now() + limit;
+  for (;;) {
+    auto const v = metric(port, name);
+    if (done(v) || std::chrono::steady_clock::now() >= deadline) return v;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10)); // polling interval, not synchronisation
+  }
+}
+
+double metric_reaching(std::uint16_t port, std::string const& name, double value, std::chrono::milliseconds limit) {
+  return metric_once(port, name, [value](double v) { return v == value; }, limit);
+}
 
 std::map<std::string, double> parse_metrics(std::string const& exposition) {
   std::map<std::string, double> out;

@@ -15,6 +15,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -124,5 +125,14 @@ upgrade_answer try_upgrade(std::uint16_t port, std::string const& target,
 std::map<std::string, double> parse_metrics(std::string const& exposition);
 // One scrape of /metrics, parsed.
 std::map<std::string, double> scrape_metrics(std::uint16_t port);
+// One sample of /metrics, or -1 when it is not there.
+double metric(std::uint16_t port, std::string const& name);
+// Scrapes until `done(sample)` holds, or `limit` passes: returns the last sample read (-1 when it
+// is not there). crier counts a write once the socket has taken it, so a client may read what was
+// written just before the counter moves: a check of an out-counter, made after reading, waits.
+double metric_once(std::uint16_t port, std::string const& name, std::function<bool(double)> const& done,
+                   std::chrono::milliseconds limit = 10s);
+// The same until the sample is `value`.
+double metric_reaching(std::uint16_t port, std::string const& name, double value, std::chrono::milliseconds limit = 10s);
 
 } // namespace crier::test
