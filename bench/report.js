@@ -467,18 +467,35 @@ const perRound = (scenario, a, b, f) => {
     .filter((x) => x != null);
 };
 const roundSpread = (xs) => (xs.length ? `${fmtRatio(Math.min(...xs))} – ${fmtRatio(Math.max(...xs))}` : '–');
+// Student's t for a two-sided 95 % interval, by degrees of freedom (1-30; 1.96 past that).
+const t95 = [12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.16, 2.145, 2.131,
+  2.12, 2.11, 2.101, 2.093, 2.086, 2.08, 2.074, 2.069, 2.064, 2.06, 2.056, 2.052, 2.048, 2.045, 2.042];
+// The geometric mean of per-round ratios and its 95 % confidence interval (t on their logarithms):
+// how far the noise of this many rounds leaves the true ratio from the measured one.
+const geoInterval = (xs) => {
+  if (xs.length < 2) return null;
+  const logs = xs.map(Math.log);
+  const mean = logs.reduce((a, x) => a + x, 0) / logs.length;
+  const sd = Math.sqrt(logs.reduce((a, x) => a + (x - mean) ** 2, 0) / (logs.length - 1));
+  const half = (t95[logs.length - 2] ?? 1.96) * sd / Math.sqrt(logs.length);
+  return { geo: Math.exp(mean), lo: Math.exp(mean - half), hi: Math.exp(mean + half) };
+};
+const fmtInterval = (ci) => (ci == null ? '–' : `${fmtRatio(ci.geo)} (${fmt(ci.lo, 2)}–${fmt(ci.hi, 2)})`);
 if (runs.ii?.crier && runs.ii?.floor) {
   md += '\n### (ii) against the floor\n\n';
   md += 'The targets of (ii) are against `bench/fanout-floor`, measured in the same rounds: crier at most 1.05× the floor in server CPU per delivery and in p99. ';
-  md += 'Medians; then the ratio within each round (crier and the floor run back to back, the floor first in odd rounds and last in even ones): the median of those ratios, and their range, which shows what noise does to one comparison.\n\n';
-  md += '| | crier | fanout-floor | crier ÷ floor | median of the rounds | each round | target |\n|---|--:|--:|--:|--:|--:|---|\n';
+  md += 'Medians; then the ratio within each round (crier and the floor run back to back, the floor first in odd rounds and last in even ones): the median of those ratios, their geometric mean with its 95 % confidence interval, and their range, which shows what noise does to one comparison. ';
+  md += 'The verdict is the interval\'s: met when all of it is at or under 1.05×, not met when all of it is over, and not shown either way when it spans 1.05× (more rounds narrow it).\n\n';
+  md += '| | crier | fanout-floor | crier ÷ floor | median of the rounds | geometric mean of the rounds (95 % interval) | each round | target |\n|---|--:|--:|--:|--:|--:|--:|---|\n';
   for (const [label, f, format] of [['server CPU per delivery', cpuPer, fmtCpu], ['latency p99', p99, fmtUs]]) {
     const c = pick('ii', 'crier', f);
     const fl = pick('ii', 'floor', f);
     const q = ratio(c, fl);
-    const verdictText = q == null ? '' : q <= 1.05 ? 'met' : 'not met';
     const rounds = perRound('ii', 'crier', 'floor', f);
-    md += `| ${label} | ${format(c)} | ${format(fl)} | ${fmtRatio(q)} | ${fmtRatio(rounds.length ? median(rounds) : null)} | ${roundSpread(rounds)} | ≤ 1.05× (${verdictText}) |\n`;
+    const ci = geoInterval(rounds);
+    let verdictText = q == null ? '' : q <= 1.05 ? 'met' : 'not met'; // one round: its ratio is all there is
+    if (ci) verdictText = ci.hi <= 1.05 ? 'met' : ci.lo > 1.05 ? 'not met' : 'not shown: the interval spans 1.05×';
+    md += `| ${label} | ${format(c)} | ${format(fl)} | ${fmtRatio(q)} | ${fmtRatio(rounds.length ? median(rounds) : null)} | ${fmtInterval(ci)} | ${roundSpread(rounds)} | ≤ 1.05× (${verdictText}) |\n`;
   }
 }
 // The command as a reader can use it: the baseline's path on this machine means nothing
