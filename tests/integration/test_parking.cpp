@@ -17,15 +17,11 @@
 namespace crier::test {
 namespace {
 
-double parked(std::uint16_t port) { return scrape_metrics(port).at("crier_parked_connections"); }
+double parked(std::uint16_t port) { return metric(port, "crier_parked_connections"); }
 
 // Polls the gauge until it reads `n`; false when it does not within the timeout.
 bool wait_parked(std::uint16_t port, double n, std::chrono::milliseconds timeout = 5s) {
-  auto const deadline = std::chrono::steady_clock::now() + timeout;
-  while (parked(port) != n) {
-    if (std::chrono::steady_clock::now() > deadline) return false;
-  }
-  return true;
+  return metric_reaching(port, "crier_parked_connections", n, timeout) == n;
 }
 
 out_frame text(std::string payload, bool fin = true) { return {ws_op::text, std::move(payload), fin}; }
