@@ -60,8 +60,9 @@ unsigned http_status(std::uint16_t port, std::string const& target) {
   return r.ec ? 0U : r.response.result_int();
 }
 
-// One sample of /metrics, or nullopt when the node does not answer.
-std::optional<std::uint64_t> metric(std::uint16_t port, std::string const& name) {
+// One sample of /metrics from a node that may be down or cut off (so a short timeout), or nullopt
+// when it does not answer; support's metric() is for a server that is up.
+std::optional<std::uint64_t> node_metric(std::uint16_t port, std::string const& name) {
   auto const r = http_get(port, "/metrics", 2s);
   if (r.ec) return std::nullopt;
   auto const& body = r.response.body();
@@ -352,10 +353,10 @@ protected:
     sa_ = std::make_unique<sender>(nodes_[0]->port(), "sa");
     sb_ = std::make_unique<sender>(nodes_[1]->port(), "sb");
     ASSERT_TRUE(converged(everyone(), 10s)) << view();
-    base_dropped_ = {*metric(nodes_[0]->port(), "crier_redis_dropped_messages_total"),
-                     *metric(nodes_[1]->port(), "crier_redis_dropped_messages_total")};
-    base_skipped_ = {*metric(nodes_[0]->port(), "crier_redis_skipped_messages_total"),
-                     *metric(nodes_[1]->port(), "crier_redis_skipped_messages_total")};
+    base_dropped_ = {*node_metric(nodes_[0]->port(), "crier_redis_dropped_messages_total"),
+                     *node_metric(nodes_[1]->port(), "crier_redis_dropped_messages_total")};
+    base_skipped_ = {*node_metric(nodes_[0]->port(), "crier_redis_skipped_messages_total"),
+                     *node_metric(nodes_[1]->port(), "crier_redis_skipped_messages_total")};
   }
 
   static std::multiset<std::string> everyone() { return {"la", "lb", "sa", "sb"}; }
@@ -397,19 +398,19 @@ protected:
   std::optional<ms> detected(std::size_t i, ms limit = 10s) {
     return poll_until([&] {
       return http_status(nodes_[i]->port(), "/readyz") == 503 &&
-             metric(nodes_[i]->port(), "crier_redis_up") == std::optional<std::uint64_t>(0);
+             node_metric(nodes_[i]->port(), "crier_redis_up") == std::optional<std::uint64_t>(0);
     }, limit);
   }
   std::optional<ms> ready(std::size_t i, ms limit = 10s) {
     return poll_until([&] {
       return http_status(nodes_[i]->port(), "/readyz") == 200 &&
-             metric(nodes_[i]->port(), "crier_redis_up") == std::optional<std::uint64_t>(1);
+             node_metric(nodes_[i]->port(), "crier_redis_up") == std::optional<std::uint64_t>(1);
     }, limit);
   }
 
   std::uint64_t delta(std::size_t i, std::string const& name, std::uint64_t base) {
     if (!nodes_[i] || nodes_[i]->wait_exit(0ms)) return 0;
-    auto const v = metric(nodes_[i]->port(), name);
+    auto const v = node_metric(nodes_[i]->port(), name);
     return v ? *v - base : 0;
   }
 
@@ -517,7 +518,7 @@ TEST_F(faults, redis_frozen_then_thawed) {
   redis_->thaw();
   recovered("redis-sigstop", std::max(*d0, *d1), {0, 1});
   for (std::size_t i = 0; i < 2; ++i) {
-    EXPECT_EQ(metric(nodes_[i]->port(), "crier_redis_link_losses_total"), std::optional<std::uint64_t>(1));
+    EXPECT_EQ(node_metric(nodes_[i]->port(), "crier_redis_link_losses_total"), std::optional<std::uint64_t>(1));
     EXPECT_EQ(count_lines(i, "redis: connection lost"), 1U) << nodes_[i]->log();
     EXPECT_EQ(count_lines(i, "redis: connected"), 2U) << nodes_[i]->log();
   }
