@@ -176,6 +176,13 @@ std::variant<config, early_exit> parse_command_line(int argc, char const* const*
     ->envname("CRIER_THREADS")
     ->check(CLI::Range(1, 1024))
     ->capture_default_str();
+  std::string io_uring = "on";
+  app.add_option("--io-uring", io_uring,
+                 "Batch a broadcast's socket writes into one system call per 256 through io_uring: on or off. "
+                 "Where the kernel refuses io_uring, crier says so at start and sends one write at a time")
+    ->envname("CRIER_IO_URING")
+    ->check(CLI::IsMember({"on", "off"}))
+    ->capture_default_str();
   app.add_option("--static-dir", static_dir, "Directory the page is served from")
     ->envname("CRIER_STATIC_DIR")
     ->check(directory_validator())
@@ -437,6 +444,7 @@ std::variant<config, early_exit> parse_command_line(int argc, char const* const*
   convert(max_message_size, cfg.max_message_size, parse_size);
   convert(compression_min_size, cfg.compression_min_size, parse_size);
   cfg.compression = compression == "on";
+  cfg.io_uring = io_uring == "on";
   convert(shutdown_timeout, cfg.shutdown_timeout, parse_duration);
   convert(empty_room_ttl, cfg.empty_room_ttl, parse_duration);
   convert(max_queue_bytes, cfg.max_queue_bytes, parse_size);

@@ -197,6 +197,13 @@ std::string metrics::render(metrics_gauges const& g) const {
   w.family("crier_accept_errors_total", "counter", "Failed accepts (e.g. out of file descriptors).");
   w.sample("crier_accept_errors_total", load(accept_errors_.v));
 
+  w.family("crier_io_uring_sends_total", "counter",
+           "Socket writes handed to the kernel through io_uring (--io-uring): a broadcast's writes, up to 256 per "
+           "system call.");
+  w.sample("crier_io_uring_sends_total", g.io_uring_sends);
+  w.family("crier_io_uring_submits_total", "counter", "System calls that made those writes.");
+  w.sample("crier_io_uring_submits_total", g.io_uring_submits);
+
   w.family("crier_rooms", "gauge", "Rooms in memory, with members or keeping history.");
   w.sample("crier_rooms", g.rooms);
   w.family("crier_queued_bytes", "gauge", "Bytes waiting in all sessions' outbound queues.");

@@ -43,6 +43,8 @@ struct metrics_gauges {
   bool ready = true;
   int redis_up = -1; // -1: no --redis; else 0 or 1
   bool webhooks = false; // --webhook-url: the webhook families are shown
+  std::uint64_t io_uring_sends = 0;   // socket writes made through io_uring, since start
+  std::uint64_t io_uring_submits = 0; // the system calls that made them
 };
 
 class metrics {

@@ -8,6 +8,7 @@
 #include <boost/beast/websocket/rfc6455.hpp>
 #include "server/logging.hpp"
 #include "server/net.hpp"
+#include "server/session/send_ring.hpp"
 
 #include <algorithm>
 #include <csignal>
@@ -71,6 +72,15 @@ int server::run() {
                                {"tls", state_.tls() != nullptr ? "on" : "off"},
                                {"auth", cfg.auth_token.empty() ? "off" : "token"},
                                {"allowed_origins", cfg.allowed_origins.empty() ? "same-origin" : cfg.allowed_origins}});
+  // Before any thread makes its ring: whether there will be one is decided once, and said once.
+  if (cfg.io_uring) {
+    auto const refused = send_ring::probe();
+    if (refused.empty()) log_info("writes batched through io_uring");
+    else log_warn("io_uring refused here: one send() per write (--io-uring off says this is meant)", {{"error", refused}});
+    send_ring::enable(refused.empty());
+  } else {
+    send_ring::enable(false);
+  }
   auto const ep = listener_.local_endpoint();
   if (broker_) broker_->start();
   if (webhooks_) webhooks_->start();

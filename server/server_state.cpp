@@ -1,5 +1,6 @@
 #include "server/server_state.hpp"
 
+#include "server/session/send_ring.hpp"
 
 #include <fstream>
 #include <stdexcept>
@@ -74,6 +75,8 @@ metrics_gauges server_state::gauges() {
   g.queued_bytes = rooms_.queued_bytes();
   g.ready = !not_ready_reason();
   g.webhooks = webhooks_ != nullptr;
+  g.io_uring_sends = send_ring::sends_total();
+  g.io_uring_submits = send_ring::submits_total();
   if (!config_.redis_url.empty()) g.redis_up = rooms_.cluster_up() ? 1 : 0;
   return g;
 }

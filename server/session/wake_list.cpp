@@ -1,6 +1,7 @@
 #include "server/session/wake_list.hpp"
 
 #include "server/prefetch.hpp"
+#include "server/session/send_ring.hpp"
 
 #include <boost/asio/post.hpp>
 
@@ -60,6 +61,9 @@ void wake_list::run() {
     slice_clock() noexcept { slice_started_ = std::chrono::steady_clock::now(); }
     ~slice_clock() { slice_started_ = {}; }
   } const reading;
+  // The slice's writes collect in the thread's send ring and go to the kernel together below.
+  if (ring_ == nullptr) ring_ = &boost::asio::use_service<send_ring>(get_io_context());
+  send_ring::collect const collecting(*ring_);
   while (next_ < end) {
     // Each wake-up's write goes through the kernel, which leaves little of the cache behind: the
     // list itself is asked for ahead too (a line holds four entries), then each session's first
@@ -71,6 +75,7 @@ void wake_list::run() {
     auto w = std::move(running_[next_++]);
     w->wake();
   }
+  ring_->flush();
   if (next_ < running_.size()) boost::asio::post(get_io_context(), [this] { run(); });
 }
 

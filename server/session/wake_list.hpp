@@ -19,6 +19,8 @@
 
 namespace crier {
 
+class send_ring;
+
 // What the wake list wakes; called on the thread of the io_context it was added to.
 class wakeable {
 public:
@@ -84,6 +86,7 @@ private:
   // How many sessions one turn of the io_context wakes at most.
   static constexpr std::size_t slice = 256;
 
+  send_ring* ring_ = nullptr;                       // the context's, found on the first run
   std::vector<std::shared_ptr<wakeable>> running_; // on the context's thread
   std::size_t next_ = 0;                            // the next of running_ to wake
   std::uint64_t publishes_seen_ = 0;                // on the context's thread

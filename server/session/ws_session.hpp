@@ -35,6 +35,7 @@
 #include "server/server_state.hpp"
 #include "server/session/inbound_policy.hpp"
 #include "server/session/outbound_queue.hpp"
+#include "server/session/send_ring.hpp"
 #include "server/session/session_params.hpp"
 #include "server/session/wake_list.hpp"
 #include "server/session/write_batch.hpp"
@@ -77,6 +78,7 @@ void start_ws_session(boost::asio::ip::tcp::socket&& socket, server_state& state
 template <class Stream>
 class ws_session final : public room_member,
                          public wakeable,
+                         public ring_sender,
                          public std::enable_shared_from_this<ws_session<Stream>> {
 public:
   ws_session(Stream&& stream, server_state& state, session_params p);
@@ -104,6 +106,11 @@ public:
   // What the pump reads beyond the session: the frames queued for it, the gate and the socket.
   void prefetch_for_wake() const noexcept override;
 
+  // ring_sender: the batch the pump handed the thread's send ring went out, whole or in part;
+  // the writer goes on from there.
+  void sent(int result, write_batch& b, std::size_t total) override;
+  void prefetch_for_sent() const noexcept override;
+
 private:
   using clock = std::chrono::steady_clock;
 
@@ -117,6 +124,7 @@ private:
     ping,       // a ping is due
     close,      // send the close the queue decided on
     write_rest, // unsent_ holds what the socket did not take at once
+    sending,    // the batch is in the thread's send ring, which calls sent() when it is out
   };
 
   // The connection's life (ws_session.cpp).
@@ -170,8 +178,10 @@ private:
   // From any thread: have wake() run on the session's thread, batched with this thread's other
   // wake-ups by its wake list.
   void schedule_wake();
-  // Writes whatever is queued as long as the socket takes it whole, synchronously.
-  step pump();
+  // Writes whatever is queued as long as the socket takes it whole, synchronously, or hands the
+  // first batch to the thread's send ring while one collects. `finished`: the payload bytes of a
+  // batch written just before (sent()), given back to the queue with the first take.
+  step pump(std::size_t finished = 0, bool wrote = false);
   // After pump(): true when the writer is done for now (idle, with its timer armed, or stopped).
   bool writer_ends(step s);
   boost::asio::awaitable<void> writer(step first);

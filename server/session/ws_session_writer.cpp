@@ -15,6 +15,7 @@
 #include <boost/beast/websocket/rfc6455.hpp>
 #include <boost/beast/websocket/ssl.hpp>
 
+#include <cerrno>
 #include <optional>
 #include <utility>
 
@@ -39,7 +40,7 @@ void ws_session<Stream>::wake() {
   if (writer_running_) return;
   writer_running_ = true;
   auto const s = pump();
-  if (writer_ends(s)) return;
+  if (s == step::sending || writer_ends(s)) return;
   asio::co_spawn(gate_.get_executor(), [self = this->shared_from_this(), s] { return self->writer(s); }, asio::detached);
 }
 
@@ -59,6 +60,41 @@ void ws_session<Stream>::prefetch_for_wake() const noexcept {
   prefetch_range(fanout_lines_begin(), fanout_lines_end());
   prefetch_range(writer_lines_begin(), writer_lines_end());
   queue_.prefetch_pending();
+}
+
+template <class Stream>
+void ws_session<Stream>::sent(int result, write_batch& b, std::size_t total) {
+  // On the session's thread, when the send ring has made the send pump() handed it; the writer
+  // is still running. A socket error ends the session as a failed write in the writer does.
+  if (result < 0 && result != -EAGAIN && result != -EWOULDBLOCK) {
+    b.frames.clear();
+    b.own.clear();
+    abort_socket();
+    return;
+  }
+  auto const written = result > 0 ? static_cast<std::size_t>(result) : std::size_t{0};
+  step s = step::write_rest;
+  if (written < total) {
+    drop_written(b, written);
+    unsent_ = std::make_unique<write_batch>(std::move(b));
+    b = write_batch{};
+  } else {
+    state_.metrics().written(b.frames.size(), b.payload_bytes, b.compressed, b.streamed);
+    auto const finished = b.payload_bytes;
+    b.frames.clear();
+    b.own.clear();
+    // The ring keeps a batch per slot, 256 per thread: each keeps modest vectors only.
+    if (b.bytes.capacity() > 4096 || b.frames.capacity() > 64 || b.buffers.capacity() > 64) b = write_batch{};
+    s = pump(finished, true);
+  }
+  if (s == step::sending || writer_ends(s)) return;
+  asio::co_spawn(gate_.get_executor(), [self = this->shared_from_this(), s] { return self->writer(s); }, asio::detached);
+}
+
+template <class Stream>
+void ws_session<Stream>::prefetch_for_sent() const noexcept {
+  prefetch_range(fanout_lines_begin(), fanout_lines_end());
+  prefetch_range(writer_lines_begin(), writer_lines_end());
 }
 
 template <class Stream>
@@ -98,12 +134,11 @@ thread_local write_batch this_thread_batch;
 } // namespace
 
 template <class Stream>
-typename ws_session<Stream>::step ws_session<Stream>::pump() {
+typename ws_session<Stream>::step ws_session<Stream>::pump(std::size_t finished, bool wrote) {
   auto const& cfg = state_.cfg();
   auto& b = this_thread_batch;
-  // The bytes of the batch just written, given back to the queue with the next take.
-  bool wrote = false;
-  std::size_t finished = 0;
+  // `wrote`: `finished` holds the bytes of the batch just written, given back to the queue with
+  // the next take.
   close_request ignored; // the writer asks the queue for it
   // The clock is read on the first round and every 64th after it: a writer woken for one message
   // (most wake-ups) reads it once, one that keeps finding more still pings and times out. Woken
@@ -142,6 +177,12 @@ typename ws_session<Stream>::step ws_session<Stream>::pump() {
     if (!queue_.discarding() && !beast_closing_) {
       auto const deflate = outbound_deflate();
       auto const total = frame_batch(b, deflate_bits_ != 0 ? &deflate : nullptr);
+      if constexpr (write_gate<Stream>::is_plain_tcp) {
+        // A wake list's slice: the batch joins the slice's other writes, made in one system call.
+        if (auto* ring = send_ring::collecting(); ring != nullptr && !gate_.writing() &&
+            ring->add(gate_.plain_socket().native_handle(), b, total, this->shared_from_this()))
+          return step::sending;
+      }
       // Most of the time the socket has room and the batch goes out here and now; what it does
       // not take goes through the gate, in the writer coroutine.
       auto written = gate_.write_now(b.buffers);
@@ -170,6 +211,8 @@ asio::awaitable<void> ws_session<Stream>::writer(step s) {
     case step::idle:
     case step::stopped:
       break; // handled above
+    case step::sending:
+      co_return; // the send ring calls sent(), which goes on from there
     case step::ping: {
       unpark();
       next_ping_ = clock::now() + state_.cfg().ping_interval;
@@ -253,10 +296,12 @@ deflate_policy ws_session<Stream>::outbound_deflate() {
 // explicit instantiation, so the private members can be named.)
 #define CRIER_WS_SESSION_WRITER(Stream)                                                        \
   template void ws_session<Stream>::wake();                                                     \
+  template void ws_session<Stream>::sent(int, write_batch&, std::size_t);                      \
+  template void ws_session<Stream>::prefetch_for_sent() const noexcept;                        \
   template void ws_session<Stream>::prefetch_for_wake() const noexcept;                         \
   template void ws_session<Stream>::prefetch_for_delivery() const noexcept;                     \
   template void ws_session<Stream>::schedule_wake();                                            \
-  template ws_session<Stream>::step ws_session<Stream>::pump();                                 \
+  template ws_session<Stream>::step ws_session<Stream>::pump(std::size_t, bool);                                 \
   template bool ws_session<Stream>::writer_ends(step);                                          \
   template asio::awaitable<void> ws_session<Stream>::writer(step);                              \
   template void ws_session<Stream>::arm_wake_timer();                                            \

@@ -80,6 +80,14 @@ TEST(config, environment_twins) {
   EXPECT_EQ(cfg.shutdown_timeout, 500ms);
 }
 
+TEST(config, io_uring) {
+  EXPECT_TRUE(parse_ok({}).io_uring);
+  EXPECT_FALSE(parse_ok({"--io-uring", "off"}).io_uring);
+  scoped_env off("CRIER_IO_URING", "off");
+  EXPECT_FALSE(parse_ok({}).io_uring);
+  EXPECT_TRUE(parse_ok({"--io-uring", "on"}).io_uring);
+}
+
 TEST(config, compression) {
   auto const d = parse_ok({});
   EXPECT_TRUE(d.compression);
@@ -141,6 +149,7 @@ TEST(config, bad_values_exit_2_with_one_line_naming_the_flag) {
     {{"stray-positional"}, "stray-positional"},
     {{"--presence-threshold", "0"}, "--presence-threshold"},
     {{"--compression", "yes"}, "--compression"},
+    {{"--io-uring", "auto"}, "--io-uring"},
     {{"--compression-level", "0"}, "--compression-level"},
     {{"--compression-level", "10"}, "--compression-level"},
     {{"--compression-min-size", "small"}, "--compression-min-size"},

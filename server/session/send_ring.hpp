@@ -1,0 +1,99 @@
+#pragma once
+// Per io_context: the writes that one slice of the wake list makes, handed to the kernel in one
+// system call through io_uring instead of one send() each.
+//
+// A big room's broadcast is one small write per member, and on a machine whose kernel isolates
+// its page tables (most virtual machines), entering and leaving the kernel costs about as much
+// as a loopback send's TCP work itself: a fifth of a delivery (docs/performance.md). Batched,
+// a slice of 256 writes crosses into the kernel once. Each send still happens during that one
+// call, in the order added, and never waits (MSG_DONTWAIT): what the socket does not take comes
+// back as a short count, and the session sends the rest through its gate as before, so the
+// ring changes when the kernel is entered, not what the session's queue guarantees.
+//
+// Only while a wake list runs a slice (collecting() is not null) and only for plain TCP
+// sockets; everything else writes as before. A kernel or a sandbox that refuses io_uring
+// (Docker's default seccomp profile does, from Docker 25 on) leaves every write as before too.
+
+#include <boost/asio/io_context.hpp>
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace crier {
+
+struct write_batch;
+
+// What the ring hands a finished send back to, on the thread that added it.
+class ring_sender {
+public:
+  // `result` is what send() would have returned (bytes, or -errno); `b` is the batch that was
+  // added, framed, its `total` bytes in `b.buffers`. The sender keeps or clears `b`.
+  virtual void sent(int result, write_batch& b, std::size_t total) = 0;
+  // Called a few sends ahead of sent(), like wakeable::prefetch_for_wake.
+  virtual void prefetch_for_sent() const noexcept {}
+
+protected:
+  ~ring_sender() = default;
+};
+
+class send_ring final : public boost::asio::io_context::service {
+public:
+  static inline boost::asio::execution_context::id id;
+
+  explicit send_ring(boost::asio::io_context& ctx);
+  ~send_ring() override;
+
+  // Whether this process may use io_uring here: empty when it may, else why not (for the log).
+  static std::string probe();
+  // Turns batching on or off for every ring made after (from --io-uring, before any thread runs).
+  static void enable(bool on) noexcept { enabled_ = on; }
+
+  // Every ring's sends and submissions (the system calls), since the process started.
+  static std::uint64_t sends_total() noexcept { return sends_.load(std::memory_order_relaxed); }
+  static std::uint64_t submits_total() noexcept { return submits_.load(std::memory_order_relaxed); }
+
+  // The ring that collects this thread's writes now, or null: writes go out at once.
+  static send_ring* collecting() noexcept { return collecting_; }
+
+  // While one is alive, this thread's writes collect in `ring` (when it has a working ring);
+  // flush() sends them.
+  class collect {
+  public:
+    explicit collect(send_ring& ring) noexcept { collecting_ = ring.usable() ? &ring : nullptr; }
+    ~collect() { collecting_ = nullptr; }
+    collect(collect const&) = delete;
+    collect& operator=(collect const&) = delete;
+  };
+
+  // Queues a send of `b.buffers` (`total` bytes) on `fd`, to be made by flush(), which then
+  // calls `owner->sent()`. Takes `b`'s frames and buffers and leaves `b` with empty vectors of
+  // an earlier batch (their capacity kept). Only from the context's thread. False when the ring
+  // has failed since (`b` is left as it was): write it at once.
+  bool add(int fd, write_batch& b, std::size_t total, std::shared_ptr<ring_sender> owner);
+
+  // Makes every send added, in one system call, then hands each result to its owner, in the
+  // order they were added. Writes the owners make from sent() go out at once, not here.
+  void flush();
+
+private:
+  struct slot;
+  struct ring;
+
+  bool usable() const noexcept { return ring_ != nullptr; }
+  void shutdown() override;
+
+  std::unique_ptr<ring> ring_; // null: batching off, or io_uring refused
+  std::vector<slot> slots_;
+  std::size_t used_ = 0;
+
+  static inline bool enabled_ = true;
+  static inline std::atomic<std::uint64_t> sends_{0};
+  static inline std::atomic<std::uint64_t> submits_{0};
+  static inline thread_local send_ring* collecting_ = nullptr;
+};
+
+} // namespace crier
