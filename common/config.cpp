@@ -178,7 +178,7 @@ std::variant<config, early_exit> parse_command_line(int argc, char const* const*
     ->capture_default_str();
   std::string io_uring = "on";
   app.add_option("--io-uring", io_uring,
-                 "Batch a broadcast's socket writes into one system call per 256 through io_uring: on or off. "
+                 "Batch a broadcast's socket writes into one system call per 32 through io_uring: on or off. "
                  "Where the kernel refuses io_uring, crier says so at start and sends one write at a time")
     ->envname("CRIER_IO_URING")
     ->check(CLI::IsMember({"on", "off"}))

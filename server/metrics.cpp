@@ -198,7 +198,7 @@ std::string metrics::render(metrics_gauges const& g) const {
   w.sample("crier_accept_errors_total", load(accept_errors_.v));
 
   w.family("crier_io_uring_sends_total", "counter",
-           "Socket writes handed to the kernel through io_uring (--io-uring): a broadcast's writes, up to 256 per "
+           "Socket writes handed to the kernel through io_uring (--io-uring): a broadcast's writes, up to 32 per "
            "system call.");
   w.sample("crier_io_uring_sends_total", g.io_uring_sends);
   w.family("crier_io_uring_submits_total", "counter", "System calls that made those writes.");

@@ -17,8 +17,9 @@
 namespace crier {
 
 namespace {
-// One slice of the wake list at most (wake_list::slice); a longer run of adds flushes early.
-constexpr unsigned ring_entries = 256;
+// Writes per system call: a slice of the wake list (256) goes in eight. Saves 31 of every 32
+// kernel entries, and a write waits for at most 31 others to be framed.
+constexpr unsigned ring_entries = 32;
 } // namespace
 
 struct send_ring::ring {
@@ -42,6 +43,7 @@ send_ring::send_ring(boost::asio::io_context& ctx) : service(ctx) {
   if (io_uring_queue_init(ring_entries, &r->uring, 0) != 0) return; // probe() said why, at start
   ring_ = std::move(r);
   slots_.resize(ring_entries);
+  capacity_ = slots_.size();
 }
 
 send_ring::~send_ring() = default;
@@ -55,8 +57,7 @@ std::string send_ring::probe() {
 }
 
 bool send_ring::add(int fd, write_batch& b, std::size_t total, std::shared_ptr<ring_sender> owner) {
-  if (used_ == slots_.size()) flush();
-  if (!usable()) return false; // that flush gave the ring up
+  if (!usable() || full()) return false;
   auto& s = slots_[used_];
   s.fd = fd;
   s.total = total;
@@ -118,6 +119,7 @@ void send_ring::flush() {
     auto const why = std::strerror(submitted < 0 ? -submitted : rc < 0 ? -rc : EAGAIN);
     log_warn("io_uring failed; sends go one at a time from now", {{"error", why}});
     ring_.reset();
+    capacity_ = 0;
   }
   used_ = 0;
   // The owners' follow-up writes go out at once: the slots are being read.

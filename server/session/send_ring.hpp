@@ -4,9 +4,11 @@
 //
 // A big room's broadcast is one small write per member, and on a machine whose kernel isolates
 // its page tables (most virtual machines), entering and leaving the kernel costs about as much
-// as a loopback send's TCP work itself: a fifth of a delivery (docs/performance.md). Batched,
-// a slice of 256 writes crosses into the kernel once. Each send still happens during that one
-// call, in the order added, and never waits (MSG_DONTWAIT): what the socket does not take comes
+// as a loopback send's TCP work itself (docs/performance.md). Batched, 32 writes cross into the
+// kernel once. Not a whole slice of the wake list (256) at once: the first member's write would
+// wait for every other one to be framed, and a client that waits for its answer before sending
+// more (a closed loop) would see that wait in its latency and in its throughput. Each send still
+// happens during that one call, in the order added, and never waits (MSG_DONTWAIT): what the socket does not take comes
 // back as a short count, and the session sends the rest through its gate as before, so the
 // ring changes when the kernel is entered, not what the session's queue guarantees.
 //
@@ -72,8 +74,13 @@ public:
   // Queues a send of `b.buffers` (`total` bytes) on `fd`, to be made by flush(), which then
   // calls `owner->sent()`. Takes `b`'s frames and buffers and leaves `b` with empty vectors of
   // an earlier batch (their capacity kept). Only from the context's thread. False when the ring
-  // has failed since (`b` is left as it was): write it at once.
+  // is full or has failed since (`b` is left as it was): write it at once.
   bool add(int fd, write_batch& b, std::size_t total, std::shared_ptr<ring_sender> owner);
+
+  // True when add() would refuse for want of room: time to flush(). Never flush from inside a
+  // writer (a pump that is adding): the owners' follow-up writes use the thread's scratch batch
+  // that writer is framing in.
+  bool full() const noexcept { return capacity_ != 0 && used_ == capacity_; }
 
   // Makes every send added, in one system call, then hands each result to its owner, in the
   // order they were added. Writes the owners make from sent() go out at once, not here.
@@ -88,6 +95,7 @@ private:
 
   std::unique_ptr<ring> ring_; // null: batching off, or io_uring refused
   std::vector<slot> slots_;
+  std::size_t capacity_ = 0; // slots_.size(), for full() where slot is not known
   std::size_t used_ = 0;
 
   static inline bool enabled_ = true;

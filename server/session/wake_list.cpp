@@ -74,6 +74,8 @@ void wake_list::run() {
                   [&](std::size_t j) { running_[j]->prefetch_for_wake(); });
     auto w = std::move(running_[next_++]);
     w->wake();
+    // Between two wake-ups, never inside one (send_ring::full).
+    if (ring_->full()) ring_->flush();
   }
   ring_->flush();
   if (next_ < running_.size()) boost::asio::post(get_io_context(), [this] { run(); });

@@ -1,5 +1,5 @@
 // Writes batched through io_uring (--io-uring) on the real binary: a big room's broadcasts reach
-// every member in order while the writes go to the kernel hundreds per system call; a reader
+// every member in order while the writes go to the kernel dozens per system call; a reader
 // whose socket fills gets the rest through the gate, in order; turned off, each write is its own
 // send() and the ring's counters stay at zero.
 #include "tests/support/crier_process.hpp"
@@ -27,11 +27,12 @@ std::vector<std::unique_ptr<ws_client>> members(std::uint16_t port, std::string 
   return v;
 }
 
-TEST(send_ring, a_big_rooms_broadcasts_go_to_the_kernel_hundreds_of_writes_per_system_call) {
+TEST(send_ring, a_big_rooms_broadcasts_go_to_the_kernel_dozens_of_writes_per_system_call) {
   crier_process server;
   if (refused(server)) GTEST_SKIP() << "io_uring is refused here:\n" << server.log();
   EXPECT_TRUE(server.wait_for_line(std::regex("writes batched through io_uring"), 1s)) << server.log();
-  // More members than one slice of the wake list (256): two slices, two system calls a message.
+  // More members than one slice of the wake list (256): two slices, ten system calls a message
+  // (32 writes each, the rest of a slice in the last).
   constexpr int n = 300;
   constexpr int messages = 20;
   auto clients = members(server.port(), "big", n);
@@ -46,7 +47,7 @@ TEST(send_ring, a_big_rooms_broadcasts_go_to_the_kernel_hundreds_of_writes_per_s
   EXPECT_GE(sends, n);
   EXPECT_LE(sends, n * messages);
   EXPECT_GE(submits, 2);
-  EXPECT_GE(sends / submits, 32) << sends << " sends in " << submits << " system calls";
+  EXPECT_GE(sends / submits, 16) << sends << " sends in " << submits << " system calls";
 }
 
 TEST(send_ring, a_reader_whose_socket_fills_gets_the_rest_through_the_gate_in_order) {

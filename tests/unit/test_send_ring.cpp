@@ -79,9 +79,9 @@ protected:
   boost::asio::io_context ctx;
 };
 
-TEST_F(send_ring_test, a_slice_goes_out_in_order_with_one_system_call_per_256_sends) {
+TEST_F(send_ring_test, a_slice_goes_out_in_order_with_one_system_call_per_32_sends) {
   auto& ring = boost::asio::use_service<send_ring>(ctx);
-  constexpr int n = 300; // more than one ring's worth: the 257th add submits the first 256
+  constexpr int n = 300; // 9 calls of 32, then 12
   std::vector<std::unique_ptr<socket_pair>> pairs;
   std::vector<std::shared_ptr<recorder>> owners;
   std::vector<int> order;
@@ -98,6 +98,8 @@ TEST_F(send_ring_test, a_slice_goes_out_in_order_with_one_system_call_per_256_se
       // Every third batch has two buffers: the sendmsg path.
       auto b = i % 3 == 0 ? batch_of({"message ", std::to_string(i)}) : batch_of({"message " + std::to_string(i)});
       auto const total = b.bytes.size();
+      // As the wake list does between two wake-ups.
+      if (ring.full()) ring.flush();
       ASSERT_TRUE(ring.add(pairs.back()->fds[0], b, total, owners.back()));
       EXPECT_TRUE(b.buffers.empty()) << "the ring took the batch";
     }
@@ -105,7 +107,7 @@ TEST_F(send_ring_test, a_slice_goes_out_in_order_with_one_system_call_per_256_se
   }
   EXPECT_EQ(send_ring::collecting(), nullptr);
   EXPECT_EQ(send_ring::sends_total() - sends_before, static_cast<std::uint64_t>(n));
-  EXPECT_EQ(send_ring::submits_total() - submits_before, 2U);
+  EXPECT_EQ(send_ring::submits_total() - submits_before, 10U);
   ASSERT_EQ(order.size(), static_cast<std::size_t>(n));
   for (int i = 0; i < n; ++i) {
     EXPECT_EQ(order[static_cast<std::size_t>(i)], i);
@@ -146,6 +148,29 @@ TEST_F(send_ring_test, a_full_socket_takes_part_and_an_error_comes_back_as_it_is
   EXPECT_EQ(more->result, -EAGAIN);
   EXPECT_EQ(failed->result, -EPIPE); // and no SIGPIPE: the test is still running
   EXPECT_EQ(full.read_all_available(), std::string(static_cast<std::size_t>(big->result), 'x'));
+}
+
+TEST_F(send_ring_test, a_full_ring_refuses_an_add_and_leaves_the_batch_to_its_writer) {
+  auto& ring = boost::asio::use_service<send_ring>(ctx);
+  socket_pair p;
+  auto owner = std::make_shared<recorder>();
+  std::string expected;
+  {
+    send_ring::collect const collecting(ring);
+    while (!ring.full()) {
+      auto b = batch_of({"x"});
+      ASSERT_TRUE(ring.add(p.fds[0], b, 1, owner));
+      expected += "x";
+    }
+    auto b = batch_of({"refused"});
+    EXPECT_FALSE(ring.add(p.fds[0], b, 7, owner));
+    ASSERT_EQ(b.buffers.size(), 1U);
+    EXPECT_EQ(std::string(static_cast<char const*>(b.buffers.front().data()), b.buffers.front().size()), "refused");
+    ring.flush();
+    EXPECT_FALSE(ring.full());
+  }
+  EXPECT_EQ(owner->calls, static_cast<int>(expected.size()));
+  EXPECT_EQ(p.read_all_available(), expected);
 }
 
 TEST_F(send_ring_test, turned_off_nothing_collects) {
