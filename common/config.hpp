@@ -32,9 +32,10 @@ struct config {
   std::string address = "0.0.0.0";
   std::uint16_t port = 8080;
   unsigned threads = 1;
-  // Each thread hands the writes of a broadcast's wake-ups to the kernel in one system call
-  // (io_uring) where the kernel allows it; off: one send() per write.
-  bool io_uring = true;
+  // Each thread hands the writes of a broadcast's wake-ups to the kernel 32 per system call
+  // (io_uring) where the kernel allows it; off (the default): one send() per write. Off by
+  // default because it costs a room of 100 busy members more than it saves (docs/performance.md).
+  bool io_uring = false;
   std::filesystem::path static_dir;
   std::string log_level = "info";
   std::size_t max_message_size = 64 * 1024;

@@ -81,11 +81,12 @@ TEST(config, environment_twins) {
 }
 
 TEST(config, io_uring) {
-  EXPECT_TRUE(parse_ok({}).io_uring);
-  EXPECT_FALSE(parse_ok({"--io-uring", "off"}).io_uring);
-  scoped_env off("CRIER_IO_URING", "off");
   EXPECT_FALSE(parse_ok({}).io_uring);
   EXPECT_TRUE(parse_ok({"--io-uring", "on"}).io_uring);
+  EXPECT_FALSE(parse_ok({"--io-uring", "off"}).io_uring);
+  scoped_env on("CRIER_IO_URING", "on");
+  EXPECT_TRUE(parse_ok({}).io_uring);
+  EXPECT_FALSE(parse_ok({"--io-uring", "off"}).io_uring);
 }
 
 TEST(config, compression) {
