@@ -1,22 +1,22 @@
 #pragma once
-// Per io_context: the writes that one slice of the wake list makes, handed to the kernel in one
-// system call through io_uring instead of one send() each.
+// Per io_context: the writes that the wake list's wake-ups make, handed to the kernel 32 at a
+// time in one io_uring system call instead of one send() each.
 //
-// A big room's broadcast is one small write per member, and on a machine whose kernel isolates
-// its page tables (most virtual machines), entering and leaving the kernel costs about as much
-// as a loopback send's TCP work itself (docs/performance.md). Batched, 32 writes cross into the
-// kernel once. Not a whole slice of the wake list (256) at once: the first member's write would
-// wait for every other one to be framed, and a client that waits for its answer before sending
-// more (a closed loop) would see that wait in its latency and in its throughput. Each send still
-// happens during that one call, in the order added, and never waits (MSG_DONTWAIT): what the socket does not take comes
-// back as a short count, and the session sends the rest through its gate as before, so the
-// ring changes when the kernel is entered, not what the session's queue guarantees.
+// A big room's broadcast is one small write per member. On a machine whose kernel isolates its
+// page tables (most virtual machines), entering and leaving the kernel costs about a
+// microsecond, a fifth of a loopback send's whole cost (docs/performance.md). 32 per call, not
+// a whole slice of the wake list (256): a write waits for at most 31 others to be framed. Each
+// send still happens during that one call, in the order added, and never waits (MSG_DONTWAIT):
+// what the socket does not take comes back as a short count, and the session sends the rest
+// through its gate as before, so the ring changes when the kernel is entered, not what the
+// session's queue guarantees.
 //
 // Only with --io-uring on (off by default: in a busy room of a hundred, each write already
 // carries several messages, and handing each result back to its session costs more than the
 // kernel entries it saves; docs/operations.md), only while a wake list runs a slice
-// (collecting() is not null) and only for plain TCP sockets; everything else writes as before. A kernel or a sandbox that refuses io_uring
-// (Docker's default seccomp profile does, from Docker 25 on) leaves every write as before too.
+// (collecting() is not null), and only for plain TCP sockets; everything else writes as before.
+// A kernel or a sandbox that refuses io_uring (Docker's default seccomp profile does, from
+// Docker 25 on) leaves every write as before too.
 
 #include <boost/asio/io_context.hpp>
 
