@@ -184,6 +184,10 @@ private:
   step pump(std::size_t finished = 0, bool wrote = false);
   // After pump(): true when the writer is done for now (idle, with its timer armed, or stopped).
   bool writer_ends(step s);
+  // After pump(): ends the writer's turn, or leaves it to the send ring, or starts the coroutine.
+  void go_on_writing(step s);
+  // A batch the socket took `written` bytes of: the rest goes to unsent_ for the coroutine.
+  void keep_unsent(write_batch& b, std::size_t written);
   boost::asio::awaitable<void> writer(step first);
   // As the writer goes idle: have wake() run when the next ping or idle check is due.
   void arm_wake_timer();

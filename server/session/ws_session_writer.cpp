@@ -40,8 +40,7 @@ void ws_session<Stream>::wake() {
   if (writer_running_) return;
   writer_running_ = true;
   auto const s = pump();
-  if (s == step::sending || writer_ends(s)) return;
-  asio::co_spawn(gate_.get_executor(), [self = this->shared_from_this(), s] { return self->writer(s); }, asio::detached);
+  go_on_writing(s);
 }
 
 template <class Stream>
@@ -63,6 +62,21 @@ void ws_session<Stream>::prefetch_for_wake() const noexcept {
 }
 
 template <class Stream>
+void ws_session<Stream>::go_on_writing(step s) {
+  // After a pump: done for now, in the send ring (which calls sent()), or on to the coroutine.
+  if (s == step::sending || writer_ends(s)) return;
+  asio::co_spawn(gate_.get_executor(), [self = this->shared_from_this(), s] { return self->writer(s); }, asio::detached);
+}
+
+template <class Stream>
+void ws_session<Stream>::keep_unsent(write_batch& b, std::size_t written) {
+  drop_written(b, written);
+  // The rest belongs to this session until it is out; `b` starts afresh.
+  unsent_ = std::make_unique<write_batch>(std::move(b));
+  b = write_batch{};
+}
+
+template <class Stream>
 void ws_session<Stream>::sent(int result, write_batch& b, std::size_t total) {
   // On the session's thread, when the send ring has made the send pump() handed it; the writer
   // is still running. A socket error ends the session as a failed write in the writer does.
@@ -75,20 +89,17 @@ void ws_session<Stream>::sent(int result, write_batch& b, std::size_t total) {
   auto const written = result > 0 ? static_cast<std::size_t>(result) : std::size_t{0};
   step s = step::write_rest;
   if (written < total) {
-    drop_written(b, written);
-    unsent_ = std::make_unique<write_batch>(std::move(b));
-    b = write_batch{};
+    keep_unsent(b, written);
   } else {
     state_.metrics().written(b.frames.size(), b.payload_bytes, b.compressed, b.streamed);
     auto const finished = b.payload_bytes;
     b.frames.clear();
     b.own.clear();
-    // The ring keeps a batch per slot, 256 per thread: each keeps modest vectors only.
+    // The ring keeps a batch per slot, 32 per thread: each keeps modest vectors only.
     if (b.bytes.capacity() > 4096 || b.frames.capacity() > 64 || b.buffers.capacity() > 64) b = write_batch{};
     s = pump(finished, true);
   }
-  if (s == step::sending || writer_ends(s)) return;
-  asio::co_spawn(gate_.get_executor(), [self = this->shared_from_this(), s] { return self->writer(s); }, asio::detached);
+  go_on_writing(s);
 }
 
 template <class Stream>
@@ -187,10 +198,7 @@ typename ws_session<Stream>::step ws_session<Stream>::pump(std::size_t finished,
       // not take goes through the gate, in the writer coroutine.
       auto written = gate_.write_now(b.buffers);
       if (written < total) {
-        drop_written(b, written);
-        // The rest belongs to this session until it is out; the thread's vectors start afresh.
-        unsent_ = std::make_unique<write_batch>(std::move(b));
-        b = write_batch{};
+        keep_unsent(b, written); // the thread's vectors start afresh
         return step::write_rest;
       }
       state_.metrics().written(b.frames.size(), b.payload_bytes, b.compressed, b.streamed);
@@ -297,6 +305,8 @@ deflate_policy ws_session<Stream>::outbound_deflate() {
 #define CRIER_WS_SESSION_WRITER(Stream)                                                        \
   template void ws_session<Stream>::wake();                                                     \
   template void ws_session<Stream>::sent(int, write_batch&, std::size_t);                      \
+  template void ws_session<Stream>::go_on_writing(step);                                        \
+  template void ws_session<Stream>::keep_unsent(write_batch&, std::size_t);                     \
   template void ws_session<Stream>::prefetch_for_sent() const noexcept;                        \
   template void ws_session<Stream>::prefetch_for_wake() const noexcept;                         \
   template void ws_session<Stream>::prefetch_for_delivery() const noexcept;                     \
