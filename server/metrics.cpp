@@ -157,6 +157,9 @@ std::string metrics::render(metrics_gauges const& g) const {
   w.sample("crier_fanout_bytes_total", load(fanout_bytes_.v));
   w.family("crier_messages_out_total", "counter", "Messages written to clients.");
   w.sample("crier_messages_out_total", load(messages_out_.v));
+  w.family("crier_write_batches_total", "counter",
+           "Batches of messages written to clients, each in one socket write (messages out per batch: the batching).");
+  w.sample("crier_write_batches_total", load(batches_out_.v));
   w.family("crier_bytes_out_total", "counter", "Payload bytes written to clients.");
   w.sample("crier_bytes_out_total", load(bytes_out_.v));
   w.family("crier_compressed_messages_out_total", "counter",

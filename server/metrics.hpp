@@ -60,9 +60,11 @@ public:
     bump(deliveries_.v, deliveries);
     bump(fanout_bytes_.v, bytes);
   }
-  // `compressed` of the `messages` went out with permessage-deflate, `streamed` of those from a
-  // room's compression stream.
+  // One batch written: `messages` framed together and written in one socket write (or, where the
+  // socket took part of it, its rest later). `compressed` of them went out with permessage-deflate,
+  // `streamed` of those from a room's compression stream.
   void written(std::size_t messages, std::size_t bytes, std::size_t compressed = 0, std::size_t streamed = 0) noexcept {
+    bump(batches_out_.v);
     bump(messages_out_.v, messages);
     bump(bytes_out_.v, bytes);
     if (compressed > 0) bump(compressed_out_.v, compressed);
@@ -122,6 +124,7 @@ private:
                                                               1008, 1009, 1010, 1011, 1012, 1013};
   std::array<std::atomic<std::uint64_t>, close_codes_.size() + 1> closes_{}; // the last: any other code
   padded messages_in_, bytes_in_, deliveries_, fanout_bytes_, messages_out_, bytes_out_, compressed_out_, streamed_out_;
+  padded batches_out_;
   padded slow_closes_, slow_drops_, rate_limited_, protocol_errors_, forbidden_, http_requests_;
   padded handshake_timeouts_, idle_timeouts_, accept_errors_, sse_skipped_;
   padded redis_dropped_, redis_skipped_, redis_link_losses_, redis_late_;

@@ -97,11 +97,33 @@ TEST(operations, counters_move_by_exact_deltas) {
   EXPECT_EQ(delta("crier_fanout_deliveries_total"), 6);
   EXPECT_EQ(delta("crier_fanout_bytes_total"), 20);
   EXPECT_EQ(delta("crier_messages_out_total"), 6);
+  // Each member got 3 messages, in 1 to 3 writes as they happened to queue.
+  EXPECT_GE(delta("crier_write_batches_total"), 2);
+  EXPECT_LE(delta("crier_write_batches_total"), 6);
   EXPECT_EQ(delta("crier_bytes_out_total"), 20);
   EXPECT_EQ(delta("crier_connections_total{outcome=\"accepted\"}"), 2);
   EXPECT_EQ(delta("crier_connections_total{outcome=\"rejected_origin\"}"), 1);
   EXPECT_EQ(delta("crier_closes_total{code=\"1000\"}"), 2);
   EXPECT_EQ(after.at("crier_queued_bytes"), 0);
+}
+
+TEST(operations, a_message_at_a_time_is_a_write_at_a_time) {
+  // A member that waits for each of its messages to come back before it sends the next finds one
+  // message queued each time: one batch per message.
+  crier_process server;
+  ws_client a(server.port(), "/ws/one-by-one");
+  auto const before = scrape(server.port());
+  constexpr int messages = 5;
+  for (int i = 0; i < messages; ++i) {
+    a.send_text("m" + std::to_string(i));
+    EXPECT_EQ(a.receive().data, "m" + std::to_string(i));
+  }
+  // The counters move just after the write that the client has already read from.
+  metric_reaching(server.port(), "crier_messages_out_total", before.at("crier_messages_out_total") + messages);
+  auto const after = scrape(server.port());
+  auto delta = [&](std::string const& k) { return after.at(k) - before.at(k); };
+  EXPECT_EQ(delta("crier_messages_out_total"), messages);
+  EXPECT_EQ(delta("crier_write_batches_total"), messages);
 }
 
 TEST(operations, promtool_accepts_the_metrics) {
