@@ -51,10 +51,13 @@ outbound_queue::push_result outbound_queue::push(frame const& f) {
     dropped_total_ += result.dropped; // an emptied queue takes the new frame, whatever its size
   }
 
+  auto const half_full = [&] { return 2 * bytes_ > limits_.max_bytes || 2 * count() > limits_.max_messages; };
+  bool const was_half_full = half_full();
   pending_.push_back(f);
   pending_hint_.store(pending_.data(), std::memory_order_relaxed);
   bytes_ += size;
   publish_bytes();
+  result.filling = !was_half_full && half_full();
   result.wake = wake_locked();
   return result;
 }

@@ -34,6 +34,9 @@ public:
     bool wake = false;       // the writer was idle: wake it
     bool overflowed = false; // this push crossed a bound under the close policy
     std::size_t dropped = 0; // frames dropped under the drop-oldest policy
+    // This push took what waits past half of a bound: the writer should not be kept waiting (a
+    // batch window would otherwise let a burst fill the queue to its bound).
+    bool filling = false;
   };
 
   enum class take_result {

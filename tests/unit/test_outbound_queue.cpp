@@ -19,6 +19,23 @@ TEST(outbound_queue, an_idle_writer_is_woken_by_the_next_push_only) {
   EXPECT_EQ(batch.size(), 2U);
 }
 
+TEST(outbound_queue, the_push_past_half_a_bound_says_so_once) {
+  // Of messages: the 6th of 10 takes what waits past half; bytes: 600 of 1,000.
+  outbound_queue by_count({.max_bytes = 1000, .max_messages = 10, .policy = overflow_policy::close});
+  for (int i = 1; i <= 8; ++i) EXPECT_EQ(by_count.push(text(1)).filling, i == 6) << i;
+  outbound_queue by_bytes({.max_bytes = 1000, .max_messages = 10, .policy = overflow_policy::close});
+  EXPECT_FALSE(by_bytes.push(text(400)).filling);
+  EXPECT_TRUE(by_bytes.push(text(200)).filling);
+  EXPECT_FALSE(by_bytes.push(text(100)).filling);
+  // Taken and written, the queue is below half again, and the next push past it says so again.
+  std::vector<frame> batch;
+  close_request close;
+  ASSERT_EQ(by_bytes.take(batch, close), outbound_queue::take_result::batch);
+  by_bytes.written(700);
+  EXPECT_FALSE(by_bytes.push(text(400)).filling);
+  EXPECT_TRUE(by_bytes.push(text(200)).filling);
+}
+
 TEST(outbound_queue, counts_bytes_until_written) {
   outbound_queue q({});
   q.push(text(10));
