@@ -28,14 +28,23 @@ struct redis_endpoint {
 // defaults to 6379). nullopt when it is not such a URL.
 std::optional<redis_endpoint> parse_redis_url(std::string_view url);
 
+struct config;
+// --batch-window as given, or its default for --io-uring.
+std::chrono::milliseconds batch_window_or_default(config const& cfg);
+
 struct config {
   std::string address = "0.0.0.0";
   std::uint16_t port = 8080;
   unsigned threads = 1;
-  // Each thread hands the writes of a broadcast's wake-ups to the kernel 32 per system call
+  // Each thread hands the small writes of a broadcast's wake-ups to the kernel 32 per system call
   // (io_uring) where the kernel allows it; off (the default): one send() per write. Off by
-  // default because it costs a room of 100 busy members more than it saves (docs/performance.md).
+  // default until the whole benchmark has run with it (docs/performance.md).
   bool io_uring = false;
+  // The least time between two rounds of a thread's broadcast writes; what is published within it
+  // goes out in the same writes. 0: each round as soon as the thread is free. Unset: 1 ms with
+  // io_uring, whose cheaper rounds would otherwise carry fewer messages each, 0 without
+  // (batch_window_or_default).
+  std::optional<std::chrono::milliseconds> batch_window;
   std::filesystem::path static_dir;
   std::string log_level = "info";
   std::size_t max_message_size = 64 * 1024;

@@ -9,6 +9,7 @@
 #include "server/logging.hpp"
 #include "server/net.hpp"
 #include "server/session/send_ring.hpp"
+#include "server/session/wake_list.hpp"
 
 #include <algorithm>
 #include <csignal>
@@ -81,6 +82,7 @@ int server::run() {
   } else {
     send_ring::enable(false);
   }
+  wake_list::set_batch_window(batch_window_or_default(cfg));
   auto const ep = listener_.local_endpoint();
   if (broker_) broker_->start();
   if (webhooks_) webhooks_->start();

@@ -11,10 +11,12 @@
 // through its gate as before, so the ring changes when the kernel is entered, not what the
 // session's queue guarantees.
 //
-// Only with --io-uring on (off by default: in a busy room of a hundred, a write through the ring
-// costs half as much, so rounds of writes come sooner, each with half as many messages, and a
-// delivery costs more; docs/performance.md), only while a wake list runs a slice
-// (collecting() is not null), and only for plain TCP sockets; everything else writes as before.
+// Only with --io-uring on (off by default until the whole benchmark has run with it;
+// docs/performance.md), only while a wake list runs a slice (collecting() is not null), only for
+// plain TCP sockets and writes under 4 KiB (worth_collecting); everything else writes as before.
+// With the ring, a busy room's rounds of writes are cheaper and would come sooner, each with
+// fewer messages, which costs more per delivery: the wake list's batch window (--batch-window,
+// 1 ms with the ring) keeps them apart.
 // A kernel or a sandbox that refuses io_uring (Docker's default seccomp profile does, from
 // Docker 25 on) leaves every write as before too.
 
@@ -78,6 +80,12 @@ public:
   // an earlier batch (their capacity kept). Only from the context's thread. False when the ring
   // is full or has failed since (`b` is left as it was): write it at once.
   bool add(int fd, write_batch& b, std::size_t total, std::shared_ptr<ring_sender> owner);
+
+  // Whether a write of `total` bytes is worth collecting. The ring saves a write its kernel entry
+  // and nothing more; a write of a page or more costs that many times over in copying, and made
+  // at once it reaches its client a whole slice sooner. In a room of 10 sending 64 KiB messages,
+  // collecting them cost 0.69–0.93× the deliveries per second (docs/performance.md).
+  static constexpr bool worth_collecting(std::size_t total) noexcept { return total < 4096; }
 
   // True when add() would refuse for want of room: time to flush(). Never flush from inside a
   // writer (a pump that is adding): the owners' follow-up writes use the thread's scratch batch

@@ -98,7 +98,10 @@ void sse_session<Stream>::deliver(frame const& f) {
     if (auto self = this->weak_from_this().lock())
       asio::post(stream_.get_executor(), [self = std::move(self)] { self->arm_close_deadline(); });
   }
-  if (result.wake) schedule_wake();
+  // A queue past half its bound asks again, and may not wait: the writer may be waiting for the
+  // thread's batch window, with a burst behind it. (A second wake-up finds the writer running or
+  // the queue already taken: it does nothing.)
+  if (result.wake || result.filling) schedule_wake(!result.filling && wake_list::may_wait_for(f.size()));
 }
 
 template <class Stream>
@@ -108,15 +111,15 @@ void sse_session<Stream>::close(std::uint16_t code, std::string_view reason) {
   if (!r.decided) return;
   if (auto self = this->weak_from_this().lock())
     asio::post(stream_.get_executor(), [self = std::move(self)] { self->arm_close_deadline(); });
-  if (r.wake) schedule_wake();
+  if (r.wake) schedule_wake(false);
 }
 
 template <class Stream>
-void sse_session<Stream>::schedule_wake() {
+void sse_session<Stream>::schedule_wake(bool may_wait) {
   // From any thread; the session is alive here because it is still a room member.
   auto self = this->weak_from_this().lock();
   if (!self) return;
-  if (waker_ != nullptr) waker_->add(std::move(self));
+  if (waker_ != nullptr) waker_->add(std::move(self), may_wait);
   else asio::post(stream_.get_executor(), [self = std::move(self)] { self->wake(); });
 }
 

@@ -81,7 +81,8 @@ private:
   std::size_t render(std::vector<frame> const& batch);
   // The end of the stream the server decided: the close event, the last chunk, a half-close.
   boost::asio::awaitable<void> finish(close_request const& why);
-  void schedule_wake();
+  // `may_wait`: for a message the thread's batch window may hold (wake_list::may_wait_for).
+  void schedule_wake(bool may_wait);
   // Bounds the time from a close decision to the end, should the client stop reading.
   void arm_close_deadline();
   void abort_socket() noexcept;

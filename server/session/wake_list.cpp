@@ -10,22 +10,32 @@
 
 namespace crier {
 
-void wake_list::add(std::shared_ptr<wakeable> w) {
+void wake_list::add(std::shared_ptr<wakeable> w, bool may_wait) {
   if (get_io_context().get_executor().running_in_this_thread()) {
     local_.push_back(std::move(w));
+    // The first add since the round began that may not wait ends a wait already begun.
+    if (!may_wait && !std::exchange(local_urgent_, true) && waiting_) window_timer_.cancel();
     if (!std::exchange(local_posted_, true)) boost::asio::post(get_io_context(), [this] { run(); });
     return;
   }
   bool post = false;
+  bool end_wait = false;
   {
     std::lock_guard lock(mutex_);
     pending_.push_back(std::move(w));
+    // The thread may be waiting for the batch window, which only the thread itself may end.
+    end_wait = !may_wait && !std::exchange(pending_urgent_, true);
     post = !std::exchange(posted_, true);
   }
   if (post) boost::asio::post(get_io_context(), [this] { run(); });
+  if (end_wait) boost::asio::post(get_io_context(), [this] {
+    if (waiting_) window_timer_.cancel();
+  });
 }
 
 void wake_list::run() {
+  // The run the timer makes takes whatever was added meanwhile, from this thread or another.
+  if (waiting_) return;
   if (next_ == running_.size()) {
     // Readers of this thread published since the last look: they may have more, already read,
     // to publish on the next turn. Let them go first.
@@ -35,6 +45,21 @@ void wake_list::run() {
       boost::asio::post(get_io_context(), [this] { run(); });
       return;
     }
+    auto const now = std::chrono::steady_clock::now();
+    if (!waited_ && now - round_started_ < batch_window_ && !local_urgent_ && !pending_urgent()) {
+      waited_ = true;
+      waiting_ = true;
+      window_timer_.expires_at(round_started_ + batch_window_);
+      // Ended early (cancelled) by an add that may not wait, and by shutdown, which leaves
+      // nobody to wake.
+      window_timer_.async_wait([this](boost::system::error_code const&) {
+        waiting_ = false;
+        if (!shut_down_) run();
+      });
+      return;
+    }
+    waited_ = false;
+    round_started_ = now;
     publishes_seen_ = publishes_;
     deferrals_ = 0;
     running_.clear();
@@ -43,7 +68,9 @@ void wake_list::run() {
     if (running_.capacity() > 4096) running_ = {};
     running_.swap(local_);
     local_posted_ = false;
+    local_urgent_ = false;
     std::lock_guard lock(mutex_);
+    pending_urgent_ = false;
     if (running_.empty()) {
       running_.swap(pending_);
     } else {
@@ -81,6 +108,11 @@ void wake_list::run() {
   if (next_ < running_.size()) boost::asio::post(get_io_context(), [this] { run(); });
 }
 
+bool wake_list::pending_urgent() {
+  std::lock_guard lock(mutex_);
+  return pending_urgent_;
+}
+
 void wake_list::shutdown() {
   // The context is going away with its sessions: drop the references without waking anyone.
   std::vector<std::shared_ptr<wakeable>> pending;
@@ -88,6 +120,8 @@ void wake_list::shutdown() {
     std::lock_guard lock(mutex_);
     pending.swap(pending_);
   }
+  shut_down_ = true;
+  window_timer_.cancel();
   running_.clear();
   local_.clear();
 }

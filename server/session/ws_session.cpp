@@ -97,7 +97,10 @@ void ws_session<Stream>::deliver(frame const& f) {
     if (auto self = this->weak_from_this().lock())
       asio::post(gate_.get_executor(), [self = std::move(self)] { self->arm_close_deadline(); });
   }
-  if (result.wake) schedule_wake();
+  // A queue past half its bound asks again, and may not wait: the writer may be waiting for the
+  // thread's batch window, with a burst behind it. (A second wake-up finds the writer running or
+  // the queue already taken: it does nothing.)
+  if (result.wake || result.filling) schedule_wake(!result.filling && wake_list::may_wait_for(f.size()));
 }
 
 template <class Stream>
@@ -107,7 +110,7 @@ void ws_session<Stream>::close(std::uint16_t code, std::string_view reason) {
   if (!r.decided) return;
   if (auto self = this->weak_from_this().lock())
     asio::post(gate_.get_executor(), [self = std::move(self)] { self->arm_close_deadline(); });
-  if (r.wake) schedule_wake();
+  if (r.wake) schedule_wake(false);
 }
 
 template <class Stream>

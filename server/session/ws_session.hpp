@@ -176,8 +176,9 @@ private:
 
   // The writes (ws_session_writer.cpp).
   // From any thread: have wake() run on the session's thread, batched with this thread's other
-  // wake-ups by its wake list.
-  void schedule_wake();
+  // wake-ups by its wake list. `may_wait`: for a message the batch window may hold
+  // (wake_list::may_wait_for); a close may not wait.
+  void schedule_wake(bool may_wait);
   // Writes whatever is queued as long as the socket takes it whole, synchronously, or hands the
   // first batch to the thread's send ring while one collects. `finished`: the payload bytes of a
   // batch written just before (sent()), given back to the queue with the first take.

@@ -22,13 +22,13 @@
 namespace crier {
 
 template <class Stream>
-void ws_session<Stream>::schedule_wake() {
+void ws_session<Stream>::schedule_wake(bool may_wait) {
   // Called from any thread, often the room's fan-out: the writer may only run on our thread. The
   // session is alive here because it is still a room member, and it leaves its room before it
   // can be destroyed.
   auto self = this->weak_from_this().lock();
   if (!self) return;
-  if (waker_ != nullptr) waker_->add(std::move(self));
+  if (waker_ != nullptr) waker_->add(std::move(self), may_wait);
   else asio::post(gate_.get_executor(), [self = std::move(self)] { self->wake(); });
 }
 
@@ -191,7 +191,7 @@ typename ws_session<Stream>::step ws_session<Stream>::pump(std::size_t finished,
       if constexpr (write_gate<Stream>::is_plain_tcp) {
         // A wake list's slice: the batch joins the slice's other writes, made in one system call.
         if (auto* ring = send_ring::collecting(); ring != nullptr && !gate_.writing() &&
-            ring->add(gate_.plain_socket().native_handle(), b, total, this->shared_from_this()))
+            send_ring::worth_collecting(total) && ring->add(gate_.plain_socket().native_handle(), b, total, this->shared_from_this()))
           return step::sending;
       }
       // Most of the time the socket has room and the batch goes out here and now; what it does
@@ -310,7 +310,7 @@ deflate_policy ws_session<Stream>::outbound_deflate() {
   template void ws_session<Stream>::prefetch_for_sent() const noexcept;                        \
   template void ws_session<Stream>::prefetch_for_wake() const noexcept;                         \
   template void ws_session<Stream>::prefetch_for_delivery() const noexcept;                     \
-  template void ws_session<Stream>::schedule_wake();                                            \
+  template void ws_session<Stream>::schedule_wake(bool);                                          \
   template ws_session<Stream>::step ws_session<Stream>::pump(std::size_t, bool);                                 \
   template bool ws_session<Stream>::writer_ends(step);                                          \
   template asio::awaitable<void> ws_session<Stream>::writer(step);                              \

@@ -8,6 +8,7 @@
 #include <boost/json/parse.hpp>
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -124,6 +125,60 @@ TEST(operations, a_message_at_a_time_is_a_write_at_a_time) {
   auto delta = [&](std::string const& k) { return after.at(k) - before.at(k); };
   EXPECT_EQ(delta("crier_messages_out_total"), messages);
   EXPECT_EQ(delta("crier_write_batches_total"), messages);
+}
+
+TEST(operations, what_comes_within_the_batch_window_goes_out_in_one_write) {
+  // A round of writes sooner than --batch-window after the last one waits for the window to end:
+  // the five messages sent meanwhile reach the member in one write, not before the window ends.
+  // Not parked: the session's own timer wakes a connection to park it, and that wake-up writes
+  // what is queued, window or not.
+  using namespace std::chrono;
+  crier_process server({"--batch-window", "1s", "--park-after", "0"});
+  ws_client a(server.port(), "/ws/window");
+  a.send_text("first");
+  EXPECT_EQ(a.receive().data, "first"); // its round started the window
+  auto const before = scrape(server.port());
+  auto const sent = steady_clock::now();
+  constexpr int messages = 5;
+  for (int i = 0; i < messages; ++i) a.send_text("m" + std::to_string(i));
+  for (int i = 0; i < messages; ++i) EXPECT_EQ(a.receive().data, "m" + std::to_string(i));
+  // The window began before "first" came back; what is left of it once the client has it is
+  // most of a second.
+  EXPECT_GE(steady_clock::now() - sent, 500ms);
+  metric_reaching(server.port(), "crier_messages_out_total", before.at("crier_messages_out_total") + messages);
+  auto const after = scrape(server.port());
+  EXPECT_EQ(after.at("crier_write_batches_total") - before.at("crier_write_batches_total"), 1);
+}
+
+TEST(operations, a_big_message_does_not_wait_for_the_batch_window) {
+  // Batching saves a big message nothing: it goes out at once, window or not.
+  using namespace std::chrono;
+  crier_process server({"--batch-window", "1s"});
+  ws_client a(server.port(), "/ws/window-big");
+  a.send_text("first");
+  EXPECT_EQ(a.receive().data, "first");
+  std::string const big(4096, 'b');
+  auto const sent = steady_clock::now();
+  a.send_text(big);
+  EXPECT_EQ(a.receive().data, big);
+  EXPECT_LT(steady_clock::now() - sent, 500ms);
+}
+
+TEST(operations, a_burst_does_not_wait_for_the_batch_window_past_half_a_queue) {
+  // 1,000 messages in one write against a queue bound of 100 and a window of a second: once
+  // half the bound waits, the round starts, so the sender, which reads its echoes as they come,
+  // is never a slow consumer; and the burst takes nowhere near a second per 50 messages.
+  using namespace std::chrono;
+  crier_process server({"--batch-window", "1s", "--max-queue-messages", "100"});
+  ws_client a(server.port(), "/ws/window-burst");
+  a.send_text("first");
+  EXPECT_EQ(a.receive().data, "first");
+  auto const sent = steady_clock::now();
+  constexpr int messages = 1000;
+  for (int i = 0; i < messages; ++i) a.send_text("b" + std::to_string(i));
+  for (int i = 0; i < messages; ++i) ASSERT_EQ(a.receive().data, "b" + std::to_string(i)) << i << server.log();
+  EXPECT_LT(steady_clock::now() - sent, 5s);
+  EXPECT_EQ(scrape(server.port()).at("crier_slow_consumer_closes_total"), 0);
 }
 
 TEST(operations, promtool_accepts_the_metrics) {

@@ -120,6 +120,16 @@ TEST(config, park_after_defaults_to_a_second_and_takes_a_duration_or_0) {
   EXPECT_EQ(parse_ok({}).park_after, 2s);
 }
 
+TEST(config, batch_window_defaults_to_a_millisecond_with_io_uring_and_takes_up_to_a_second_or_0) {
+  EXPECT_EQ(batch_window_or_default(parse_ok({})), 0ms);
+  EXPECT_EQ(batch_window_or_default(parse_ok({"--io-uring", "on"})), 1ms);
+  EXPECT_EQ(batch_window_or_default(parse_ok({"--batch-window", "5ms"})), 5ms);
+  EXPECT_EQ(batch_window_or_default(parse_ok({"--batch-window", "1s"})), 1s);
+  EXPECT_EQ(batch_window_or_default(parse_ok({"--batch-window", "0", "--io-uring", "on"})), 0ms);
+  scoped_env window("CRIER_BATCH_WINDOW", "2ms");
+  EXPECT_EQ(batch_window_or_default(parse_ok({})), 2ms);
+}
+
 TEST(config, a_flag_wins_over_its_environment_variable) {
   scoped_env port("CRIER_PORT", "9001");
   EXPECT_EQ(parse_ok({"--port", "9002"}).port, 9002);
@@ -158,6 +168,8 @@ TEST(config, bad_values_exit_2_with_one_line_naming_the_flag) {
     {{"--compression-context-members", "many"}, "--compression-context-members"},
     {{"--park-after", "soon"}, "--park-after"},
     {{"--park-after", "-1s"}, "--park-after"},
+    {{"--batch-window", "soon"}, "--batch-window"},
+    {{"--batch-window", "1001ms"}, "--batch-window"},
     // Limits that contradict each other: a live peer, pinged less often than the idle timeout,
     // would be closed as idle.
     {{"--ping-interval", "30s", "--idle-timeout", "10s"}, "--ping-interval"},
