@@ -115,37 +115,45 @@ struct starter final : wakeable {
   }
 };
 
+// A context, its list, and a first wake-up whose `then` runs once its round is over.
+struct window_rig {
+  boost::asio::io_context ctx;
+  wake_list& list = boost::asio::use_service<wake_list>(ctx);
+  std::shared_ptr<starter> first = std::make_shared<starter>();
+  window_rig() { first->ctx = &ctx; }
+  void run() {
+    boost::asio::post(ctx, [this] { list.add(first, true); });
+    ctx.run();
+  }
+};
+
 TEST(wake_list, a_round_sooner_than_the_batch_window_waits_for_it_and_takes_all_added_meanwhile) {
   using namespace std::chrono_literals;
   scoped_window const window(200ms);
-  boost::asio::io_context ctx;
-  auto& list = boost::asio::use_service<wake_list>(ctx);
-  auto later = make_counters(ctx, 3);
-  auto first = std::make_shared<starter>();
-  first->ctx = &ctx;
+  window_rig rig;
+  auto later = make_counters(rig.ctx, 3);
   // Added while the next round waits: one from the context's thread, one from another, one as the
-  // first's own follow-up.
-  first->then = [&] {
-    list.add(later[0], true);
-    std::thread([&] { list.add(later[1], true); }).join();
+  // follow-up of a wake-up in the first round.
+  rig.first->then = [&] {
+    rig.list.add(later[0], true);
+    std::thread([&] { rig.list.add(later[1], true); }).join();
   };
-  boost::asio::post(ctx, [&] { list.add(first, true); });
   struct follow final : wakeable {
     wake_list* list = nullptr;
     std::shared_ptr<counter> next;
     void wake() override { list->add(next, true); }
   };
   auto f = std::make_shared<follow>();
-  f->list = &list;
+  f->list = &rig.list;
   f->next = later[2];
-  boost::asio::post(ctx, [&] { list.add(f, true); });
-  ctx.run();
+  boost::asio::post(rig.ctx, [&] { rig.list.add(f, true); });
+  rig.run();
   for (auto const& c : later) {
     EXPECT_EQ(c->woken, 1);
     EXPECT_TRUE(c->on_own_thread);
     // One round for the three, the window after the first's.
     EXPECT_EQ(c->seen, later[0]->seen);
-    EXPECT_GE(c->seen - first->seen, 200ms);
+    EXPECT_GE(c->seen - rig.first->seen, 200ms);
   }
 }
 
@@ -157,22 +165,18 @@ TEST_P(urgent_add, ends_the_wait_for_the_batch_window) {
   using namespace std::chrono_literals;
   bool const from_other_thread = GetParam();
   scoped_window const window(std::chrono::minutes(1));
-  boost::asio::io_context ctx;
-  auto& list = boost::asio::use_service<wake_list>(ctx);
-  auto later = make_counters(ctx, 2);
-  auto first = std::make_shared<starter>();
-  first->ctx = &ctx;
-  first->then = [&] {
-    list.add(later[0], true);
+  window_rig rig;
+  auto later = make_counters(rig.ctx, 2);
+  rig.first->then = [&] {
+    rig.list.add(later[0], true);
     // Once the round waits, which it does from the turn after the add.
-    boost::asio::post(ctx, [&] {
-      if (from_other_thread) std::thread([&] { list.add(later[1], false); }).join();
-      else list.add(later[1], false);
+    boost::asio::post(rig.ctx, [&] {
+      if (from_other_thread) std::thread([&] { rig.list.add(later[1], false); }).join();
+      else rig.list.add(later[1], false);
     });
   };
-  boost::asio::post(ctx, [&] { list.add(first, true); });
   auto const started = std::chrono::steady_clock::now();
-  ctx.run();
+  rig.run();
   EXPECT_LT(std::chrono::steady_clock::now() - started, 30s);
   for (auto const& c : later) {
     EXPECT_EQ(c->woken, 1);
@@ -188,21 +192,17 @@ TEST(wake_list, a_round_after_the_batch_window_does_not_wait) {
   // end of a window of its own (650 ms).
   using namespace std::chrono_literals;
   scoped_window const window(300ms);
-  boost::asio::io_context ctx;
-  auto& list = boost::asio::use_service<wake_list>(ctx);
-  auto later = make_counters(ctx, 1);
-  auto first = std::make_shared<starter>();
-  first->ctx = &ctx;
-  boost::asio::steady_timer gap(ctx);
-  first->then = [&] {
+  window_rig rig;
+  auto later = make_counters(rig.ctx, 1);
+  boost::asio::steady_timer gap(rig.ctx);
+  rig.first->then = [&] {
     gap.expires_after(350ms);
-    gap.async_wait([&](auto) { list.add(later[0], true); });
+    gap.async_wait([&](auto) { rig.list.add(later[0], true); });
   };
-  boost::asio::post(ctx, [&] { list.add(first, true); });
-  ctx.run();
+  rig.run();
   EXPECT_EQ(later[0]->woken, 1);
-  EXPECT_GE(later[0]->seen - first->seen, 350ms);
-  EXPECT_LT(later[0]->seen - first->seen, 550ms);
+  EXPECT_GE(later[0]->seen - rig.first->seen, 350ms);
+  EXPECT_LT(later[0]->seen - rig.first->seen, 550ms);
 }
 
 } // namespace
