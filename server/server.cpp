@@ -63,6 +63,7 @@ int server::run() {
   auto const& cfg = state_.cfg();
   log_info("crier starting", {{"version", CRIER_VERSION},
                                {"threads", cfg.threads},
+                               {"batch_window_ms", batch_window_or_default(cfg).count()},
                                {"static_dir", cfg.static_dir.string()},
                                {"max_message_size", cfg.max_message_size},
                                {"max_queue_bytes", cfg.max_queue_bytes},
