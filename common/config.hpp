@@ -28,10 +28,6 @@ struct redis_endpoint {
 // defaults to 6379). nullopt when it is not such a URL.
 std::optional<redis_endpoint> parse_redis_url(std::string_view url);
 
-struct config;
-// --batch-window as given, or its default for --io-uring.
-std::chrono::milliseconds batch_window_or_default(config const& cfg);
-
 struct config {
   std::string address = "0.0.0.0";
   std::uint16_t port = 8080;
@@ -120,6 +116,9 @@ struct config {
   std::chrono::milliseconds webhook_retry{1'000};     // the first retry's delay; doubles, with jitter
   std::size_t webhook_queue = 10'000;                 // events waiting; past it the oldest are dropped
 };
+
+// --batch-window as given, or its default for --io-uring.
+std::chrono::milliseconds batch_window_or_default(config const& cfg);
 
 // What parsing decided when the server should not run: --help, --version, or a bad flag.
 struct early_exit {

@@ -13,21 +13,31 @@ namespace crier {
 void wake_list::add(std::shared_ptr<wakeable> w, bool may_wait) {
   if (get_io_context().get_executor().running_in_this_thread()) {
     local_.push_back(std::move(w));
-    // The first add since the round began that may not wait ends a wait already begun.
-    if (!may_wait && !std::exchange(local_urgent_, true) && waiting_) window_timer_.cancel();
+    if (!may_wait) hurry();
     if (!std::exchange(local_posted_, true)) boost::asio::post(get_io_context(), [this] { run(); });
     return;
   }
   bool post = false;
-  bool end_wait = false;
   {
     std::lock_guard lock(mutex_);
     pending_.push_back(std::move(w));
-    // The thread may be waiting for the batch window, which only the thread itself may end.
-    end_wait = !may_wait && !std::exchange(pending_urgent_, true);
     post = !std::exchange(posted_, true);
   }
   if (post) boost::asio::post(get_io_context(), [this] { run(); });
+  if (!may_wait) hurry();
+}
+
+void wake_list::hurry() {
+  // The first since the round began ends a wait already begun; only the thread itself may.
+  if (get_io_context().get_executor().running_in_this_thread()) {
+    if (!std::exchange(local_urgent_, true) && waiting_) window_timer_.cancel();
+    return;
+  }
+  bool end_wait = false;
+  {
+    std::lock_guard lock(mutex_);
+    end_wait = !std::exchange(pending_urgent_, true);
+  }
   if (end_wait) boost::asio::post(get_io_context(), [this] {
     if (waiting_) window_timer_.cancel();
   });

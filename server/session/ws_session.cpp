@@ -97,10 +97,10 @@ void ws_session<Stream>::deliver(frame const& f) {
     if (auto self = this->weak_from_this().lock())
       asio::post(gate_.get_executor(), [self = std::move(self)] { self->arm_close_deadline(); });
   }
-  // A queue past half its bound asks again, and may not wait: the writer may be waiting for the
-  // thread's batch window, with a burst behind it. (A second wake-up finds the writer running or
-  // the queue already taken: it does nothing.)
-  if (result.wake || result.filling) schedule_wake(!result.filling && wake_list::may_wait_for(f.size()));
+  // A queue past half its bound may not wait for the thread's batch window, with a burst behind
+  // it: its wake-up, asked for now or already on its way, is hurried.
+  if (result.wake) schedule_wake(!result.filling && wake_list::may_wait_for(f.size()));
+  else if (result.filling && waker_ != nullptr) waker_->hurry();
 }
 
 template <class Stream>
